@@ -1,0 +1,71 @@
+# oiocli developer entry points. Only Python 3.11+ (with pip reaching PyPI) is needed.
+#
+#   make demo       tour of the `oio` CLI on a throw-away embedded namespace
+#   make test       lint, then the test suite (without `slow` tests) on 2 workers
+#   make test-all   lint, then every test, slow ones included
+#   make lint       ruff check + ruff format --check
+#   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
+#   make clean      build artefacts and caches (keeps .venv); `make distclean` removes .venv too
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Interpreter used only to create the virtualenv when it is missing.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+VPY := $(VENV)/bin/python
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+# Re-install when the packaging metadata changes (the stamps live inside the venv).
+PKG_FILES := setup.cfg setup.py pyproject.toml
+
+.PHONY: help demo test test-all lint bench clean distclean venv venv-test
+
+help:
+	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
+
+# Created only when absent: an existing .venv is never recreated.
+$(VPY):
+	@test -n "$(PYTHON)" || { echo "python3.11 or python3 not found" >&2; exit 1; }
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PKG_FILES) | $(VPY)
+	$(VPY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(PKG_FILES) | $(VPY)
+	$(VPY) -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash demo/tour.sh
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(VENV)/.installed-test
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# pyproject.toml's addopts deselect `slow`; an empty -m given later selects everything.
+test-all: $(VENV)/.installed-test
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m '' $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(VPY) -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
