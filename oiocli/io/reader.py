@@ -1,0 +1,225 @@
+"""Client-side read path: object ranges -> metachunk ranges -> chunks.
+
+Every block read from a chunk is verified by the chunk store (CRC32 per block),
+so a corrupt or missing replica or fragment is skipped and the read goes on from
+the others; each skip is reported through `on_problem` so the caller can say the
+read was degraded.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from oiocli.backends.base import ChunkStore
+from oiocli.exceptions import BadRange, OioException, UnrecoverableContent
+from oiocli.io.storage_method import EC_SEGMENT_SIZE, StorageMethod
+
+ProblemFn = Callable[[dict[str, Any], BaseException], None] | None
+
+
+class Metachunk:
+    __slots__ = ("index", "offset", "size", "chunks")
+
+    def __init__(self, index: int, offset: int, size: int, chunks: list[dict[str, Any]]):
+        self.index = index
+        self.offset = offset
+        self.size = size
+        self.chunks = chunks
+
+
+def position_of(chunk: dict[str, Any]) -> tuple[int, int]:
+    meta, _, sub = str(chunk["pos"]).partition(".")
+    return int(meta), int(sub) if sub else -1
+
+
+def group_metachunks(chunks: list[dict[str, Any]]) -> list[Metachunk]:
+    """Group chunks by metachunk index and compute each metachunk's offset."""
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    for chunk in chunks:
+        by_index.setdefault(position_of(chunk)[0], []).append(chunk)
+    result = []
+    offset = 0
+    for index in sorted(by_index):
+        group = sorted(by_index[index], key=lambda c: position_of(c)[1])
+        size = int(group[0]["size"])
+        result.append(Metachunk(index, offset, size, group))
+        offset += size
+    return result
+
+
+def normalize_ranges(
+    ranges: list[tuple[int | None, int | None]] | None, size: int
+) -> list[tuple[int, int]]:
+    """Inclusive (start, end) ranges -> half-open [start, stop) ranges within the object.
+
+    `(None, n)` is the last n bytes; an end past the object is clamped; a start
+    past the end, a negative start or a reversed range is a BadRange.
+    """
+    if not ranges:
+        return [(0, size)]
+    result = []
+    for item in ranges:
+        try:
+            start, end = item
+        except (TypeError, ValueError):
+            raise BadRange(f"Invalid range {item!r}") from None
+        if start is None:
+            if end is None or end < 0:
+                raise BadRange(f"Invalid suffix range {item!r}")
+            result.append((max(size - end, 0), size))
+            continue
+        if start < 0 or (end is not None and end < start):
+            raise BadRange(f"Invalid range {start}-{'' if end is None else end}")
+        if start >= size and not (start == 0 and size == 0):
+            raise BadRange(f"Range start {start} is past the end of the object ({size} bytes)")
+        stop = size if end is None else min(end + 1, size)
+        result.append((start, stop))
+    return result
+
+
+def read_object(
+    store: ChunkStore,
+    method: StorageMethod,
+    chunks: list[dict[str, Any]],
+    ranges: list[tuple[int, int]],
+    name: str = "",
+    on_problem: ProblemFn = None,
+) -> Iterator[bytes]:
+    """Yield the bytes of each half-open range, in the order given."""
+    metachunks = group_metachunks(chunks)
+    for start, stop in ranges:
+        for mc in metachunks:
+            lo = max(start, mc.offset)
+            hi = min(stop, mc.offset + mc.size)
+            if lo >= hi:
+                continue
+            if method.is_ec:
+                yield from _read_ec(
+                    store, method, mc, lo - mc.offset, hi - mc.offset, name, on_problem
+                )
+            else:
+                yield from _read_replicated(
+                    store, mc, lo - mc.offset, hi - mc.offset, name, on_problem
+                )
+
+
+def _read_replicated(
+    store: ChunkStore, mc: Metachunk, start: int, stop: int, name: str, on_problem: ProblemFn
+) -> Iterator[bytes]:
+    replicas = list(mc.chunks)
+    random.shuffle(replicas)
+    offset = start
+    errors = []
+    for chunk in replicas:
+        try:
+            for piece in store.get(chunk["url"], offset, stop):
+                offset += len(piece)
+                yield piece
+            if offset >= stop:
+                return
+            raise UnrecoverableContent(f"Chunk {chunk['url']} is shorter than recorded")
+        except OioException as exc:
+            errors.append(exc)
+            if on_problem:
+                on_problem(chunk, exc)
+    raise UnrecoverableContent(
+        f"Object {name!r}: no readable copy of metachunk {mc.index} "
+        f"({len(mc.chunks)} known, {'; '.join(map(str, errors)) or 'none recorded'})"
+    )
+
+
+class _FragmentSource:
+    """Sequential reader of one EC fragment chunk, cut into per-segment fragments."""
+
+    def __init__(self, store: ChunkStore, chunk: dict[str, Any], start: int, stop: int):
+        self.chunk = chunk
+        self._pieces = store.get(chunk["url"], start, stop)
+        self._buf = bytearray()
+
+    def read(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            try:
+                self._buf += next(self._pieces)
+            except StopIteration:
+                raise UnrecoverableContent(
+                    f"Chunk {self.chunk['url']} is shorter than recorded"
+                ) from None
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+
+def _read_ec(
+    store: ChunkStore,
+    method: StorageMethod,
+    mc: Metachunk,
+    start: int,
+    stop: int,
+    name: str,
+    on_problem: ProblemFn,
+) -> Iterator[bytes]:
+    driver = method.driver
+    info = driver.get_segment_info(mc.size, EC_SEGMENT_SIZE)
+    frag_size = info["fragment_size"]
+    nsegments = info["num_segments"]
+    last_frag = info["last_fragment_size"]
+    first_seg = start // EC_SEGMENT_SIZE
+    last_seg = (stop - 1) // EC_SEGMENT_SIZE
+    frag_start = first_seg * frag_size
+    frag_stop = last_seg * frag_size + (last_frag if last_seg == nsegments - 1 else frag_size)
+
+    # Data fragments first: decoding from them alone is the fast path.
+    spares = sorted(mc.chunks, key=lambda c: position_of(c)[1])
+    active: list[_FragmentSource] = []
+    errors: list[str] = []
+    offset = frag_start  # fragment offset of the segment being read
+
+    def fill() -> None:
+        while len(active) < method.k and spares:
+            chunk = spares.pop(0)
+            try:
+                active.append(_FragmentSource(store, chunk, offset, frag_stop))
+            except OioException as exc:
+                errors.append(str(exc))
+                if on_problem:
+                    on_problem(chunk, exc)
+
+    fill()
+    for seg in range(first_seg, last_seg + 1):
+        offset = seg * frag_size
+        want = last_frag if seg == nsegments - 1 else frag_size
+        fragments = []
+        while len(fragments) < method.k:
+            fill()
+            if len(active) + len(fragments) < method.k or not active:
+                raise UnrecoverableContent(
+                    f"Object {name!r}: metachunk {mc.index} is unreadable, "
+                    f"{len(active) + len(fragments)}/{method.k} fragments available "
+                    f"({'; '.join(errors)})"
+                )
+            pending = list(active)
+            fragments = []
+            for source in pending:
+                try:
+                    fragments.append(source.read(want))
+                except OioException as exc:
+                    errors.append(str(exc))
+                    if on_problem:
+                        on_problem(source.chunk, exc)
+                    active.remove(source)
+            if len(fragments) < method.k:
+                # Sources that succeeded already consumed this segment; a new
+                # source must be aligned, so restart the segment on fresh readers.
+                active[:] = [_FragmentSource(store, src.chunk, offset, frag_stop) for src in active]
+        try:
+            segment = driver.decode(fragments)
+        except Exception as exc:
+            raise UnrecoverableContent(
+                f"Object {name!r}: cannot decode metachunk {mc.index} segment {seg}: {exc}"
+            ) from None
+        seg_offset = seg * EC_SEGMENT_SIZE
+        lo = max(start - seg_offset, 0)
+        hi = min(stop - seg_offset, len(segment))
+        yield segment if (lo == 0 and hi == len(segment)) else segment[lo:hi]
