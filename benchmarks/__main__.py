@@ -1,0 +1,5 @@
+import sys
+
+from benchmarks.main import main
+
+sys.exit(main())

@@ -1,0 +1,185 @@
+"""Command line of `python -m benchmarks` (what `make bench` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import limits as limits_mod
+from benchmarks import ours
+from benchmarks.common import REPO_ROOT, Config
+from benchmarks.report import limits_table, machine_info, ours_table, write_json
+
+# Values used when neither a flag nor an environment variable says otherwise.
+DEFAULTS = {
+    "size_mib": 512,
+    "reps": 3,
+    "reps_cold": 2,
+    "settle": 3.0,
+    "ec_mib": 256,
+    "small_files": 1000,
+    "startup_runs": 15,
+    "small_objects": 2000,
+    "list_objects": 20_000,
+}
+# --quick: about a minute of limits (and a few minutes of ours once the library exists).
+QUICK = {
+    "size_mib": 128,
+    "reps": 1,
+    "reps_cold": 1,
+    "settle": 2.0,
+    "ec_mib": 64,
+    "small_files": 300,
+    "startup_runs": 9,
+    "small_objects": 500,
+    "list_objects": 2000,
+}
+ENV_PREFIX = "OIO_BENCH_"  # e.g. OIO_BENCH_SIZE_MIB=1024, OIO_BENCH_LIST_OBJECTS=1000000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure this machine's limits and oiocli's figures against them, in one "
+        "run. Prints tables and writes benchmarks/results/<UTC time>.json. Never fails: a "
+        "scenario that errors prints the error in its row. Every size option can also be set "
+        f"by an environment variable {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}SIZE_MIB).",
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, ~1 minute of limits")
+    p.add_argument("--size-mib", type=int, help="big object and disk/hash test size (512)")
+    p.add_argument("--reps", type=int, help="repetitions of each hot limit measurement (3)")
+    p.add_argument("--reps-cold", type=int, help="repetitions of each cold measurement (2)")
+    p.add_argument("--settle", type=float, help="seconds of pause that make a disk test 'cold' (3)")
+    p.add_argument("--ec-mib", type=int, help="payload per erasure-coding measurement (256)")
+    p.add_argument("--small-files", type=int, help="4 KiB files in the disk limit test (1000)")
+    p.add_argument("--startup-runs", type=int, help="runs of each start-up median (15)")
+    p.add_argument("--small-objects", type=int, help="4 KiB objects created per variant (2000)")
+    p.add_argument(
+        "--list-objects",
+        type=int,
+        help="objects in the listing container (20000; issue 5 asks for 1000000, which needs "
+        "a bulk loader to fill in reasonable time). Reused when --data-dir is kept.",
+    )
+    p.add_argument("--list-page", type=int, default=1000, help="listing page size (1000)")
+    p.add_argument("--threads", type=int, default=8, help="thread pool size (8)")
+    p.add_argument(
+        "--policies",
+        default=",".join(Config.policies),
+        help="comma-separated policies for the big-object transfers (%(default)s)",
+    )
+    p.add_argument("--no-cli", action="store_true", help="skip the CLI transfers")
+    p.add_argument(
+        "--scenarios",
+        default=",".join(ours.SCENARIOS),
+        help="comma-separated scenarios of ours to run (%(default)s); empty for none",
+    )
+    p.add_argument("--skip-limits", action="store_true", help="do not measure the limits")
+    p.add_argument(
+        "--work-dir",
+        default=os.environ.get(ENV_PREFIX + "WORK_DIR"),
+        help="parent of the scratch directory (default: the system temporary directory; "
+        "choose one on the disk you want to measure)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=os.environ.get(ENV_PREFIX + "DATA_DIR"),
+        help="embedded namespace to use and keep (default: a scratch one, removed)",
+    )
+    p.add_argument(
+        "--results-dir",
+        default=str(REPO_ROOT / "benchmarks" / "results"),
+        help="where the JSON record goes (%(default)s)",
+    )
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
+    args = p.parse_args(argv)
+    preset = QUICK if args.quick or os.environ.get(ENV_PREFIX + "QUICK") else DEFAULTS
+    for key, default in preset.items():
+        if getattr(args, key) is None:
+            env = os.environ.get(ENV_PREFIX + key.upper())
+            setattr(args, key, type(default)(env) if env else default)
+    return args
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
+    scratch = Path(tempfile.mkdtemp(prefix="oiobench-", dir=args.work_dir))
+    cfg = Config(
+        work_dir=scratch,
+        size_mib=args.size_mib,
+        reps=args.reps,
+        reps_cold=args.reps_cold,
+        settle=args.settle,
+        ec_mib=args.ec_mib,
+        small_files=args.small_files,
+        startup_runs=args.startup_runs,
+        small_objects=args.small_objects,
+        threads=args.threads,
+        list_objects=args.list_objects,
+        list_page=args.list_page,
+        policies=tuple(p.strip() for p in args.policies.split(",") if p.strip()),
+        cli=not args.no_cli,
+        data_dir=Path(args.data_dir).resolve() if args.data_dir else None,
+        timeout=args.timeout,
+    )
+    free = shutil.disk_usage(scratch).free
+    log(f"scratch directory {scratch} ({free / 2**30:.1f} GiB free)")
+    if free < 5 * cfg.size:
+        log(f"warning: less than {5 * cfg.size_mib} MiB free; big transfers may fail")
+    t0 = time.perf_counter()
+    measured = {} if args.skip_limits else limits_mod.measure_all(cfg, log)
+    rows = []
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in scenarios if s not in ours.SCENARIOS]
+    if unknown:
+        log(f"unknown scenarios ignored: {', '.join(unknown)}")
+    scenarios = [s for s in scenarios if s in ours.SCENARIOS]
+    try:
+        if scenarios:
+            ctx = ours.Context(
+                cfg=cfg,
+                limits=measured,
+                data_dir=cfg.data_dir or scratch / "namespace",
+                log=log,
+            )
+            rows = ours.run_all(ctx, scenarios)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    elapsed = time.perf_counter() - t0
+
+    print(f"oiocli benchmarks, {started:%Y-%m-%d %H:%M:%S} UTC, {elapsed:.0f} s")
+    print(f"sizes: {cfg.size_mib} MiB objects and disk tests, settle {cfg.settle:g} s\n")
+    if measured:
+        print(limits_table(measured))
+        print()
+    if rows:
+        print(ours_table(rows))
+        print()
+    record = {
+        "started": started.isoformat(),
+        "elapsed_s": elapsed,
+        "machine": machine_info(),
+        "config": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()
+        },
+        "limits": {name: dataclasses.asdict(lim) for name, lim in measured.items()},
+        "ours": [r.as_dict() for r in rows],
+    }
+    path = Path(args.results_dir) / f"{started:%Y%m%dT%H%M%SZ}.json"
+    try:
+        write_json(path, record)
+        print(f"written: {path}")
+    except OSError as exc:
+        print(f"could not write {path}: {exc}")
+    return 0
