@@ -1,0 +1,1 @@
+"""The `oio` commands: one module per resource, one class per verb (see oiocli.shell)."""

@@ -1,0 +1,488 @@
+"""Base classes and helpers shared by the `oio` commands.
+
+cliff's `Command` scans entry points for hooks, `DisplayCommandBase` for
+formatters and `get_epilog` for distributions: each costs tens of
+milliseconds. The classes here skip all three (formatters come from a static
+table), so that a command starts as fast as cliff itself can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from cliff import columns as cliff_columns
+from cliff import command, lister, show
+
+from oiocli import exceptions as exc
+
+# -- formatters ----------------------------------------------------------------
+
+_LIST_FORMATTERS = {
+    "csv": "cliff.formatters.commaseparated:CSVLister",
+    "json": "cliff.formatters.json_format:JSONFormatter",
+    "table": "cliff.formatters.table:TableFormatter",
+    "value": "cliff.formatters.value:ValueFormatter",
+    "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
+}
+_SHOW_FORMATTERS = {
+    "json": "cliff.formatters.json_format:JSONFormatter",
+    "shell": "cliff.formatters.shell:ShellFormatter",
+    "table": "cliff.formatters.table:TableFormatter",
+    "value": "cliff.formatters.value:ValueFormatter",
+    "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
+}
+
+
+class _Extension:
+    __slots__ = ("name", "obj")
+
+    def __init__(self, name: str, obj: Any) -> None:
+        self.name = name
+        self.obj = obj
+
+
+class _Formatters:
+    """The part of stevedore's ExtensionManager that cliff's display code uses."""
+
+    _cache: dict[str, Any] = {}
+
+    def __init__(self, table: dict[str, str]) -> None:
+        from importlib import import_module
+
+        self._exts: dict[str, _Extension] = {}
+        for name, target in table.items():
+            obj = self._cache.get(target)
+            if obj is None:
+                module, _, cls = target.partition(":")
+                obj = self._cache[target] = getattr(import_module(module), cls)()
+            self._exts[name] = _Extension(name, obj)
+
+    def names(self) -> list[str]:
+        return list(self._exts)
+
+    def __iter__(self) -> Iterator[_Extension]:
+        return iter(self._exts.values())
+
+    def __getitem__(self, name: str) -> _Extension:
+        return self._exts[name]
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make `parser` report usage errors on one stderr line, exit code 2."""
+
+    def error(message: str) -> None:
+        prog = parser.prog
+        sys.stderr.write(f"{prog}: error: {message} (see '{prog} --help')\n")
+        sys.exit(exc.EXIT_USAGE)
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+class _Fast:
+    """Mixin: no hook scanning, no distribution lookup, one-line usage errors."""
+
+    app: Any
+
+    def _load_hooks(self) -> None:
+        self._hooks = []
+
+    def get_epilog(self) -> str:
+        return self._epilog or ""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)  # type: ignore[misc]
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        return one_line_errors(parser)
+
+    # helpers for subclasses
+
+    @property
+    def api(self) -> Any:
+        return self.app.api
+
+    @property
+    def account(self) -> str:
+        return self.app.account
+
+    def warn(self, message: str) -> None:
+        self.app.stderr.write(message + "\n")
+
+
+class Command(_Fast, command.Command):
+    """A command that prints nothing on success."""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+class _Display(_Fast):
+    exit_status = 0
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        super().run(parsed_args)  # type: ignore[misc]
+        return self.exit_status
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        self.add_human_option(parser)
+        return parser
+
+    def add_human_option(self, parser: argparse.ArgumentParser) -> None:
+        self._formatter_group.add_argument(
+            "--human",
+            action="store_true",
+            help="Table output only: sizes with units (KiB, MiB, ...) and dates.",
+        )
+
+    def humanize(self, parsed_args: argparse.Namespace) -> bool:
+        return bool(getattr(parsed_args, "human", False)) and parsed_args.formatter == "table"
+
+
+class Lister(_Display, lister.Lister):
+    """A listing command: take_action returns (columns, rows)."""
+
+    def _load_formatter_plugins(self) -> Any:
+        return _Formatters(_LIST_FORMATTERS)
+
+    @property
+    def need_sort_by_cliff(self) -> bool:
+        return True
+
+
+class ShowOne(_Display, show.ShowOne):
+    """A command showing one item: take_action returns (keys, values)."""
+
+    def _load_formatter_plugins(self) -> Any:
+        return _Formatters(_SHOW_FORMATTERS)
+
+    def dict_rows(self, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """Keys sorted alphabetically, as OpenIO's CLI prints them."""
+        keys = tuple(sorted(data))
+        return keys, tuple(data[k] for k in keys)
+
+
+# -- columns -------------------------------------------------------------------
+
+
+def human_size(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(size) < 1024 or unit == "PiB":
+            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return str(value)  # pragma: no cover
+
+
+def human_time(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(value)))
+
+
+class SizeColumn(cliff_columns.FormattableColumn[Any]):
+    def human_readable(self) -> str:
+        return human_size(self._value)
+
+
+class TimeColumn(cliff_columns.FormattableColumn[Any]):
+    def human_readable(self) -> str:
+        return human_time(self._value)
+
+
+class DictColumn(cliff_columns.FormattableColumn[dict]):
+    """Properties: an object in json/yaml, `k=v` lines in a table."""
+
+    def human_readable(self) -> str:
+        return "\n".join(f"{k}={v}" for k, v in sorted((self._value or {}).items()))
+
+
+class MarkerSize(cliff_columns.FormattableColumn[Any]):
+    """The size of a delete marker: `deleted` in a table, null in json."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def human_readable(self) -> str:
+        return "deleted"
+
+
+def size_cell(value: Any, human: bool) -> Any:
+    return SizeColumn(value) if human and value is not None else value
+
+
+def time_cell(value: Any, human: bool) -> Any:
+    return TimeColumn(value) if human and value is not None else value
+
+
+# -- argument helpers ----------------------------------------------------------
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """argparse type for `--property KEY=VALUE`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"invalid property {text!r}: expected KEY=VALUE")
+    return key, value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
+def add_property_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "-p",
+        "--property",
+        dest="properties",
+        metavar="<key=value>",
+        type=key_value,
+        action="append",
+        default=[],
+        help=help_text + " (repeatable)",
+    )
+
+
+def add_key_option(parser: argparse.ArgumentParser, help_text: str, required: bool) -> None:
+    parser.add_argument(
+        "-p",
+        "--property",
+        dest="keys",
+        metavar="<key>",
+        action="append",
+        default=[],
+        required=required,
+        help=help_text + " (repeatable)",
+    )
+
+
+def add_container_arg(parser: argparse.ArgumentParser, nargs: str | None = None) -> None:
+    parser.add_argument(
+        "container",
+        metavar="<container>" if nargs is None else "<container>",
+        nargs=nargs,
+        help="Container name (or its id, with --cid)",
+    )
+    parser.add_argument(
+        "--cid",
+        dest="is_cid",
+        action="store_true",
+        help="Interpret <container> as a container id (64 hexadecimal characters)",
+    )
+
+
+def resolve_container(cmd: Any, parsed_args: argparse.Namespace, name: str) -> tuple[str, str]:
+    """(account, container) for a container argument, honouring --cid."""
+    if getattr(parsed_args, "is_cid", False):
+        account, container = cmd.api.resolve_cid(name)
+        return account, container
+    return cmd.account, name
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def exit_code_of(error: BaseException) -> int:
+    code = getattr(error, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    if isinstance(error, UsageError):
+        return exc.EXIT_USAGE
+    return exc.EXIT_ERROR
+
+
+def describe_error(error: BaseException) -> str:
+    """One line saying what failed and on which name."""
+    if isinstance(error, OSError) and error.filename is not None:
+        reason = error.strerror or str(error)
+        text = f"{reason}: {error.filename!r}"
+    else:
+        text = str(error) or error.__class__.__name__
+    return " ".join(text.split())
+
+
+class UsageError(Exception):
+    """A combination of arguments that cannot work (exit code 2)."""
+
+    exit_code = exc.EXIT_USAGE
+
+
+class CommandError(Exception):
+    """The command cannot do what was asked (exit code 1)."""
+
+    exit_code = exc.EXIT_ERROR
+
+
+def combined_exit_code(errors: Sequence[BaseException], total: int) -> int:
+    """0 when nothing failed; the shared code when all failed; 8 when some did."""
+    if not errors:
+        return exc.EXIT_OK
+    if len(errors) < total:
+        return exc.EXIT_PARTIAL
+    codes = {exit_code_of(e) for e in errors}
+    return codes.pop() if len(codes) == 1 else exc.EXIT_ERROR
+
+
+class MultiName(Lister):
+    """A command applied to several names, one row per name.
+
+    Failures are reported on stderr (one line each) and set the exit code:
+    8 when some names failed, the failure's own code when all did.
+    """
+
+    def for_each(
+        self,
+        names: Iterable[str],
+        action: Callable[[str], Sequence[Any]],
+        failed_row: Callable[[str], Sequence[Any]],
+    ) -> list[Sequence[Any]]:
+        rows: list[Sequence[Any]] = []
+        errors: list[BaseException] = []
+        total = 0
+        for name in names:
+            total += 1
+            try:
+                rows.append(action(name))
+            except exc.OioException as error:
+                errors.append(error)
+                self.warn(describe_error(error))
+                rows.append(failed_row(name))
+            except (OSError, CommandError) as error:
+                errors.append(error)
+                self.warn(describe_error(error))
+                rows.append(failed_row(name))
+        self.exit_status = combined_exit_code(errors, total)
+        return rows
+
+
+# -- progress ------------------------------------------------------------------
+
+
+@contextmanager
+def progress_bar(app: Any, total: int | None, desc: str) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar on stderr (only on a terminal, never with --no-progress or -q)."""
+    if not app.show_progress:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=app.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def cid_of(account: str, container: str) -> str:
+    """OpenIO's container id: uppercase SHA-256 of `account NUL container`."""
+    import hashlib
+
+    return hashlib.sha256(f"{account}\0{container}".encode()).hexdigest().upper()
+
+
+# -- listing and files -----------------------------------------------------------
+
+PAGE_SIZE = 1000
+
+
+def iter_object_pages(
+    api: Any,
+    account: str,
+    container: str,
+    limit: int | None = None,
+    marker: str | None = None,
+    **kwargs: Any,
+) -> Iterator[dict[str, Any]]:
+    """Pages of `object_list`, following next_marker until `limit` rows or the end."""
+    remaining = limit
+    while True:
+        page_size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
+        page = api.object_list(account, container, limit=page_size, marker=marker, **kwargs)
+        yield page
+        if remaining is not None:
+            remaining -= len(page.get("objects") or ()) + len(page.get("prefixes") or ())
+            if remaining <= 0:
+                return
+        marker = page.get("next_marker")
+        if not page.get("truncated") or not marker:
+            return
+
+
+def iter_objects(api: Any, account: str, container: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every object entry of a container, page after page."""
+    for page in iter_object_pages(api, account, container, **kwargs):
+        yield from page.get("objects") or ()
+
+
+def safe_join(directory: str, name: str) -> str:
+    """`directory/name`, refusing names that would land outside `directory`."""
+    import os
+
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise CommandError(f"Refusing to write object {name!r} outside {directory!r}")
+    return os.path.join(directory, *parts)
+
+
+def write_stream(
+    stream: Iterable[bytes], path: str, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write `stream` to `path` atomically (a temporary file renamed at the end).
+
+    Parent directories are created; on error nothing is left behind.
+    """
+    import os
+    import tempfile
+
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".oio-", suffix=".part", dir=directory)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for data in stream:
+                out.write(data)
+                written += len(data)
+                if progress is not None:
+                    progress(len(data))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return written

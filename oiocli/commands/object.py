@@ -1,0 +1,757 @@
+"""`oio object ...`: objects of a container of the account given by -a/--account."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from oiocli import exceptions as exc
+from oiocli.commands.base import (
+    Command,
+    CommandError,
+    DictColumn,
+    Lister,
+    MarkerSize,
+    MultiName,
+    ShowOne,
+    UsageError,
+    add_container_arg,
+    add_key_option,
+    add_property_option,
+    iter_object_pages,
+    non_negative_int,
+    positive_int,
+    progress_bar,
+    resolve_container,
+    safe_join,
+    size_cell,
+    time_cell,
+    write_stream,
+)
+
+
+def _add_object_args(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    add_container_arg(parser)
+    if many:
+        parser.add_argument("objects", metavar="<object>", nargs="+", help="Object name")
+    else:
+        parser.add_argument("object", metavar="<object>", help="Object name")
+
+
+def _add_version_option(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    parser.add_argument(
+        "--object-version",
+        dest="version",
+        metavar="<version>",
+        type=int,
+        help="Version of the object (default: the latest)" + (" (one object only)" if many else ""),
+    )
+
+
+def _check_single_version(parsed_args: argparse.Namespace) -> None:
+    if parsed_args.version is not None and len(parsed_args.objects) > 1:
+        raise UsageError("--object-version applies to one object only")
+
+
+# -- create --------------------------------------------------------------------
+
+
+class CreateObject(MultiName):
+    """Upload files (or stdin, '-') as objects; one row per object.
+
+    Exits 8 when some files failed, the failure's exit code when all did.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_container_arg(parser)
+        parser.add_argument(
+            "files",
+            metavar="<file>",
+            nargs="+",
+            help="File to upload ('-' reads stdin and needs --name)",
+        )
+        parser.add_argument(
+            "--name",
+            dest="names",
+            metavar="<name>",
+            action="append",
+            default=[],
+            help="Object name (repeatable: one per file; default: the file's base name)",
+        )
+        parser.add_argument(
+            "--policy", metavar="<policy>", help="Storage policy (default: the container's)"
+        )
+        parser.add_argument(
+            "--mime-type",
+            metavar="<type>",
+            help="Content type (default: guessed from the object name)",
+        )
+        add_property_option(parser, "User property of the object")
+        parser.add_argument(
+            "--etag",
+            metavar="<md5>",
+            help="Expected MD5 of the data: the upload fails if it differs (one file only)",
+        )
+        parser.add_argument(
+            "--append", action="store_true", help="Append the data to an existing object"
+        )
+        parser.add_argument(
+            "--recursive",
+            action="store_true",
+            help=(
+                "Upload directories: every file below becomes an object named after its "
+                "path relative to the directory (prefixed with --name, if given)"
+            ),
+        )
+        parser.add_argument(
+            "--no-autocreate",
+            dest="autocreate",
+            action="store_false",
+            help="Fail if the container does not exist (default: create it)",
+        )
+        return parser
+
+    def _jobs(self, parsed_args: argparse.Namespace) -> list[tuple[str, str]]:
+        files = parsed_args.files
+        names = parsed_args.names
+        if names and len(names) != len(files):
+            raise UsageError(
+                f"{len(names)} --name for {len(files)} files: give one --name per file"
+            )
+        if files.count("-") > 1:
+            raise UsageError("stdin ('-') can be read only once")
+        if "-" in files and not names:
+            raise UsageError("Reading stdin ('-') needs --name")
+        if parsed_args.etag and len(files) > 1:
+            raise UsageError("--etag applies to one file only")
+        jobs: list[tuple[str, str]] = []
+        for index, path in enumerate(files):
+            name = names[index] if names else None
+            if path != "-" and parsed_args.recursive and os.path.isdir(path):
+                jobs.extend(_walk(path, name))
+            else:
+                jobs.append((path, name or os.path.basename(path.rstrip("/")) or path))
+        return jobs
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        jobs = self._jobs(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        properties = dict(parsed_args.properties) or None
+        extra: dict[str, Any] = {}
+        if not parsed_args.autocreate:
+            extra["autocreate"] = False
+        sources = dict((name, path) for path, name in jobs)
+
+        def upload(name: str) -> tuple[str, int, str, str]:
+            path = sources[name]
+            mime_type = parsed_args.mime_type or _guess_type(name)
+            with _open_source(self.app, path) as (source, total):
+                with progress_bar(self.app, total, name) as progress:
+                    _chunks, size, md5 = self.api.object_create(
+                        account,
+                        container,
+                        file_or_path=source,
+                        obj_name=name,
+                        mime_type=mime_type,
+                        policy=parsed_args.policy,
+                        properties=properties,
+                        etag=parsed_args.etag,
+                        append=parsed_args.append,
+                        progress=progress,
+                        **extra,
+                    )
+            return name, size, md5.upper() if isinstance(md5, str) else md5, "Ok"
+
+        rows = self.for_each(
+            [name for _path, name in jobs], upload, lambda name: (name, None, None, "Failed")
+        )
+        return ("Name", "Size", "Hash", "Status"), rows
+
+
+def _walk(directory: str, prefix: str | None) -> list[tuple[str, str]]:
+    jobs = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for filename in sorted(files):
+            path = os.path.join(root, filename)
+            rel = os.path.relpath(path, directory).replace(os.sep, "/")
+            name = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
+            jobs.append((path, name))
+    return jobs
+
+
+def _guess_type(name: str) -> str | None:
+    import mimetypes
+
+    return mimetypes.guess_type(name, strict=False)[0]
+
+
+class _open_source:
+    """Context manager: (binary file, size or None) for a path or '-' (stdin)."""
+
+    def __init__(self, app: Any, path: str) -> None:
+        self.app = app
+        self.path = path
+        self.file: Any = None
+
+    def __enter__(self) -> tuple[Any, int | None]:
+        if self.path == "-":
+            stdin = self.app.stdin
+            return getattr(stdin, "buffer", stdin), None
+        if os.path.isdir(self.path):
+            raise CommandError(f"{self.path!r} is a directory (use --recursive)")
+        self.file = open(self.path, "rb")  # noqa: SIM115
+        try:
+            size: int | None = os.fstat(self.file.fileno()).st_size
+        except OSError:
+            size = None
+        return self.file, size
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+# -- read ----------------------------------------------------------------------
+
+
+def parse_range(text: str) -> list[tuple[int | None, int | None]]:
+    """argparse type for --range: `a-b`, `a-` or `-n` (last n bytes), comma-separated."""
+    ranges: list[tuple[int | None, int | None]] = []
+    for part in text.split(","):
+        start, sep, end = part.strip().partition("-")
+        try:
+            if not sep or (not start and not end):
+                raise ValueError
+            first = int(start) if start else None
+            last = int(end) if end else None
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid range {part!r}: expected START-END, START- or -COUNT"
+            ) from None
+        ranges.append((first, last))
+    return ranges
+
+
+def _ranges(parsed_args: argparse.Namespace) -> list[tuple[int | None, int | None]] | None:
+    ranges = [r for group in parsed_args.ranges for r in group]
+    for start, end in ranges:
+        if start is not None and end is not None and end < start:
+            raise exc.BadRange(
+                f"Invalid range '{start}-{end}' for object '{parsed_args.object}': "
+                "the end is before the start"
+            )
+        if start is None and end == 0:
+            raise exc.BadRange(f"Invalid range '-0' for object '{parsed_args.object}'")
+    return ranges or None
+
+
+class FetchObject(Command):
+    """Download an object to stdout (default) or to --file; --range reads parts.
+
+    With --file, the data goes to a temporary file renamed at the end: on error
+    nothing is left behind. Not an OpenIO command (OpenIO has it only in its API).
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        parser.add_argument(
+            "--file", metavar="<path>", help="Write to this file (default: standard output)"
+        )
+        parser.add_argument(
+            "--range",
+            dest="ranges",
+            metavar="<range>",
+            type=parse_range,
+            action="append",
+            default=[],
+            help=(
+                "Byte range, inclusive: START-END, START- (to the end) or -COUNT (the last "
+                "COUNT bytes); repeatable or comma-separated, parts are written in order"
+            ),
+        )
+        _add_version_option(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        ranges = _ranges(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        meta, stream = self.api.object_fetch(
+            account, container, parsed_args.object, version=parsed_args.version, ranges=ranges
+        )
+        total = meta.get("size") if ranges is None else None
+        with progress_bar(self.app, total, parsed_args.object) as progress:
+            if parsed_args.file:
+                write_stream(stream, parsed_args.file, progress)
+            else:
+                _write_stdout(self.app, stream, progress)
+
+
+def _write_stdout(app: Any, stream: Any, progress: Any) -> None:
+    out = app.stdout
+    out.flush()
+    out = getattr(out, "buffer", out)
+    for data in stream:
+        out.write(data)
+        if progress is not None:
+            progress(len(data))
+    out.flush()
+
+
+class SaveObject(Command):
+    """Download an object to a file named after it (or --file), creating directories.
+
+    An object name that would escape the current directory is refused.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        parser.add_argument(
+            "--file", metavar="<path>", help="Write to this file (default: ./<object name>)"
+        )
+        _add_version_option(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        path = parsed_args.file or safe_join(".", parsed_args.object)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        meta, stream = self.api.object_fetch(
+            account, container, parsed_args.object, version=parsed_args.version
+        )
+        with progress_bar(self.app, meta.get("size"), parsed_args.object) as progress:
+            write_stream(stream, path, progress)
+
+
+def object_fields(
+    account: str, container: str, meta: dict[str, Any], human: bool
+) -> dict[str, Any]:
+    deleted = bool(meta.get("deleted"))
+    fields: dict[str, Any] = {
+        "account": meta.get("account") or account,
+        "container": meta.get("container") or container,
+        "object": meta.get("name"),
+        "id": meta.get("id") or meta.get("content"),
+        "version": meta.get("version"),
+        "mime-type": "application/x-deleted" if deleted else meta.get("mime_type"),
+        "size": MarkerSize() if deleted else size_cell(meta.get("size"), human),
+        "hash": meta.get("hash"),
+        "ctime": time_cell(meta.get("ctime"), human),
+        "mtime": time_cell(meta.get("mtime"), human),
+        "policy": meta.get("policy"),
+        "chunk_method": meta.get("chunk_method"),
+        "deleted": deleted,
+    }
+    for key, value in (meta.get("properties") or {}).items():
+        fields[f"meta.{key}"] = value
+    return fields
+
+
+class ShowObject(ShowOne):
+    """Show an object's metadata and user properties (meta.*)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        _add_version_option(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        meta = self.api.object_get_properties(
+            account, container, parsed_args.object, version=parsed_args.version
+        )
+        return self.dict_rows(object_fields(account, container, meta, self.humanize(parsed_args)))
+
+
+LIST_COLUMNS = ("Name", "Size", "Hash", "Version")
+LONG_COLUMNS = LIST_COLUMNS + (
+    "Deleted",
+    "Content-Type",
+    "Last-Modified",
+    "Policy",
+    "Properties",
+)
+
+
+class ListObject(Lister):
+    """List objects (every page, unless --limit); --delimiter prints common prefixes."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_container_arg(parser)
+        parser.add_argument("--prefix", metavar="<prefix>", help="Only names starting so")
+        parser.add_argument("--marker", metavar="<marker>", help="Only names after this one")
+        parser.add_argument(
+            "--end-marker", metavar="<end-marker>", help="Only names before this one"
+        )
+        parser.add_argument(
+            "--delimiter",
+            metavar="<char>",
+            help="Group names sharing a prefix up to this character: one row per prefix",
+        )
+        parser.add_argument(
+            "--limit",
+            "--page-size",
+            dest="limit",
+            metavar="<n>",
+            type=positive_int,
+            help="At most this many rows (default: all, page after page)",
+        )
+        parser.add_argument(
+            "--versions",
+            "--all-versions",
+            dest="versions",
+            action="store_true",
+            help="Every version of every object (newest first), delete markers included",
+        )
+        parser.add_argument(
+            "--deleted", action="store_true", help="Also list objects hidden by a delete marker"
+        )
+        parser.add_argument(
+            "--properties",
+            "--long",
+            dest="long",
+            action="store_true",
+            help="Add Deleted, Content-Type, Last-Modified, Policy and Properties columns",
+        )
+        parser.add_argument(
+            "--no-paging",
+            "--full",
+            dest="no_paging",
+            action="store_true",
+            help="Accepted for compatibility: the listing always pages through everything",
+        )
+        return parser
+
+    @property
+    def need_sort_by_cliff(self) -> bool:
+        return True
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        pages = iter_object_pages(
+            self.api,
+            account,
+            container,
+            limit=parsed_args.limit,
+            marker=parsed_args.marker,
+            end_marker=parsed_args.end_marker,
+            prefix=parsed_args.prefix,
+            delimiter=parsed_args.delimiter,
+            properties=parsed_args.long,
+            versions=parsed_args.versions,
+            deleted=parsed_args.deleted,
+        )
+        columns = LONG_COLUMNS if parsed_args.long else LIST_COLUMNS
+        return columns, self._rows(pages, parsed_args.long, self.humanize(parsed_args))
+
+    def _rows(self, pages: Iterator[dict[str, Any]], long: bool, human: bool) -> Iterator[Any]:
+        width = len(LONG_COLUMNS if long else LIST_COLUMNS)
+        for page in pages:
+            rows = []
+            for entry in page.get("objects") or ():
+                deleted = bool(entry.get("deleted"))
+                row: tuple[Any, ...] = (
+                    entry["name"],
+                    MarkerSize() if deleted else size_cell(entry.get("size"), human),
+                    entry.get("hash"),
+                    entry.get("version"),
+                )
+                if long:
+                    row += (
+                        deleted,
+                        entry.get("mime_type"),
+                        time_cell(entry.get("mtime"), human),
+                        entry.get("policy"),
+                        DictColumn(entry.get("properties") or {}),
+                    )
+                rows.append(row)
+            prefixes = page.get("prefixes") or ()
+            if prefixes:
+                rows.extend((prefix,) + (None,) * (width - 1) for prefix in prefixes)
+                rows.sort(key=lambda row: row[0])
+            yield from rows
+
+
+class LocateObject(Lister):
+    """List an object's chunks: position, URL, size and hash.
+
+    Positions are `N` (replicated metachunk N) or `N.F` (fragment F of metachunk N).
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        _add_version_option(parser)
+        parser.add_argument(
+            "--chunk-info",
+            action="store_true",
+            help="Add each chunk's own size and hash (Chunk size, Chunk hash)",
+        )
+        parser.add_argument(
+            "--resolve", action="store_true", help="Add where each chunk really is (Real-Url)"
+        )
+        return parser
+
+    @property
+    def need_sort_by_cliff(self) -> bool:
+        return True
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        _meta, chunks = self.api.object_locate(
+            account,
+            container,
+            parsed_args.object,
+            version=parsed_args.version,
+            chunk_info=parsed_args.chunk_info,
+        )
+        columns: tuple[str, ...] = ("Pos", "Id", "Metachunk size", "Metachunk hash")
+        if parsed_args.chunk_info:
+            columns += ("Chunk size", "Chunk hash")
+        if parsed_args.resolve:
+            columns += ("Real-Url",)
+        rows = []
+        for chunk in chunks:
+            row: tuple[Any, ...] = (chunk["pos"], chunk["url"], chunk["size"], chunk["hash"])
+            if parsed_args.chunk_info:
+                row += (
+                    chunk.get("chunk_size", chunk["size"]),
+                    chunk.get("chunk_hash", chunk["hash"]),
+                )
+            if parsed_args.resolve:
+                row += (chunk.get("real_url", chunk["url"]),)
+            rows.append(row)
+        return columns, rows
+
+
+# -- change --------------------------------------------------------------------
+
+
+class DeleteObject(MultiName):
+    """Delete objects; one row per name, and a non-zero exit when any failed.
+
+    In a versioned container, deleting the latest version adds a delete marker
+    (Deleted is true: the name is gone from the listing); deleting a marker with
+    --object-version brings the previous version back. With --dry-run, print
+    what would be deleted and change nothing.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser, many=True)
+        _add_version_option(parser, many=True)
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what would be deleted, change nothing"
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        _check_single_version(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        if parsed_args.dry_run:
+            return self._dry_run(parsed_args, account, container)
+
+        def delete(name: str) -> tuple[str, bool]:
+            self.api.object_delete(account, container, name, version=parsed_args.version)
+            return name, True
+
+        rows = self.for_each(parsed_args.objects, delete, lambda name: (name, False))
+        return ("Name", "Deleted"), rows
+
+    def _dry_run(
+        self, parsed_args: argparse.Namespace, account: str, container: str
+    ) -> tuple[Any, Any]:
+        def check(name: str) -> tuple[str, Any, Any, str]:
+            meta = self.api.object_get_properties(
+                account, container, name, version=parsed_args.version
+            )
+            return name, meta.get("version"), meta.get("size"), "would delete"
+
+        rows = self.for_each(
+            parsed_args.objects, check, lambda name: (name, None, None, "not found")
+        )
+        return ("Name", "Version", "Size", "Action"), rows
+
+
+class SetObject(Command):
+    """Set object properties (merged with the existing ones, unless --clear)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        _add_version_option(parser)
+        add_property_option(parser, "Property to set")
+        parser.add_argument(
+            "--clear",
+            action="store_true",
+            help="Remove every property before setting the new ones",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        properties = dict(parsed_args.properties)
+        if not properties and not parsed_args.clear:
+            raise UsageError("Nothing to set: give --property KEY=VALUE or --clear")
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        self.api.object_set_properties(
+            account,
+            container,
+            parsed_args.object,
+            properties,
+            version=parsed_args.version,
+            clear=parsed_args.clear,
+        )
+
+
+class UnsetObject(Command):
+    """Remove object properties."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        _add_version_option(parser)
+        add_key_option(parser, "Property key to remove", required=False)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        if not parsed_args.keys:
+            raise UsageError("Nothing to unset: give at least one --property KEY")
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        self.api.object_del_properties(
+            account, container, parsed_args.object, parsed_args.keys, version=parsed_args.version
+        )
+
+
+class TouchObject(MultiName):
+    """Touch objects: emit a fresh event for each, changing no data."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser, many=True)
+        _add_version_option(parser, many=True)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        _check_single_version(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+
+        def touch(name: str) -> tuple[str, bool]:
+            self.api.object_touch(account, container, name, version=parsed_args.version)
+            return name, True
+
+        rows = self.for_each(parsed_args.objects, touch, lambda name: (name, False))
+        return ("Name", "Touched"), rows
+
+
+class DrainObject(MultiName):
+    """Drain objects: delete their data, keep their metadata (fetch then fails)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser, many=True)
+        _add_version_option(parser, many=True)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        _check_single_version(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+
+        def drain(name: str) -> tuple[str, bool]:
+            self.api.object_drain(account, container, name, version=parsed_args.version)
+            return name, True
+
+        rows = self.for_each(parsed_args.objects, drain, lambda name: (name, False))
+        return ("Name", "Drained"), rows
+
+
+class TruncateObject(Command):
+    """Truncate an object to --size bytes. Not an OpenIO command (API only there)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        _add_version_option(parser)
+        parser.add_argument(
+            "--size",
+            metavar="<bytes>",
+            type=non_negative_int,
+            required=True,
+            help="New size, at most the current one",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        self.api.object_truncate(
+            account,
+            container,
+            parsed_args.object,
+            version=parsed_args.version,
+            size=parsed_args.size,
+        )
+
+
+class LinkObject(Command):
+    """Make <dest_object> a new object sharing <object>'s data (no copy).
+
+    Properties are copied, unless --property is given: then the link has only those.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        parser.add_argument("dest_object", metavar="<dest_object>", help="Name of the link")
+        parser.add_argument(
+            "--dest-account",
+            "--link-account",
+            dest="dest_account",
+            metavar="<account>",
+            help="Account of the link (default: the same)",
+        )
+        parser.add_argument(
+            "--dest-container",
+            "--link-container",
+            dest="dest_container",
+            metavar="<container>",
+            help="Container of the link (default: the same)",
+        )
+        add_property_option(parser, "Property of the link (replaces the copied ones)")
+        _add_version_option(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        properties = dict(parsed_args.properties)
+        self.api.object_link(
+            account,
+            container,
+            parsed_args.object,
+            parsed_args.dest_account or account,
+            parsed_args.dest_container or container,
+            parsed_args.dest_object,
+            target_version=parsed_args.version,
+            properties_directive="REPLACE" if properties else "COPY",
+            properties=properties or None,
+        )
+
+
+class PurgeObject(Command):
+    """Delete an object's versions beyond --max-versions (default: the container's)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        parser.add_argument("--max-versions", metavar="<n>", type=int, help="Versions to keep")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        self.api.object_purge(
+            account, container, parsed_args.object, maxvers=parsed_args.max_versions
+        )
