@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -129,7 +130,7 @@ class Row:
             "limit_label": self.limit_label,
             "limit": self.limit,
             "ratio": self.ratio,
-            "target": str(self.target) if self.target else None,
+            "target": dataclasses.asdict(self.target) if self.target else None,
             "met": self.met,
             "note": self.note,
             "error": self.error,

@@ -137,16 +137,23 @@ def startup(ctx: Context) -> list[Row]:
     why = ctx.api_error or ctx.cli_error
     if why:
         return _skip("startup", [(name, "s")], why)
-    run_worker(
-        "prepare_small",
-        {"data_dir": str(ctx.data_dir), "container": STARTUP_CONTAINER, "count": STARTUP_OBJECTS},
-        timeout=ctx.cfg.timeout,
-    )
-    cmd = ["object", "list", STARTUP_CONTAINER, "-f", "value", "-c", "Name"]
-    first = _oio(ctx, *cmd)  # warm-up: bytecode caches, namespace files in the page cache
-    lines = first.stdout.strip().splitlines()
-    if first.returncode != 0 or len(lines) != STARTUP_OBJECTS:
-        raise RuntimeError(f"oio object list: {first.error_line()} ({len(lines)} lines)")
+    try:
+        run_worker(
+            "prepare_small",
+            {
+                "data_dir": str(ctx.data_dir),
+                "container": STARTUP_CONTAINER,
+                "count": STARTUP_OBJECTS,
+            },
+            timeout=ctx.cfg.timeout,
+        )
+        cmd = ["object", "list", STARTUP_CONTAINER, "-f", "value", "-c", "Name"]
+        first = _oio(ctx, *cmd)  # warm-up: bytecode caches, namespace files in the page cache
+        lines = first.stdout.strip().splitlines()
+        if first.returncode != 0 or len(lines) != STARTUP_OBJECTS:
+            raise RuntimeError(f"oio object list: {first.error_line()} ({len(lines)} lines)")
+    except Exception as exc:  # noqa: BLE001
+        return _error_rows("startup", [(name, "s")], exc)
     samples = [_oio(ctx, *cmd).wall for _ in range(ctx.cfg.startup_runs)]
     ctx.oio_startup = median(samples)
     return [
