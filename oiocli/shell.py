@@ -122,14 +122,19 @@ class OioCommandManager(CommandManager):
 
 def _read_config(namespace: str) -> dict[str, str]:
     """Keys of the namespace's section in OpenIO's INI files (later files win)."""
+    files = [
+        path
+        for path in (
+            "/etc/oio/sds.conf",
+            os.path.join("/etc/oio/sds.conf.d", namespace),
+            os.path.join(os.path.expanduser("~"), ".oio", "sds.conf"),
+        )
+        if os.path.isfile(path)
+    ]
+    if not files:
+        return {}
     import configparser
 
-    home = os.path.expanduser("~")
-    files = [
-        "/etc/oio/sds.conf",
-        os.path.join("/etc/oio/sds.conf.d", namespace),
-        os.path.join(home, ".oio", "sds.conf"),
-    ]
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(files, encoding="utf-8")
@@ -152,6 +157,10 @@ class OioShell(App):
             version=__version__,
             command_manager=OioCommandManager(),
             deferred_help=True,
+        )
+        # cliff registers its own `complete`; ours covers global options and `openio`
+        self.command_manager.commands["complete"] = _LazyEntryPoint(
+            "complete", "oiocli.commands.complete:CompleteCommand"
         )
         self._api: Any = None
         self._config: dict[str, str] | None = None
@@ -299,7 +308,9 @@ class OioShell(App):
     def run(self, argv: list[str]) -> int:
         try:
             return super().run(argv)
-        except SystemExit as exc:  # argparse on the global options
+        except SystemExit as exc:  # --help, --version, or argparse on the global options
+            if exc.code is None:
+                return 0
             return exc.code if isinstance(exc.code, int) else 2
         except Exception as exc:  # pragma: no cover - cliff already catches most
             return self.report_error(exc)
@@ -308,15 +319,15 @@ class OioShell(App):
         try:
             cmd_factory, cmd_name, sub_argv = self.command_manager.find_command(argv)
         except ValueError:
-            words = " ".join(a for a in argv if not a.startswith("-"))
+            import difflib
+
+            last = self.command_manager._get_last_possible_command_index(argv)
+            words = " ".join(argv[: min(last, 2)])
+            matches = difflib.get_close_matches(words, list(self.command_manager.commands), n=4)
+            hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
             self.stderr.write(
-                f"{self.NAME}: unknown command '{words}'. See '{self.NAME} --help'.\n"
+                f"{self.NAME}: unknown command '{words}'.{hint} See '{self.NAME} --help'.\n"
             )
-            matches = self.get_fuzzy_matches(argv[0]) if argv else []
-            if matches and len(matches) < 12:
-                self.stderr.write("Did you mean one of these?\n")
-                for match in matches:
-                    self.stderr.write(f"  {match}\n")
             return 2
         self.current_command = cmd_name
         cmd = cmd_factory(self, self.options, cmd_name=cmd_name)

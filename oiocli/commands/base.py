@@ -24,14 +24,14 @@ from oiocli import exceptions as exc
 _LIST_FORMATTERS = {
     "csv": "cliff.formatters.commaseparated:CSVLister",
     "json": "cliff.formatters.json_format:JSONFormatter",
-    "table": "cliff.formatters.table:TableFormatter",
+    "table": "oiocli.commands._table:FastTableFormatter",
     "value": "cliff.formatters.value:ValueFormatter",
     "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
 }
 _SHOW_FORMATTERS = {
     "json": "cliff.formatters.json_format:JSONFormatter",
     "shell": "cliff.formatters.shell:ShellFormatter",
-    "table": "cliff.formatters.table:TableFormatter",
+    "table": "oiocli.commands._table:FastTableFormatter",
     "value": "cliff.formatters.value:ValueFormatter",
     "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
 }
