@@ -161,10 +161,7 @@ def _read_ec(
     on_problem: ProblemFn,
 ) -> Iterator[bytes]:
     driver = method.driver
-    info = driver.get_segment_info(mc.size, EC_SEGMENT_SIZE)
-    frag_size = info["fragment_size"]
-    nsegments = info["num_segments"]
-    last_frag = info["last_fragment_size"]
+    nsegments, frag_size, last_frag = method.fragment_layout(mc.size)
     first_seg = start // EC_SEGMENT_SIZE
     last_seg = (stop - 1) // EC_SEGMENT_SIZE
     frag_start = first_seg * frag_size

@@ -6,6 +6,7 @@ every object, so an object stays readable whatever the namespace defaults become
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -92,6 +93,25 @@ class StorageMethod:
             size -= size % EC_SEGMENT_SIZE
         return size
 
+    def fragment_size(self, segment_size: int = EC_SEGMENT_SIZE) -> int:
+        """Bytes of one fragment of a segment of `segment_size` bytes (header included)."""
+        return _fragment_size(self.k, self.m, self.algo, segment_size)
+
+    def fragment_layout(self, metachunk_size: int) -> tuple[int, int, int]:
+        """(segments, fragment size, last fragment size) of a metachunk.
+
+        Segments are exactly EC_SEGMENT_SIZE bytes but the last; pyeclib's own
+        get_segment_info merges a small tail into the previous segment, which is
+        not how the writer encodes, so it is not used here.
+        """
+        if metachunk_size <= 0:
+            return 0, 0, 0
+        full, tail = divmod(metachunk_size, EC_SEGMENT_SIZE)
+        frag = self.fragment_size()
+        if tail:
+            return full + 1, frag, self.fragment_size(tail)
+        return full, frag, frag
+
     @cached_property
     def driver(self):  # pyeclib.ec_iface.ECDriver, imported only when EC is used
         return ec_driver(self.k, self.m, self.algo)
@@ -124,6 +144,11 @@ def ec_driver(k: int, m: int, algo: str):
             raise InvalidStorageMethod(f"Invalid EC algorithm {algo!r}: {exc}") from None
         _drivers[key] = driver
     return driver
+
+
+@functools.lru_cache(maxsize=256)
+def _fragment_size(k: int, m: int, algo: str, segment_size: int) -> int:
+    return ec_driver(k, m, algo).get_segment_info(segment_size, segment_size)["fragment_size"]
 
 
 def parse_method(text: str) -> StorageMethod:

@@ -16,7 +16,7 @@ from oiocli.backends.base import ChunkStore
 from oiocli.exceptions import EtagMismatch, OioException
 from oiocli.io.memory import BufferPool
 from oiocli.io.pipeline import Consumer, SharedBuffer, Source, hash_consumer
-from oiocli.io.storage_method import EC_SEGMENT_SIZE, StorageMethod
+from oiocli.io.storage_method import StorageMethod
 
 BUFFER_SIZE = 1024 * 1024
 POOL_BUFFERS = 12
@@ -126,9 +126,7 @@ def _write_metachunk(
     """Write one metachunk starting with `current`; return the next metachunk's first buffer."""
     meta_md5 = hash_consumer(hashlib.md5())
     if method.is_ec:
-        frag_size = method.driver.get_segment_info(EC_SEGMENT_SIZE, EC_SEGMENT_SIZE)[
-            "fragment_size"
-        ]
+        frag_size = method.fragment_size()
         positions = [f"{pos}.{i}" for i in range(len(urls))]
     else:
         frag_size = 0

@@ -1,0 +1,986 @@
+"""`ObjectStorageApi`: OpenIO's object storage API over oiocli's backends.
+
+Method names, arguments, return shapes and semantics follow OpenIO SDS 4.10.1's
+`oio.api.object_storage.ObjectStorageApi` (with the newer `object_delete` tuple
+and `object_list` extras). The facade validates names, resolves policies, runs
+the client-side data path (`oiocli.io`) and commits metadata last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from oiocli.api.names import check_name, check_properties
+from oiocli.exceptions import (
+    BadRange,
+    BadRequest,
+    Conflict,
+    ContentDrained,
+    MissingName,
+    NoSuchContainer,
+    NoSuchObject,
+    OioException,
+)
+from oiocli.io.pipeline import Source
+from oiocli.io.reader import group_metachunks, normalize_ranges, read_object
+from oiocli.io.storage_method import StorageMethod, parse_method
+from oiocli.io.writer import write_object
+
+LOG = logging.getLogger("oiocli")
+LIST_LIMIT_DEFAULT = 1000
+LIST_LIMIT_MAX = 10000
+
+
+def default_data_dir(namespace: str) -> str:
+    env = os.environ.get("OIO_DATA_DIR")
+    if env:
+        return env
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return os.path.join(base, "oiocli", namespace)
+
+
+def _version(version: Any) -> int | None:
+    if version in (None, ""):
+        return None
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Invalid version {version!r}") from None
+
+
+class ObjectStorageApi:
+    """Accounts, containers and objects of one namespace."""
+
+    def __init__(
+        self,
+        namespace: str,
+        data_dir: str | None = None,
+        *,
+        chunk_size: int | None = None,
+        storage_policy: str | None = None,
+        volumes: int | list[str] | None = None,
+        policies: dict[str, str] | None = None,
+        max_versions: int | None = None,
+        update_config: bool = False,
+        endpoint: str | None = None,
+        proxy: str | None = None,
+        request_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.namespace = check_name("account", namespace) if namespace else "OPENIO"
+        self.request_id = request_id
+        self.default_kwargs = kwargs
+        proxy = proxy or endpoint
+        if proxy:
+            raise BadRequest(
+                f"Proxy backend ({proxy}) is not available in this version; "
+                "unset --oio-proxy / OIO_PROXYD_URL to use the embedded namespace"
+            )
+        from oiocli.backends.embedded.meta import EmbeddedNamespace
+
+        self.data_dir = os.path.abspath(data_dir or default_data_dir(self.namespace))
+        self.backend = EmbeddedNamespace(
+            self.namespace,
+            self.data_dir,
+            chunk_size=chunk_size,
+            storage_policy=storage_policy,
+            volumes=volumes,
+            policies=policies,
+            max_versions=max_versions,
+            update_config=update_config,
+        )
+        self.chunks = self.backend.chunks
+
+    # ------------------------------------------------------------- helpers
+    def _reqid(self, kwargs: dict[str, Any]) -> str:
+        reqid = kwargs.get("reqid") or kwargs.get("request_id") or self.request_id
+        if not reqid:
+            reqid = uuid.uuid4().hex
+        return str(reqid)[:63]
+
+    def _container(self, account: str, container: str):
+        return self.backend.container(
+            check_name("account", account), check_name("container", container)
+        )
+
+    def _method_of(self, policy: str | None, container_props: dict[str, str]) -> tuple[str, Any]:
+        policy = (
+            policy or container_props.get("sys.m2.policy.storage") or (self.backend.default_policy)
+        )
+        return policy, self.backend.policies.method(policy)
+
+    # ------------------------------------------------------------ accounts
+    def account_create(self, account: str, **kwargs: Any) -> bool:
+        return self.backend.account_create(check_name("account", account), self._reqid(kwargs))
+
+    def account_delete(self, account: str, **kwargs: Any) -> None:
+        self.backend.account_delete(check_name("account", account), self._reqid(kwargs))
+
+    def account_show(self, account: str, **kwargs: Any) -> dict[str, Any]:
+        return self.backend.account_show(check_name("account", account))
+
+    def account_get_properties(self, account: str, **kwargs: Any) -> dict[str, Any]:
+        info = self.account_show(account)
+        info["properties"] = dict(info["metadata"])
+        return info
+
+    def account_list(
+        self,
+        limit: int | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        stats: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        names = self.backend.account_list(limit, marker, end_marker, prefix)
+        if not stats:
+            return names
+        return [self.backend.account_show(name) for name in names]
+
+    def account_set_properties(
+        self, account: str, properties: dict[str, str], **kwargs: Any
+    ) -> None:
+        self.backend.account_update_metadata(
+            check_name("account", account),
+            check_properties(properties),
+            (),
+            self._reqid(kwargs),
+        )
+
+    def account_del_properties(self, account: str, properties: list[str], **kwargs: Any) -> None:
+        self.backend.account_update_metadata(
+            check_name("account", account), {}, list(properties), self._reqid(kwargs)
+        )
+
+    def account_update(self, account: str, metadata: dict, to_delete=None, **kwargs: Any):
+        warnings.warn("account_update is deprecated", DeprecationWarning, stacklevel=2)
+        self.backend.account_update_metadata(
+            check_name("account", account),
+            check_properties(metadata),
+            list(to_delete or []),
+            self._reqid(kwargs),
+        )
+
+    def account_refresh(self, account: str | None = None, **kwargs: Any) -> None:
+        if account is not None:
+            check_name("account", account)
+        self.backend.account_refresh(account, self._reqid(kwargs))
+
+    def all_accounts_refresh(self, **kwargs: Any) -> None:
+        self.backend.account_refresh(None, self._reqid(kwargs))
+
+    def account_flush(self, account: str, **kwargs: Any) -> None:
+        self.backend.account_flush(check_name("account", account), self._reqid(kwargs))
+
+    # ---------------------------------------------------------- containers
+    def _container_system(self, system: dict | None) -> dict[str, str]:
+        system = {str(k): str(v) for k, v in (system or {}).items()}
+        for key, value in system.items():
+            if not key.startswith("sys."):
+                raise BadRequest(f"System property {key!r} must start with 'sys.'")
+            if key == "sys.m2.policy.storage" and value:
+                self.backend.policies.method(value)
+            if key == "sys.m2.policy.version" and value:
+                _version(value)
+        return system
+
+    def container_create(
+        self,
+        account: str,
+        container: str,
+        properties: dict[str, str] | None = None,
+        system: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        return self.backend.container_create(
+            check_name("account", account),
+            check_name("container", container),
+            check_properties(properties),
+            self._container_system(system),
+            self._reqid(kwargs),
+        )
+
+    def container_create_many(
+        self,
+        account: str,
+        containers: list[str],
+        properties: dict[str, str] | None = None,
+        system: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[str, bool]]:
+        system = self._container_system(system)
+        properties = check_properties(properties)
+        names = [check_name("container", c) for c in containers]
+        return [
+            (name, self.container_create(account, name, properties, system, **kwargs))
+            for name in names
+        ]
+
+    def container_delete(self, account: str, container: str, **kwargs: Any) -> None:
+        self.backend.container_delete(
+            check_name("account", account),
+            check_name("container", container),
+            self._reqid(kwargs),
+        )
+
+    def container_list(
+        self,
+        account: str,
+        limit: int | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        **kwargs: Any,
+    ) -> list[list[Any]]:
+        return self.backend.container_list(
+            check_name("account", account), limit, marker, end_marker, prefix, delimiter
+        )
+
+    def container_show(self, account: str, container: str, **kwargs: Any) -> dict[str, str]:
+        return self.container_get_properties(account, container)["properties"]
+
+    def container_get_properties(
+        self, account: str, container: str, properties: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, dict[str, str]]:
+        props = self._container(account, container).props()
+        user = {k[5:]: v for k, v in props.items() if k.startswith("user.")}
+        system = {k: v for k, v in props.items() if k.startswith("sys.")}
+        if properties:
+            user = {k: v for k, v in user.items() if k in properties}
+        return {"properties": user, "system": system}
+
+    def container_set_properties(
+        self,
+        account: str,
+        container: str,
+        properties: dict[str, str] | None = None,
+        clear: bool = False,
+        system: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = {f"user.{k}": v for k, v in check_properties(properties).items()}
+        props.update(self._container_system(system))
+        self.backend.container_set_props(
+            check_name("account", account),
+            check_name("container", container),
+            props,
+            clear_user=clear,
+            reqid=self._reqid(kwargs),
+        )
+
+    def container_del_properties(
+        self, account: str, container: str, properties: list[str], **kwargs: Any
+    ) -> None:
+        account = check_name("account", account)
+        container = check_name("container", container)
+        if not properties:
+            self.backend.container_set_props(
+                account, container, {}, clear_user=True, reqid=self._reqid(kwargs)
+            )
+            return
+        keys = [k if k.startswith("sys.") else f"user.{k}" for k in properties]
+        self.backend.container_set_props(
+            account, container, {}, delete=keys, reqid=self._reqid(kwargs)
+        )
+
+    def container_update(
+        self, account: str, container: str, metadata: dict, clear=False, **kwargs: Any
+    ) -> None:
+        warnings.warn("container_update is deprecated", DeprecationWarning, stacklevel=2)
+        self.container_set_properties(account, container, metadata, clear=clear, **kwargs)
+
+    def container_touch(
+        self, account: str, container: str, recompute: bool = False, **kwargs: Any
+    ) -> None:
+        self.backend.container_touch(
+            check_name("account", account),
+            check_name("container", container),
+            recompute,
+            self._reqid(kwargs),
+        )
+
+    def container_refresh(self, account: str, container: str, **kwargs: Any) -> None:
+        self.container_touch(account, container, recompute=True, **kwargs)
+
+    def container_locate(self, account: str, container: str, **kwargs: Any) -> dict[str, Any]:
+        cdb = self._container(account, container)
+        props = cdb.props()
+        from oiocli.backends.embedded.meta import STATUS_NAMES
+
+        return {
+            "account": account,
+            "name": container,
+            "cid": cdb.cid,
+            "base_name": props.get("sys.name", f"{cdb.cid}.1"),
+            "path": cdb.path,
+            "status": STATUS_NAMES.get(int(props.get("sys.status", 0)), "Unknown"),
+        }
+
+    def resolve_cid(self, cid: str, **kwargs: Any) -> tuple[str, str]:
+        return self.backend.resolve_cid(cid)
+
+    def container_purge(
+        self, account: str, container: str, maxvers: int | None = None, **kwargs: Any
+    ) -> None:
+        cdb = self._container(account, container)
+        garbage = self.backend.content_purge(cdb, None, maxvers, self._reqid(kwargs))
+        self._delete_chunks(garbage)
+
+    def container_flush(
+        self, account: str, container: str, fast: bool = False, **kwargs: Any
+    ) -> None:
+        """Delete every object (every version) of the container."""
+        cdb = self._container(account, container)
+        reqid = self._reqid(kwargs)
+        while True:
+            listing = self.backend.content_list(cdb, LIST_LIMIT_MAX, versions=True)
+            if not listing["objects"]:
+                return
+            for obj in listing["objects"]:
+                with contextlib.suppress(NoSuchObject):
+                    _m, _v, garbage = self.backend.content_delete(
+                        cdb, obj["name"], obj["version"], reqid
+                    )
+                    self._delete_chunks(garbage)
+
+    def container_snapshot(
+        self,
+        account: str,
+        container: str,
+        dst_account: str,
+        dst_container: str,
+        batch_size: int = 100,
+        **kwargs: Any,
+    ) -> None:
+        """Make a frozen, independent copy: the database is copied, every chunk hard-linked."""
+        from oiocli.backends.embedded.snapshot import snapshot_container
+
+        account = check_name("account", account)
+        container = check_name("container", container)
+        dst_account = check_name("account", dst_account)
+        dst_container = check_name("container", dst_container)
+        if (account, container) == (dst_account, dst_container):
+            raise Conflict("Snapshot destination is the source container")
+        snapshot_container(
+            self.backend, account, container, dst_account, dst_container, self._reqid(kwargs)
+        )
+
+    # ------------------------------------------------------------- objects
+    def _delete_chunks(self, urls: list[str]) -> None:
+        for url in urls:
+            try:
+                self.chunks.delete(url)
+            except OioException as exc:
+                LOG.warning("Could not delete chunk %s: %s (orphan left)", url, exc)
+
+    def object_create(
+        self, account: str, container: str, *args: Any, **kwargs: Any
+    ) -> tuple[list[dict[str, Any]], int, str]:
+        chunks, size, hsh, _meta = self.object_create_ext(account, container, *args, **kwargs)
+        return chunks, size, hsh
+
+    def object_create_ext(
+        self,
+        account: str,
+        container: str,
+        file_or_path: Any = None,
+        data: Any = None,
+        etag: str | None = None,
+        obj_name: str | None = None,
+        mime_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+        policy: str | None = None,
+        key_file: str | None = None,
+        append: bool = False,
+        properties: dict[str, str] | None = None,
+        progress: Callable[[int], None] | None = None,
+        autocreate: bool = True,
+        restore_drained: bool = False,
+        **kwargs: Any,
+    ) -> tuple[list[dict[str, Any]], int, str | None, dict[str, Any]]:
+        account = check_name("account", account)
+        container = check_name("container", container)
+        if file_or_path is None and data is None:
+            from oiocli.exceptions import MissingData
+
+            raise MissingData("Nothing to upload: give a file, a path or data")
+        if obj_name is None:
+            if isinstance(file_or_path, str | os.PathLike):
+                obj_name = os.path.basename(os.fspath(file_or_path))
+            elif hasattr(file_or_path, "name") and isinstance(file_or_path.name, str):
+                obj_name = os.path.basename(file_or_path.name)
+            else:
+                raise MissingName("No name for the object: give obj_name")
+        obj_name = check_name("object", obj_name)
+        properties = check_properties(properties if properties is not None else metadata)
+        reqid = self._reqid(kwargs)
+        try:
+            cdb = self.backend.container(account, container)
+        except NoSuchContainer:
+            if not autocreate:
+                raise
+            self.backend.container_create(account, container, reqid=reqid)
+            cdb = self.backend.container(account, container)
+        props = cdb.props()
+        self.backend.check_writable(cdb, props)
+        first_position = 0
+        version = time.time_ns() // 1000
+        content_id = secrets.token_hex(16).upper()
+        if append or restore_drained:
+            try:
+                row = self.backend.get_alias(cdb, obj_name)
+            except NoSuchObject:
+                if restore_drained:
+                    raise
+                row = None
+            if row is not None:
+                policy = row[9]
+                method = parse_method(row[10]) if row[10] != "drained" else None
+                if restore_drained:
+                    policy, method = self._method_of(policy, props)
+                    version = row[1]
+                else:
+                    if method is None:
+                        raise ContentDrained(f"Object {obj_name!r} is drained")
+                    metachunks = group_metachunks(self.backend.get_chunks(cdb, row[2]))
+                    first_position = metachunks[-1].index + 1 if metachunks else 0
+                    content_id = row[2]
+            else:
+                policy, method = self._method_of(policy, props)
+        else:
+            policy, method = self._method_of(policy, props)
+        source = Source(file_or_path, data)
+        chunk_method = str(method)
+        base_meta = {
+            "content_id": content_id,
+            "content_version": version,
+            "content_path": obj_name,
+            "container_id": cdb.cid,
+            "policy": policy,
+            "chunk_method": chunk_method,
+        }
+        result = write_object(
+            source,
+            method,
+            self.backend.chunk_size,
+            self.chunks,
+            lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+            base_meta,
+            progress=progress,
+            etag=etag,
+            first_position=first_position,
+        )
+        for url, error in result.failed:
+            LOG.warning("Chunk %s of %r failed (within quorum): %s", url, obj_name, error)
+        try:
+            version, garbage = self.backend.content_create(
+                cdb,
+                obj_name,
+                content_id,
+                version,
+                result.size,
+                result.hash,
+                policy,
+                chunk_method,
+                mime_type or "application/octet-stream",
+                properties,
+                result.chunks,
+                reqid=reqid,
+                append=append,
+                restore_drained=restore_drained,
+            )
+        except BaseException:
+            self._delete_chunks([c["url"] for c in result.chunks])
+            raise
+        self._delete_chunks(garbage)
+        meta = self.object_get_properties(account, container, obj_name, version=version)
+        return result.chunks, result.size, meta["hash"] if append else result.hash, meta
+
+    def object_change_policy(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        policy: str,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Re-encode an object with another policy, keeping name, version and properties."""
+        cdb = self._container(account, container)
+        obj = check_name("object", obj)
+        row = self.backend.get_alias(cdb, obj, _version(version))
+        method = self.backend.policies.method(policy)
+        if row[10] == "drained":
+            raise ContentDrained(f"Object {obj!r} is drained")
+        old_chunks = self.backend.get_chunks(cdb, row[2])
+        old_method = parse_method(row[10])
+        size = row[7]
+        content_id = secrets.token_hex(16).upper()
+        stream = read_object(
+            self.chunks,
+            old_method,
+            old_chunks,
+            normalize_ranges(None, size),
+            obj,
+            self._problem_logger(obj),
+        )
+        base_meta = {
+            "content_id": content_id,
+            "content_version": row[1],
+            "content_path": obj,
+            "container_id": cdb.cid,
+            "policy": policy,
+            "chunk_method": str(method),
+        }
+        result = write_object(
+            Source(data=stream),
+            method,
+            self.backend.chunk_size,
+            self.chunks,
+            lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+            base_meta,
+        )
+        if row[8] and result.hash != row[8]:
+            self._delete_chunks([c["url"] for c in result.chunks])
+            raise Conflict(f"Object {obj!r} changed while its policy was changed")
+        try:
+            _v, garbage = self.backend.content_create(
+                cdb,
+                obj,
+                content_id,
+                row[1],
+                result.size,
+                result.hash,
+                policy,
+                str(method),
+                row[11],
+                {},
+                result.chunks,
+                reqid=self._reqid(kwargs),
+                keep_version=True,
+            )
+        except BaseException:
+            self._delete_chunks([c["url"] for c in result.chunks])
+            raise
+        self._delete_chunks(garbage)
+
+    def _problem_logger(self, obj: str, problems: list | None = None):
+        def report(chunk: dict[str, Any], error: BaseException) -> None:
+            LOG.warning(
+                "Object %r: skipped chunk %s at position %s: %s",
+                obj,
+                chunk["url"],
+                chunk["pos"],
+                error,
+            )
+            if problems is not None:
+                problems.append({"url": chunk["url"], "pos": chunk["pos"], "error": str(error)})
+
+        return report
+
+    def object_fetch(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        ranges: list[tuple[int | None, int | None]] | None = None,
+        key_file: str | None = None,
+        problems: list | None = None,
+        **kwargs: Any,
+    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        meta, chunks = self.object_locate(account, container, obj, version=version)
+        if meta["chunk_method"] == "drained":
+            raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
+        spans = normalize_ranges(ranges, meta["size"])
+        method = parse_method(meta["chunk_method"])
+        stream = read_object(
+            self.chunks, method, chunks, spans, obj, self._problem_logger(obj, problems)
+        )
+        return meta, stream
+
+    def object_get_properties(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        from oiocli.backends.embedded.meta import alias_dict
+
+        cdb = self._container(account, container)
+        obj = check_name("object", obj)
+        row = self.backend.get_alias(cdb, obj, _version(version), allow_deleted=version is not None)
+        return alias_dict(row, account, container)
+
+    object_show = object_get_properties
+
+    def object_locate(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        chunk_info: bool = False,
+        properties: bool = True,
+        **kwargs: Any,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        from oiocli.backends.embedded.meta import alias_dict
+
+        cdb = self._container(account, container)
+        obj = check_name("object", obj)
+        row = self.backend.get_alias(cdb, obj, _version(version))
+        meta = alias_dict(row, account, container)
+        chunks = self.backend.get_chunks(cdb, row[2]) if row[2] else []
+        offsets = {}
+        for mc in group_metachunks(chunks):
+            for chunk in mc.chunks:
+                offsets[chunk["url"]] = mc.offset
+        for chunk in chunks:
+            chunk["offset"] = offsets.get(chunk["url"], 0)
+        chunks.sort(key=lambda c: tuple(int(p) for p in str(c["pos"]).split(".")))
+        if chunk_info:
+            for chunk in chunks:
+                try:
+                    head = self.chunks.head(chunk["url"])
+                    chunk["chunk_size"] = head["size"]
+                except OioException as exc:
+                    chunk["error"] = str(exc)
+        return meta, chunks
+
+    def object_head(
+        self, account: str, container: str, obj: str, trust_level: int = 0, **kwargs: Any
+    ) -> bool:
+        try:
+            meta, chunks = self.object_locate(account, container, obj)
+        except NoSuchObject:
+            return False
+        if trust_level <= 0:
+            return True
+        method = parse_method(meta["chunk_method"]) if meta["chunk_method"] != "drained" else None
+        if method is None:
+            return False
+        for mc in group_metachunks(chunks):
+            present = 0
+            for chunk in mc.chunks:
+                try:
+                    self.chunks.head(chunk["url"])
+                    present += 1
+                except OioException:
+                    pass
+            need = len(mc.chunks) if trust_level >= 2 else method.min_chunks_to_read
+            if present < need:
+                return False
+        return True
+
+    def object_list(
+        self,
+        account: str,
+        container: str,
+        limit: int | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        properties: bool = False,
+        versions: bool = False,
+        deleted: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        cdb = self._container(account, container)
+        try:
+            limit = LIST_LIMIT_DEFAULT if limit in (None, 0) else int(limit)
+        except (TypeError, ValueError):
+            raise BadRequest(f"Invalid limit {limit!r}") from None
+        if limit < 0:
+            raise BadRequest(f"Invalid limit {limit}")
+        limit = min(limit, LIST_LIMIT_MAX)
+        return self.backend.content_list(
+            cdb,
+            limit,
+            marker,
+            end_marker,
+            prefix,
+            delimiter or None,
+            versions,
+            deleted,
+            properties,
+        )
+
+    def object_set_properties(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        properties: dict[str, str],
+        version: int | None = None,
+        clear: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        cdb = self._container(account, container)
+        self.backend.content_update_props(
+            cdb,
+            check_name("object", obj),
+            _version(version),
+            check_properties(properties),
+            clear=clear,
+            reqid=self._reqid(kwargs),
+        )
+
+    def object_del_properties(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        properties: list[str],
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        cdb = self._container(account, container)
+        self.backend.content_update_props(
+            cdb,
+            check_name("object", obj),
+            _version(version),
+            {},
+            delete=list(properties),
+            reqid=self._reqid(kwargs),
+        )
+
+    def object_update(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        metadata: dict,
+        clear: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        warnings.warn("object_update is deprecated", DeprecationWarning, stacklevel=2)
+        self.object_set_properties(account, container, obj, metadata, clear=clear, **kwargs)
+
+    def object_analyze(self, account: str, container: str, obj: str, **kwargs: Any):
+        warnings.warn("object_analyze is deprecated", DeprecationWarning, stacklevel=2)
+        return self.object_locate(account, container, obj, **kwargs)
+
+    def object_delete(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> tuple[bool, int]:
+        cdb = self._container(account, container)
+        marker, version_id, garbage = self.backend.content_delete(
+            cdb, check_name("object", obj), _version(version), self._reqid(kwargs)
+        )
+        self._delete_chunks(garbage)
+        return marker, version_id
+
+    def object_delete_many(
+        self, account: str, container: str, objs: list[str], **kwargs: Any
+    ) -> list[tuple[str, bool]]:
+        result = []
+        for obj in objs:
+            try:
+                self.object_delete(account, container, obj, **kwargs)
+                result.append((obj, True))
+            except NoSuchObject:
+                result.append((obj, False))
+        return result
+
+    def object_touch(
+        self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
+    ) -> None:
+        meta = self.object_get_properties(account, container, obj, version=version)
+        self.backend._container_event(
+            account,
+            container,
+            "content.new",
+            self._reqid(kwargs),
+            {"name": meta["name"], "version": meta["version"], "size": meta["size"], "touch": True},
+        )
+
+    def object_drain(
+        self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
+    ) -> None:
+        cdb = self._container(account, container)
+        garbage = self.backend.content_drain(
+            cdb, check_name("object", obj), _version(version), self._reqid(kwargs)
+        )
+        self._delete_chunks(garbage)
+
+    def object_truncate(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Shrink an object to `size` bytes (OpenIO semantics: the object hash is cleared)."""
+        meta, chunks = self.object_locate(account, container, obj, version=version)
+        if size is None or not isinstance(size, int) or size < 0:
+            raise BadRange(f"Invalid truncate size {size!r}")
+        if meta["chunk_method"] == "drained":
+            raise ContentDrained(f"Object {obj!r} is drained")
+        if size > meta["size"]:
+            raise BadRange(f"Cannot truncate {obj!r} to {size}: it has only {meta['size']} bytes")
+        if size == meta["size"]:
+            return
+        cdb = self._container(account, container)
+        method = parse_method(meta["chunk_method"])
+        replace_pos = None
+        new_chunks: list[dict[str, Any]] = []
+        for mc in group_metachunks(chunks):
+            inside = mc.offset < size < mc.offset + mc.size
+            if inside or (size == 0 and mc.index == 0):
+                replace_pos = mc.index
+                keep = read_object(
+                    self.chunks, method, chunks, [(mc.offset, size)], obj, self._problem_logger(obj)
+                )
+                base_meta = {
+                    "content_id": meta["id"],
+                    "content_version": meta["version"],
+                    "content_path": obj,
+                    "container_id": cdb.cid,
+                    "policy": meta["policy"],
+                    "chunk_method": meta["chunk_method"],
+                }
+                result = write_object(
+                    Source(data=keep),
+                    method,
+                    self.backend.chunk_size,
+                    self.chunks,
+                    lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+                    base_meta,
+                    first_position=mc.index,
+                )
+                new_chunks = result.chunks
+                break
+        try:
+            garbage = self.backend.content_truncate(
+                cdb,
+                meta["name"],
+                meta["version"],
+                size,
+                replace_pos,
+                new_chunks,
+                self._reqid(kwargs),
+            )
+        except BaseException:
+            self._delete_chunks([c["url"] for c in new_chunks])
+            raise
+        self._delete_chunks(garbage)
+
+    def object_link(
+        self,
+        target_account: str,
+        target_container: str,
+        target_obj: str,
+        link_account: str,
+        link_container: str,
+        link_obj: str,
+        target_version: int | None = None,
+        target_content_id: str | None = None,
+        link_content_id: str | None = None,
+        properties_directive: str = "COPY",
+        properties: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A new name sharing the data (hard-linked chunks) of an existing object."""
+        from oiocli.backends.embedded.chunks import chunk_url
+
+        meta, chunks = self.object_locate(
+            target_account, target_container, target_obj, version=target_version
+        )
+        if meta["chunk_method"] == "drained":
+            raise ContentDrained(f"Object {target_obj!r} is drained")
+        link_obj = check_name("object", link_obj)
+        if properties_directive.upper() == "REPLACE" or properties is not None:
+            new_props = check_properties(properties)
+        else:
+            new_props = meta["properties"]
+        reqid = self._reqid(kwargs)
+        try:
+            cdb = self._container(link_account, link_container)
+        except NoSuchContainer:
+            if not kwargs.get("autocreate", True):
+                raise
+            self.container_create(link_account, link_container, reqid=reqid)
+            cdb = self._container(link_account, link_container)
+        linked: list[dict[str, Any]] = []
+        try:
+            for chunk in chunks:
+                volume = self.backend.volume_of(chunk["url"])
+                new_url = chunk_url(volume, secrets.token_hex(32).upper())
+                self.chunks.link(chunk["url"], new_url)
+                linked.append(dict(chunk, url=new_url, real_url=new_url))
+            content_id = link_content_id or secrets.token_hex(16).upper()
+            _v, garbage = self.backend.content_create(
+                cdb,
+                link_obj,
+                content_id,
+                time.time_ns() // 1000,
+                meta["size"],
+                meta["hash"],
+                meta["policy"],
+                meta["chunk_method"],
+                meta["mime_type"],
+                new_props,
+                linked,
+                reqid=reqid,
+            )
+        except BaseException:
+            self._delete_chunks([c["url"] for c in linked])
+            raise
+        self._delete_chunks(garbage)
+
+    def object_purge(
+        self, account: str, container: str, obj: str, maxvers: int | None = None, **kwargs: Any
+    ) -> None:
+        cdb = self._container(account, container)
+        garbage = self.backend.content_purge(
+            cdb, check_name("object", obj), maxvers, self._reqid(kwargs)
+        )
+        self._delete_chunks(garbage)
+
+    # ----------------------------------------------------------- namespace
+    def namespace_show(self, **kwargs: Any) -> dict[str, Any]:
+        config = self.backend.config
+        return {
+            "namespace": self.namespace,
+            "data_dir": self.data_dir,
+            "chunk_size": int(config["chunk_size"]),
+            "storage_policy": config["storage_policy"],
+            "max_versions": int(config.get("max_versions", 1)),
+            "policies": dict(config["policies"]),
+            "volumes": len(config["volumes"]),
+        }
+
+    def volume_list(self, **kwargs: Any) -> list[dict[str, Any]]:
+        from oiocli.backends.embedded.volumes import volume_stats
+
+        return [volume_stats(path) for path in self.backend.volumes]
+
+    def event_list(
+        self, since: float | None = None, limit: int | None = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        return self.backend.event_list(since=since, limit=limit)
+
+    def storage_method(self, policy: str) -> StorageMethod:
+        return self.backend.policies.method(policy)

@@ -1,0 +1,1 @@
+"""Embedded namespace backend: SQLite metadata and local volume directories."""

@@ -1,0 +1,1306 @@
+"""Embedded namespace metadata: the work of OpenIO's account service, meta1 and meta2.
+
+Layout of a namespace directory::
+
+    namespace.json          settings (chunk size, policies, volumes), written once
+    namespace.db            accounts, the container directory with stats, events
+    containers/XY/<CID>.db  one database per container (meta2: aliases, chunks)
+    volumes/vol-N/          chunk files (see chunks.py)
+
+Object metadata commits with synchronous=FULL (it must survive a crash once the
+call returns); the namespace database uses NORMAL, because everything in it
+(stats, events) can be recomputed from the containers by `namespace check`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from oiocli.backends.embedded import db
+from oiocli.backends.embedded.chunks import LocalChunkStore, chunk_path, chunk_url
+from oiocli.exceptions import (
+    AccountNotEmpty,
+    BadRequest,
+    Conflict,
+    ContainerFrozen,
+    ContainerNotEmpty,
+    ContentDrained,
+    NoSuchAccount,
+    NoSuchContainer,
+    NoSuchObject,
+    NotEnoughVolumes,
+    OioException,
+)
+from oiocli.io.storage_method import DEFAULT_POLICIES, PolicyTable
+
+DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
+DEFAULT_POLICY = "SINGLE"
+DEFAULT_VOLUMES = 9
+STATUS_ENABLED = 0
+STATUS_FROZEN = 0x2000000
+STATUS_DISABLED = 0x4000000
+STATUS_NAMES = {STATUS_ENABLED: "Enabled", STATUS_FROZEN: "Frozen", STATUS_DISABLED: "Disabled"}
+CONFIG_FILE = "namespace.json"
+
+NS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY, ctime REAL, mtime REAL, metadata TEXT NOT NULL DEFAULT '{}',
+    objects INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS containers (
+    account TEXT NOT NULL, name TEXT NOT NULL, cid TEXT NOT NULL UNIQUE,
+    ctime REAL, mtime REAL, objects INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (account, name));
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, type TEXT, url TEXT,
+    request_id TEXT, data TEXT);
+"""
+
+M2_SCHEMA = """
+CREATE TABLE IF NOT EXISTS props (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS aliases (
+    name TEXT NOT NULL, version INTEGER NOT NULL, content TEXT, deleted INTEGER NOT NULL,
+    latest INTEGER NOT NULL DEFAULT 1, ctime REAL, mtime REAL, size INTEGER, hash TEXT,
+    policy TEXT, chunk_method TEXT, mime_type TEXT, properties TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_latest ON aliases (name) WHERE latest = 1;
+CREATE INDEX IF NOT EXISTS aliases_content ON aliases (content);
+CREATE TABLE IF NOT EXISTS chunks (
+    content TEXT NOT NULL, pos TEXT NOT NULL, url TEXT NOT NULL, size INTEGER, hash TEXT,
+    chunk_size INTEGER);
+CREATE INDEX IF NOT EXISTS chunks_content ON chunks (content);
+CREATE INDEX IF NOT EXISTS chunks_url ON chunks (url);
+"""
+
+ALIAS_COLUMNS = (
+    "name, version, content, deleted, latest, ctime, mtime, size, hash, policy, "
+    "chunk_method, mime_type, properties"
+)
+
+
+def compute_cid(account: str, container: str) -> str:
+    return hashlib.sha256(account.encode() + b"\0" + container.encode()).hexdigest().upper()
+
+
+def now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def alias_dict(row: tuple, account: str, container: str, with_props: bool = True) -> dict:
+    (
+        name,
+        version,
+        content,
+        deleted,
+        latest,
+        ctime,
+        mtime,
+        size,
+        hsh,
+        policy,
+        method,
+        mime,
+        props,
+    ) = row
+    meta = {
+        "name": name,
+        "version": version,
+        "id": content,
+        "content": content,
+        "deleted": bool(deleted),
+        "is_latest": bool(latest),
+        "ctime": ctime,
+        "mtime": mtime,
+        "size": size,
+        "length": size,
+        "hash": hsh,
+        "hash_method": "md5",
+        "policy": policy,
+        "chunk_method": method,
+        "mime_type": mime,
+        "container": container,
+        "account": account,
+    }
+    if with_props:
+        meta["properties"] = json.loads(props or "{}")
+    return meta
+
+
+class ContainerDB:
+    """One container's database (OpenIO meta2)."""
+
+    def __init__(self, path: str, account: str, name: str, cid: str) -> None:
+        self.path = path
+        self.account = account
+        self.name = name
+        self.cid = cid
+        try:
+            self.conn = db.connect(path, "FULL", create=False)
+        except FileNotFoundError:
+            raise NoSuchContainer(
+                f"Container {name!r} of account {account!r} has no database ({path})"
+            ) from None
+
+    def props(self) -> dict[str, str]:
+        try:
+            return dict(self.conn.execute("SELECT key, value FROM props"))
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, self.path)
+            raise
+
+    def transaction(self):
+        return db.transaction(self.conn, self.path)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+
+class EmbeddedNamespace:
+    """Metadata backend over SQLite + volume directories."""
+
+    def __init__(
+        self,
+        namespace: str,
+        data_dir: str,
+        chunk_size: int | None = None,
+        storage_policy: str | None = None,
+        volumes: int | list[str] | None = None,
+        policies: dict[str, str] | None = None,
+        max_versions: int | None = None,
+        update_config: bool = False,
+    ) -> None:
+        self.namespace = namespace
+        self.data_dir = os.path.abspath(data_dir)
+        self._lock = threading.RLock()
+        self._containers: dict[str, ContainerDB] = {}
+        self.config = self._load_or_create_config(
+            chunk_size, storage_policy, volumes, policies, max_versions, update_config
+        )
+        self.policies = PolicyTable(self.config["policies"])
+        self.chunks = LocalChunkStore()
+        self._ns_conn: sqlite3.Connection | None = None
+
+    # ------------------------------------------------------------------ config
+    def _load_or_create_config(
+        self, chunk_size, storage_policy, volumes, policies, max_versions, update_config
+    ) -> dict[str, Any]:
+        path = os.path.join(self.data_dir, CONFIG_FILE)
+        try:
+            with open(path) as f:
+                config = json.load(f)
+        except FileNotFoundError:
+            config = None
+        except (OSError, ValueError) as exc:
+            raise BadRequest(f"Cannot read namespace config {path}: {exc}") from None
+        if config is not None and not update_config:
+            return config
+        if config is None:
+            try:
+                os.makedirs(self.data_dir, 0o700, exist_ok=True)
+            except OSError as exc:
+                raise BadRequest(
+                    f"Cannot create namespace directory {self.data_dir}: {exc}"
+                ) from None
+            config = {
+                "namespace": self.namespace,
+                "chunk_size": DEFAULT_CHUNK_SIZE,
+                "storage_policy": DEFAULT_POLICY,
+                "max_versions": 1,
+                "policies": dict(DEFAULT_POLICIES),
+                "volumes": [],
+                "created": time.time(),
+            }
+            if volumes is None:
+                volumes = max(DEFAULT_VOLUMES, PolicyTable(policies).max_chunks())
+        if chunk_size is not None:
+            if int(chunk_size) <= 0:
+                raise BadRequest(f"Invalid chunk size {chunk_size}")
+            config["chunk_size"] = int(chunk_size)
+        if policies is not None:
+            config["policies"] = dict(policies)
+        if storage_policy is not None:
+            PolicyTable(config["policies"]).method(storage_policy)  # validates
+            config["storage_policy"] = storage_policy
+        if max_versions is not None:
+            config["max_versions"] = int(max_versions)
+        if volumes is not None:
+            if isinstance(volumes, int):
+                base = os.path.join(self.data_dir, "volumes")
+                paths = [os.path.join(base, f"vol-{i}") for i in range(volumes)]
+            else:
+                paths = [os.path.abspath(p) for p in volumes]
+            for vol in paths:
+                os.makedirs(vol, 0o700, exist_ok=True)
+            config["volumes"] = paths
+        tmp = path + ".tmp"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            json.dump(config, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return config
+
+    @property
+    def chunk_size(self) -> int:
+        return int(self.config["chunk_size"])
+
+    @property
+    def default_policy(self) -> str:
+        return self.config["storage_policy"]
+
+    @property
+    def volumes(self) -> list[str]:
+        return list(self.config["volumes"])
+
+    # ------------------------------------------------------------ namespace db
+    @property
+    def ns(self) -> sqlite3.Connection:
+        if self._ns_conn is None:
+            path = os.path.join(self.data_dir, "namespace.db")
+            conn = db.connect(path, "NORMAL")
+            try:
+                conn.executescript(NS_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                db.raise_db_error(exc, path)
+            self._ns_conn = conn
+        return self._ns_conn
+
+    def _ns_tx(self):
+        return db.transaction(self.ns, os.path.join(self.data_dir, "namespace.db"))
+
+    def _ns_read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        try:
+            return self.ns.execute(sql, tuple(args)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, os.path.join(self.data_dir, "namespace.db"))
+            raise
+
+    def emit(
+        self,
+        conn: sqlite3.Connection,
+        event_type: str,
+        url: dict,
+        reqid: str | None,
+        data: dict | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO events (time, type, url, request_id, data) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), event_type, json.dumps(url), reqid, json.dumps(data or {})),
+        )
+
+    def event_list(
+        self, since: float | None = None, limit: int | None = None, marker: int | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT id, time, type, url, request_id, data FROM events WHERE 1=1"
+        args: list[Any] = []
+        if since is not None:
+            sql += " AND time >= ?"
+            args.append(since)
+        if marker is not None:
+            sql += " AND id > ?"
+            args.append(marker)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [
+            {
+                "id": i,
+                "time": t,
+                "type": ty,
+                "url": json.loads(u),
+                "request_id": r,
+                "data": json.loads(d or "{}"),
+            }
+            for i, t, ty, u, r, d in self._ns_read(sql, args)
+        ]
+
+    # ---------------------------------------------------------------- accounts
+    def account_create(self, account: str, reqid: str | None = None) -> bool:
+        with self._ns_tx() as conn:
+            now = time.time()
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO accounts (name, ctime, mtime) VALUES (?, ?, ?)",
+                (account, now, now),
+            )
+            created = cur.rowcount == 1
+            if created:
+                self.emit(conn, "account.create", {"account": account}, reqid)
+        return created
+
+    def _account_row(self, account: str) -> tuple:
+        rows = self._ns_read(
+            "SELECT name, ctime, mtime, metadata, objects, bytes FROM accounts WHERE name = ?",
+            (account,),
+        )
+        if not rows:
+            raise NoSuchAccount(f"Account {account!r} not found")
+        return rows[0]
+
+    def account_show(self, account: str) -> dict[str, Any]:
+        name, ctime, mtime, metadata, objects, nbytes = self._account_row(account)
+        (containers,) = self._ns_read(
+            "SELECT COUNT(*) FROM containers WHERE account = ?", (account,)
+        )[0]
+        return {
+            "id": name,
+            "ctime": ctime,
+            "mtime": mtime,
+            "bytes": nbytes,
+            "objects": objects,
+            "containers": containers,
+            "metadata": json.loads(metadata),
+        }
+
+    def account_delete(self, account: str, reqid: str | None = None) -> None:
+        with self._ns_tx() as conn:
+            if not conn.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone():
+                raise NoSuchAccount(f"Account {account!r} not found")
+            if conn.execute("SELECT 1 FROM containers WHERE account = ?", (account,)).fetchone():
+                raise AccountNotEmpty(f"Account {account!r} still has containers")
+            conn.execute("DELETE FROM accounts WHERE name = ?", (account,))
+            self.emit(conn, "account.delete", {"account": account}, reqid)
+
+    def account_list(self, limit=None, marker=None, end_marker=None, prefix=None) -> list[str]:
+        sql, args = "SELECT name FROM accounts WHERE 1=1", []
+        sql, args = _paging(sql, args, "name", marker, end_marker, prefix)
+        sql += " ORDER BY name"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return [r[0] for r in self._ns_read(sql, args)]
+
+    def account_update_metadata(
+        self, account: str, set_: dict[str, str], delete: Iterable[str], reqid: str | None
+    ) -> None:
+        with self._ns_tx() as conn:
+            row = conn.execute(
+                "SELECT metadata FROM accounts WHERE name = ?", (account,)
+            ).fetchone()
+            if not row:
+                raise NoSuchAccount(f"Account {account!r} not found")
+            metadata = json.loads(row[0])
+            metadata.update({str(k): str(v) for k, v in set_.items()})
+            for key in delete:
+                metadata.pop(key, None)
+            conn.execute(
+                "UPDATE accounts SET metadata = ?, mtime = ? WHERE name = ?",
+                (json.dumps(metadata), time.time(), account),
+            )
+            self.emit(conn, "account.update", {"account": account}, reqid, {"metadata": set_})
+
+    def account_refresh(self, account: str | None, reqid: str | None = None) -> None:
+        """Recompute account totals from its container rows."""
+        with self._ns_tx() as conn:
+            if (
+                account is not None
+                and not conn.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone()
+            ):
+                raise NoSuchAccount(f"Account {account!r} not found")
+            names = (
+                [account] if account else [r[0] for r in conn.execute("SELECT name FROM accounts")]
+            )
+            for name in names:
+                conn.execute(
+                    "UPDATE accounts SET objects = (SELECT COALESCE(SUM(objects), 0) FROM "
+                    "containers WHERE account = ?), bytes = (SELECT COALESCE(SUM(bytes), 0) "
+                    "FROM containers WHERE account = ?), mtime = ? WHERE name = ?",
+                    (name, name, time.time(), name),
+                )
+                self.emit(conn, "account.refresh", {"account": name}, reqid)
+
+    def account_flush(self, account: str, reqid: str | None = None) -> None:
+        """Forget the account's container statistics (containers keep their data)."""
+        with self._ns_tx() as conn:
+            if not conn.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone():
+                raise NoSuchAccount(f"Account {account!r} not found")
+            conn.execute(
+                "UPDATE containers SET objects = 0, bytes = 0 WHERE account = ?", (account,)
+            )
+            conn.execute(
+                "UPDATE accounts SET objects = 0, bytes = 0, mtime = ? WHERE name = ?",
+                (time.time(), account),
+            )
+            self.emit(conn, "account.flush", {"account": account}, reqid)
+
+    # -------------------------------------------------------------- containers
+    def container_db_path(self, cid: str) -> str:
+        return os.path.join(self.data_dir, "containers", cid[:2], f"{cid}.db")
+
+    def container_create(
+        self,
+        account: str,
+        name: str,
+        properties: dict[str, str] | None = None,
+        system: dict[str, str] | None = None,
+        reqid: str | None = None,
+        autocreate_account: bool = True,
+    ) -> bool:
+        cid = compute_cid(account, name)
+        if self._ns_read("SELECT 1 FROM containers WHERE cid = ?", (cid,)):
+            return False
+        # The database is made complete under a temporary name, then renamed and
+        # registered: a crash leaves at worst an unregistered file, never half a container.
+        path = self.container_db_path(cid)
+        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+        now = time.time()
+        conn = db.connect(tmp, "FULL")
+        try:
+            conn.executescript(M2_SCHEMA)
+            sys_props = {
+                "sys.account": account,
+                "sys.user.name": name,
+                "sys.name": f"{cid}.1",
+                "sys.status": str(STATUS_ENABLED),
+                "sys.m2.ctime": str(int(now * 1_000_000)),
+                "sys.m2.mtime": str(int(now * 1_000_000)),
+                "sys.m2.objects": "0",
+                "sys.m2.usage": "0",
+                "sys.m2.version": "1",
+            }
+            sys_props.update({k: str(v) for k, v in (system or {}).items()})
+            rows = list(sys_props.items())
+            rows += [(f"user.{k}", str(v)) for k, v in (properties or {}).items()]
+            with db.transaction(conn, tmp):
+                conn.executemany("INSERT OR REPLACE INTO props VALUES (?, ?)", rows)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        return self.register_container(account, name, cid, tmp, reqid, autocreate_account)
+
+    def register_container(
+        self,
+        account: str,
+        name: str,
+        cid: str,
+        tmp: str,
+        reqid: str | None,
+        autocreate_account: bool = True,
+        objects: int = 0,
+        nbytes: int = 0,
+    ) -> bool:
+        """Move a complete container database into place and list it in its account."""
+        path = self.container_db_path(cid)
+        now = time.time()
+        with self._ns_tx() as nsc:
+            if nsc.execute("SELECT 1 FROM containers WHERE cid = ?", (cid,)).fetchone():
+                _unlink_db(tmp)
+                return False
+            if not nsc.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone():
+                if not autocreate_account:
+                    _unlink_db(tmp)
+                    raise NoSuchAccount(f"Account {account!r} not found")
+                nsc.execute(
+                    "INSERT INTO accounts (name, ctime, mtime) VALUES (?, ?, ?)",
+                    (account, now, now),
+                )
+                self.emit(nsc, "account.create", {"account": account}, reqid)
+            _unlink_db(path)  # a leftover of an earlier crash, never registered
+            os.replace(tmp, path)
+            _fsync_dir(os.path.dirname(path))
+            nsc.execute(
+                "INSERT INTO containers (account, name, cid, ctime, mtime, objects, bytes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account, name, cid, now, now, objects, nbytes),
+            )
+            nsc.execute(
+                "UPDATE accounts SET mtime = ?, objects = objects + ?, bytes = bytes + ? "
+                "WHERE name = ?",
+                (now, objects, nbytes, account),
+            )
+            self.emit(nsc, "container.create", {"account": account, "container": name}, reqid)
+        return True
+
+    def container(self, account: str, name: str) -> ContainerDB:
+        cid = compute_cid(account, name)
+        with self._lock:
+            cdb = self._containers.get(cid)
+            if cdb is not None:
+                return cdb
+        if not self._ns_read("SELECT 1 FROM containers WHERE cid = ?", (cid,)):
+            raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
+        cdb = ContainerDB(self.container_db_path(cid), account, name, cid)
+        with self._lock:
+            if len(self._containers) > 64:
+                for old in list(self._containers.values())[:16]:
+                    old.close()
+                    del self._containers[old.cid]
+            self._containers[cid] = cdb
+        return cdb
+
+    def forget_container(self, cid: str) -> None:
+        with self._lock:
+            cdb = self._containers.pop(cid, None)
+        if cdb is not None:
+            cdb.close()
+
+    def resolve_cid(self, cid: str) -> tuple[str, str]:
+        rows = self._ns_read("SELECT account, name FROM containers WHERE cid = ?", (cid.upper(),))
+        if not rows:
+            raise NoSuchContainer(f"Container with id {cid!r} not found")
+        return rows[0]
+
+    def container_delete(self, account: str, name: str, reqid: str | None = None) -> None:
+        cdb = self.container(account, name)
+        with cdb.transaction() as conn:
+            if conn.execute("SELECT 1 FROM aliases LIMIT 1").fetchone():
+                raise ContainerNotEmpty(f"Container {name!r} is not empty")
+            # Keep the write lock while unregistering so no object slips in.
+            with self._ns_tx() as nsc:
+                nsc.execute("DELETE FROM containers WHERE cid = ?", (cdb.cid,))
+                nsc.execute("UPDATE accounts SET mtime = ? WHERE name = ?", (time.time(), account))
+                self.emit(nsc, "container.delete", {"account": account, "container": name}, reqid)
+        self.forget_container(cdb.cid)
+        _unlink_db(cdb.path)
+
+    def container_list(
+        self,
+        account: str,
+        limit=None,
+        marker=None,
+        end_marker=None,
+        prefix=None,
+        delimiter=None,
+    ) -> list[list[Any]]:
+        self._account_row(account)
+        sql = "SELECT name, objects, bytes, mtime FROM containers WHERE account = ?"
+        args: list[Any] = [account]
+        sql, args = _paging(sql, args, "name", marker, end_marker, prefix)
+        sql += " ORDER BY name"
+        limit = int(limit) if limit else None
+        result: list[list[Any]] = []
+        if not delimiter:
+            if limit:
+                sql += " LIMIT ?"
+                args.append(limit)
+            return [[n, o, b, 0, m] for n, o, b, m in self._ns_read(sql, args)]
+        plen = len(prefix or "")
+        for name, objects, nbytes, mtime in self._ns_read(sql, args):
+            cut = name.find(delimiter, plen)
+            if cut >= 0:
+                common = name[: cut + len(delimiter)]
+                if result and result[-1][0] == common:
+                    continue
+                result.append([common, 0, 0, 1, 0])
+            else:
+                result.append([name, objects, nbytes, 0, mtime])
+            if limit and len(result) >= limit:
+                break
+        return result
+
+    def container_stats_row(self, account: str, name: str) -> dict[str, Any]:
+        rows = self._ns_read(
+            "SELECT cid, ctime, mtime, objects, bytes FROM containers "
+            "WHERE account = ? AND name = ?",
+            (account, name),
+        )
+        if not rows:
+            raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
+        cid, ctime, mtime, objects, nbytes = rows[0]
+        return {"cid": cid, "ctime": ctime, "mtime": mtime, "objects": objects, "bytes": nbytes}
+
+    def container_set_props(
+        self,
+        account: str,
+        name: str,
+        props: dict[str, str],
+        clear_user: bool = False,
+        delete: Iterable[str] = (),
+        reqid: str | None = None,
+    ) -> None:
+        cdb = self.container(account, name)
+        with cdb.transaction() as conn:
+            if clear_user:
+                conn.execute("DELETE FROM props WHERE key LIKE 'user.%'")
+            conn.executemany("DELETE FROM props WHERE key = ?", [(k,) for k in delete])
+            conn.executemany(
+                "INSERT OR REPLACE INTO props VALUES (?, ?)",
+                [(k, str(v)) for k, v in props.items()],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO props VALUES ('sys.m2.mtime', ?)", (str(now_us()),)
+            )
+        self._container_event(account, name, "container.update", reqid, {"properties": props})
+
+    def _container_event(
+        self, account, name, etype, reqid, data=None, d_objects=0, d_bytes=0
+    ) -> None:
+        with self._ns_tx() as nsc:
+            self._apply_stats(nsc, account, name, d_objects, d_bytes)
+            self.emit(nsc, etype, {"account": account, "container": name}, reqid, data)
+
+    def _apply_stats(self, nsc, account, name, d_objects, d_bytes) -> None:
+        now = time.time()
+        nsc.execute(
+            "UPDATE containers SET objects = objects + ?, bytes = bytes + ?, mtime = ? "
+            "WHERE account = ? AND name = ?",
+            (d_objects, d_bytes, now, account, name),
+        )
+        if d_objects or d_bytes:
+            nsc.execute(
+                "UPDATE accounts SET objects = objects + ?, bytes = bytes + ?, mtime = ? "
+                "WHERE name = ?",
+                (d_objects, d_bytes, now, account),
+            )
+
+    def container_touch(
+        self, account: str, name: str, recompute: bool = False, reqid: str | None = None
+    ) -> None:
+        """Push the container's own statistics to its account row (OpenIO's touch)."""
+        cdb = self.container(account, name)
+        if recompute:
+            with cdb.transaction() as conn:
+                objects, nbytes = _recount(conn)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO props VALUES (?, ?)",
+                    [("sys.m2.objects", str(objects)), ("sys.m2.usage", str(nbytes))],
+                )
+        props = cdb.props()
+        objects, nbytes = int(props.get("sys.m2.objects", 0)), int(props.get("sys.m2.usage", 0))
+        with self._ns_tx() as nsc:
+            old = nsc.execute(
+                "SELECT objects, bytes FROM containers WHERE cid = ?", (cdb.cid,)
+            ).fetchone()
+            if old is None:
+                raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
+            self._apply_stats(nsc, account, name, objects - old[0], nbytes - old[1])
+            self.emit(
+                nsc,
+                "container.state",
+                {"account": account, "container": name},
+                reqid,
+                {"objects": objects, "bytes": nbytes},
+            )
+
+    # ------------------------------------------------------------- placement
+    def pick_volumes(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
+        avoid = set(avoid)
+        usable = [
+            v
+            for v in self.volumes
+            if v not in avoid and os.path.isdir(v) and os.access(v, os.W_OK | os.X_OK)
+        ]
+        if len(usable) < count:
+            raise NotEnoughVolumes(
+                f"Need {count} distinct volumes, only {len(usable)} usable "
+                f"of {len(self.volumes)} configured"
+            )
+        return random.sample(usable, count)
+
+    def chunk_targets(self, count: int) -> list[str]:
+        return [chunk_url(v, secrets.token_hex(32).upper()) for v in self.pick_volumes(count)]
+
+    def volume_of(self, url: str) -> str:
+        return os.path.dirname(os.path.dirname(chunk_path(url)))
+
+    # ------------------------------------------------------------- contents
+    def max_versions(self, props: dict[str, str]) -> int:
+        value = props.get("sys.m2.policy.version")
+        return int(value) if value not in (None, "") else int(self.config["max_versions"])
+
+    @staticmethod
+    def check_writable(cdb: ContainerDB, props: dict[str, str]) -> None:
+        status = int(props.get("sys.status", "0") or 0)
+        if status == STATUS_FROZEN:
+            raise ContainerFrozen(f"Container {cdb.name!r} is frozen (read-only)")
+        if status == STATUS_DISABLED:
+            raise ContainerFrozen(f"Container {cdb.name!r} is disabled")
+
+    def latest_alias(self, conn: sqlite3.Connection, name: str) -> tuple | None:
+        return conn.execute(
+            f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND latest = 1", (name,)
+        ).fetchone()
+
+    def get_alias(
+        self, cdb: ContainerDB, name: str, version: int | None = None, allow_deleted: bool = False
+    ) -> tuple:
+        conn = cdb.conn
+        try:
+            if version is None:
+                row = self.latest_alias(conn, name)
+            else:
+                row = conn.execute(
+                    f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version = ?",
+                    (name, int(version)),
+                ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+        if row is None or (row[3] and not allow_deleted):
+            what = f"Object {name!r}" + (f" version {version}" if version is not None else "")
+            raise NoSuchObject(f"{what} not found in container {cdb.name!r}")
+        return row
+
+    def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
+        rows = cdb.conn.execute(
+            "SELECT url, pos, size, hash, chunk_size FROM chunks WHERE content = ?", (content,)
+        ).fetchall()
+        result = []
+        for url, pos, size, hsh, chunk_size in rows:
+            chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
+            if chunk_size is not None:
+                chunk["chunk_size"] = chunk_size
+            result.append(chunk)
+        return result
+
+    def content_create(
+        self,
+        cdb: ContainerDB,
+        name: str,
+        content: str,
+        version: int,
+        size: int,
+        hsh: str | None,
+        policy: str,
+        chunk_method: str,
+        mime_type: str,
+        properties: dict[str, str],
+        chunks: list[dict[str, Any]],
+        reqid: str | None = None,
+        append: bool = False,
+        restore_drained: bool = False,
+        keep_version: bool = False,
+    ) -> tuple[int, list[str]]:
+        """Commit an uploaded object; return (version, chunk urls to delete)."""
+        garbage: list[str] = []
+        d_objects = d_bytes = 0
+        now = time.time()
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            latest = self.latest_alias(conn, name)
+            if append and latest is not None and not latest[3]:
+                if latest[10] == "drained":
+                    raise ContentDrained(f"Object {name!r} is drained")
+                content = latest[2]
+                conn.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
+                        for c in chunks
+                    ],
+                )
+                conn.execute(
+                    "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
+                    "WHERE name = ? AND version = ?",
+                    (size, now, name, latest[1]),
+                )
+                _bump_stats(conn, 0, size)
+                version = latest[1]
+                d_bytes = size
+                etype = "content.append"
+            else:
+                maxvers = self.max_versions(props)
+                if keep_version or restore_drained:
+                    old = conn.execute(
+                        f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version = ?",
+                        (name, version),
+                    ).fetchone()
+                    if old is None:
+                        raise NoSuchObject(f"Object {name!r} version {version} not found")
+                    if restore_drained and old[10] != "drained":
+                        raise Conflict(f"Object {name!r} is not drained")
+                    if restore_drained and (old[7] != size or (old[8] and old[8] != hsh)):
+                        raise Conflict(f"Data does not match drained object {name!r}")
+                    garbage += self._drop_content(conn, old[2])
+                    conn.execute(
+                        "DELETE FROM aliases WHERE name = ? AND version = ?", (name, version)
+                    )
+                    d_objects -= 1
+                    d_bytes -= old[7] or 0
+                    ctime, props_json = old[5], old[12]
+                    if not restore_drained:
+                        mime_type = old[11]
+                        properties = json.loads(props_json)
+                    is_latest = old[4]
+                else:
+                    if latest is not None and not latest[3] and maxvers == 0:
+                        raise Conflict(f"Object {name!r} already exists and versioning is disabled")
+                    if latest is not None:
+                        version = max(version, latest[1] + 1)
+                    ctime = now
+                    is_latest = 1
+                conn.execute(
+                    "UPDATE aliases SET latest = 0 WHERE name = ? AND latest = 1 AND ?",
+                    (name, is_latest),
+                )
+                conn.execute(
+                    f"INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?)",
+                    (
+                        name,
+                        version,
+                        content,
+                        is_latest,
+                        ctime,
+                        now,
+                        size,
+                        hsh,
+                        policy,
+                        chunk_method,
+                        mime_type,
+                        json.dumps(properties),
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
+                        for c in chunks
+                    ],
+                )
+                d_objects += 1
+                d_bytes += size
+                if not (keep_version or restore_drained):
+                    g, do, db_ = self._enforce_versions(conn, name, maxvers)
+                    garbage += g
+                    d_objects += do
+                    d_bytes += db_
+                _bump_stats(conn, d_objects, d_bytes)
+                etype = "content.new"
+        self._container_event(
+            cdb.account,
+            cdb.name,
+            etype,
+            reqid,
+            {"name": name, "version": version, "size": size},
+            d_objects,
+            d_bytes,
+        )
+        return version, garbage
+
+    def _enforce_versions(self, conn, name: str, maxvers: int) -> tuple[list[str], int, int]:
+        """Drop versions beyond `maxvers` (1 = keep only the newest); markers never count."""
+        if maxvers < 0:
+            return [], 0, 0
+        keep = max(maxvers, 1)
+        rows = conn.execute(
+            "SELECT version, content, size FROM aliases WHERE name = ? AND deleted = 0 "
+            "ORDER BY version DESC",
+            (name,),
+        ).fetchall()
+        garbage: list[str] = []
+        d_objects = d_bytes = 0
+        for version, content, size in rows[keep:]:
+            conn.execute("DELETE FROM aliases WHERE name = ? AND version = ?", (name, version))
+            garbage += self._drop_content(conn, content)
+            d_objects -= 1
+            d_bytes -= size or 0
+        return garbage, d_objects, d_bytes
+
+    @staticmethod
+    def _drop_content(conn, content: str | None) -> list[str]:
+        if not content:
+            return []
+        urls = [r[0] for r in conn.execute("SELECT url FROM chunks WHERE content = ?", (content,))]
+        conn.execute("DELETE FROM chunks WHERE content = ?", (content,))
+        return urls
+
+    @staticmethod
+    def _fix_latest(conn, name: str) -> None:
+        conn.execute("UPDATE aliases SET latest = 0 WHERE name = ?", (name,))
+        conn.execute(
+            "UPDATE aliases SET latest = 1 WHERE name = ? AND version = "
+            "(SELECT MAX(version) FROM aliases WHERE name = ?)",
+            (name, name),
+        )
+
+    def content_delete(
+        self, cdb: ContainerDB, name: str, version: int | None, reqid: str | None = None
+    ) -> tuple[bool, int, list[str]]:
+        """Delete an object or one version: (marker created or removed, version, garbage)."""
+        garbage: list[str] = []
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            maxvers = self.max_versions(props)
+            if version is None:
+                latest = self.latest_alias(conn, name)
+                if latest is None or latest[3]:
+                    raise NoSuchObject(f"Object {name!r} not found in container {cdb.name!r}")
+                if maxvers < 0 or maxvers > 1:
+                    marker_version = max(now_us(), latest[1] + 1)
+                    conn.execute("UPDATE aliases SET latest = 0 WHERE name = ?", (name,))
+                    conn.execute(
+                        f"INSERT INTO aliases ({ALIAS_COLUMNS}) "
+                        "VALUES (?,?,NULL,1,1,?,?,0,NULL,NULL,NULL,?,'{}')",
+                        (name, marker_version, time.time(), time.time(), "application/x-deleted"),
+                    )
+                    result = (True, marker_version)
+                    d_objects = d_bytes = 0
+                else:
+                    rows = conn.execute(
+                        "SELECT version, content, size, deleted FROM aliases WHERE name = ?",
+                        (name,),
+                    ).fetchall()
+                    conn.execute("DELETE FROM aliases WHERE name = ?", (name,))
+                    d_objects = d_bytes = 0
+                    for _v, content, size, deleted in rows:
+                        garbage += self._drop_content(conn, content)
+                        if not deleted:
+                            d_objects -= 1
+                            d_bytes -= size or 0
+                    result = (False, latest[1])
+            else:
+                row = conn.execute(
+                    "SELECT content, size, deleted FROM aliases WHERE name = ? AND version = ?",
+                    (name, int(version)),
+                ).fetchone()
+                if row is None:
+                    raise NoSuchObject(
+                        f"Object {name!r} version {version} not found in container {cdb.name!r}"
+                    )
+                conn.execute(
+                    "DELETE FROM aliases WHERE name = ? AND version = ?", (name, int(version))
+                )
+                garbage += self._drop_content(conn, row[0])
+                self._fix_latest(conn, name)
+                d_objects = 0 if row[2] else -1
+                d_bytes = 0 if row[2] else -(row[1] or 0)
+                result = (bool(row[2]), int(version))
+            _bump_stats(conn, d_objects, d_bytes)
+        self._container_event(
+            cdb.account,
+            cdb.name,
+            "content.deleted",
+            reqid,
+            {"name": name, "version": result[1]},
+            d_objects,
+            d_bytes,
+        )
+        return result[0], result[1], garbage
+
+    def content_update_props(
+        self,
+        cdb: ContainerDB,
+        name: str,
+        version: int | None,
+        set_: dict[str, str],
+        delete: Iterable[str] = (),
+        clear: bool = False,
+        reqid: str | None = None,
+    ) -> None:
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            row = self.get_alias_in(conn, cdb, name, version)
+            current = {} if clear else json.loads(row[12] or "{}")
+            current.update({str(k): str(v) for k, v in set_.items()})
+            for key in delete:
+                current.pop(key, None)
+            conn.execute(
+                "UPDATE aliases SET properties = ?, mtime = ? WHERE name = ? AND version = ?",
+                (json.dumps(current), time.time(), name, row[1]),
+            )
+        self._container_event(
+            cdb.account, cdb.name, "content.update", reqid, {"name": name, "version": row[1]}
+        )
+
+    def get_alias_in(self, conn, cdb: ContainerDB, name: str, version: int | None) -> tuple:
+        if version is None:
+            row = self.latest_alias(conn, name)
+        else:
+            row = conn.execute(
+                f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version = ?",
+                (name, int(version)),
+            ).fetchone()
+        if row is None or row[3]:
+            what = f"Object {name!r}" + (f" version {version}" if version is not None else "")
+            raise NoSuchObject(f"{what} not found in container {cdb.name!r}")
+        return row
+
+    def content_drain(
+        self, cdb: ContainerDB, name: str, version: int | None, reqid: str | None = None
+    ) -> list[str]:
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            row = self.get_alias_in(conn, cdb, name, version)
+            garbage = self._drop_content(conn, row[2])
+            conn.execute(
+                "UPDATE aliases SET chunk_method = 'drained', mtime = ? "
+                "WHERE name = ? AND version = ?",
+                (time.time(), name, row[1]),
+            )
+        self._container_event(
+            cdb.account, cdb.name, "content.drained", reqid, {"name": name, "version": row[1]}
+        )
+        return garbage
+
+    def content_truncate(
+        self,
+        cdb: ContainerDB,
+        name: str,
+        version: int,
+        size: int,
+        replace_pos: int | None,
+        new_chunks: list[dict[str, Any]],
+        reqid: str | None = None,
+    ) -> list[str]:
+        """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`."""
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            row = self.get_alias_in(conn, cdb, name, version)
+            old_size = row[7] or 0
+            content = row[2]
+            chunks = self.get_chunks(cdb, content)
+            from oiocli.io.reader import group_metachunks
+
+            garbage = []
+            for mc in group_metachunks(chunks):
+                drop = mc.offset >= size and not (mc.index == 0 and size == 0)
+                if drop or mc.index == replace_pos:
+                    for chunk in mc.chunks:
+                        conn.execute(
+                            "DELETE FROM chunks WHERE content = ? AND url = ?",
+                            (content, chunk["url"]),
+                        )
+                        garbage.append(chunk["url"])
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
+                    for c in new_chunks
+                ],
+            )
+            conn.execute(
+                "UPDATE aliases SET size = ?, hash = NULL, mtime = ? "
+                "WHERE name = ? AND version = ?",
+                (size, time.time(), name, row[1]),
+            )
+            _bump_stats(conn, 0, size - old_size)
+        self._container_event(
+            cdb.account,
+            cdb.name,
+            "content.truncated",
+            reqid,
+            {"name": name, "version": row[1], "size": size},
+            0,
+            size - old_size,
+        )
+        return garbage
+
+    def content_replace_chunks(
+        self,
+        cdb: ContainerDB,
+        name: str,
+        version: int,
+        old_urls: list[str],
+        new_chunks: list[dict[str, Any]],
+        reqid: str | None = None,
+    ) -> None:
+        """Swap chunk records atomically (repair, rebuild)."""
+        with cdb.transaction() as conn:
+            row = self.get_alias_in(conn, cdb, name, version)
+            conn.executemany(
+                "DELETE FROM chunks WHERE content = ? AND url = ?",
+                [(row[2], url) for url in old_urls],
+            )
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (row[2], c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
+                    for c in new_chunks
+                ],
+            )
+
+    def content_purge(
+        self, cdb: ContainerDB, name: str | None, maxvers: int | None, reqid: str | None = None
+    ) -> list[str]:
+        garbage: list[str] = []
+        d_objects = d_bytes = 0
+        with cdb.transaction() as conn:
+            props = dict(conn.execute("SELECT key, value FROM props"))
+            self.check_writable(cdb, props)
+            if maxvers is None:
+                maxvers = self.max_versions(props)
+            if name is None:
+                names = [r[0] for r in conn.execute("SELECT DISTINCT name FROM aliases")]
+            else:
+                if not conn.execute("SELECT 1 FROM aliases WHERE name = ?", (name,)).fetchone():
+                    raise NoSuchObject(f"Object {name!r} not found in container {cdb.name!r}")
+                names = [name]
+            for each in names:
+                if maxvers < 0:
+                    # Only remove delete markers.
+                    conn.execute("DELETE FROM aliases WHERE name = ? AND deleted = 1", (each,))
+                else:
+                    g, do, db_ = self._enforce_versions(conn, each, max(maxvers, 1))
+                    garbage += g
+                    d_objects += do
+                    d_bytes += db_
+                self._fix_latest(conn, each)
+            _bump_stats(conn, d_objects, d_bytes)
+        self._container_event(
+            cdb.account,
+            cdb.name,
+            "container.purge",
+            reqid,
+            {"name": name, "maxvers": maxvers},
+            d_objects,
+            d_bytes,
+        )
+        return garbage
+
+    def content_list(
+        self,
+        cdb: ContainerDB,
+        limit: int,
+        marker=None,
+        end_marker=None,
+        prefix=None,
+        delimiter=None,
+        versions=False,
+        deleted=False,
+        properties=False,
+    ) -> dict[str, Any]:
+        base: list[str] = []
+        base_args: list[Any] = []
+        if not versions:
+            base.append("latest = 1")
+            if not deleted:
+                base.append("deleted = 0")
+        if end_marker:
+            base.append("name < ?")
+            base_args.append(end_marker)
+        if prefix:
+            base.append("name >= ? AND name < ?")
+            base_args += [prefix, prefix + "\U0010ffff"]
+        order = " ORDER BY name" + (", version DESC" if versions else "")
+        objects: list[dict[str, Any]] = []
+        prefixes: list[str] = []
+        truncated = False
+        plen = len(prefix or "")
+        after, start_at = marker or None, None  # exclusive / inclusive lower bounds
+        try:
+            while True:
+                where, args = list(base), list(base_args)
+                if after:
+                    where.append("name > ?")
+                    args.append(after)
+                if start_at:
+                    where.append("name >= ?")
+                    args.append(start_at)
+                sql = f"SELECT {ALIAS_COLUMNS} FROM aliases"
+                sql += (" WHERE " + " AND ".join(where) if where else "") + order + " LIMIT ?"
+                args.append(limit + 1 - len(objects) - len(prefixes))
+                restart = False
+                for row in cdb.conn.execute(sql, args):
+                    if len(objects) + len(prefixes) >= limit:
+                        truncated = True
+                        break
+                    name = row[0]
+                    cut = name.find(delimiter, plen) if delimiter else -1
+                    if cut >= 0:
+                        common = name[: cut + len(delimiter)]
+                        if not (marker and marker.startswith(common)):
+                            prefixes.append(common)
+                        # Jump past every name under this common prefix.
+                        after, start_at = None, common[:-1] + chr(ord(common[-1]) + 1)
+                        restart = True
+                        break
+                    objects.append(alias_dict(row, cdb.account, cdb.name, properties))
+                if not restart:
+                    break
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+        next_marker = None
+        if truncated:
+            last_obj = objects[-1]["name"] if objects else ""
+            last_prefix = prefixes[-1] if prefixes else ""
+            next_marker = max(last_obj, last_prefix)
+        return {
+            "objects": objects,
+            "prefixes": prefixes,
+            "truncated": truncated,
+            "next_marker": next_marker,
+        }
+
+    def all_urls(self, cdb: ContainerDB) -> list[tuple[str, str]]:
+        return cdb.conn.execute("SELECT url, content FROM chunks").fetchall()
+
+
+def _paging(sql, args, column, marker, end_marker, prefix):
+    if marker:
+        sql += f" AND {column} > ?"
+        args.append(marker)
+    if end_marker:
+        sql += f" AND {column} < ?"
+        args.append(end_marker)
+    if prefix:
+        sql += f" AND {column} >= ? AND {column} < ?"
+        args += [prefix, prefix + "\U0010ffff"]
+    return sql, args
+
+
+def _bump_stats(conn, d_objects: int, d_bytes: int) -> None:
+    if d_objects or d_bytes:
+        conn.execute(
+            "UPDATE props SET value = CAST(value AS INTEGER) + ? WHERE key = 'sys.m2.objects'",
+            (d_objects,),
+        )
+        conn.execute(
+            "UPDATE props SET value = CAST(value AS INTEGER) + ? WHERE key = 'sys.m2.usage'",
+            (d_bytes,),
+        )
+    conn.execute("INSERT OR REPLACE INTO props VALUES ('sys.m2.mtime', ?)", (str(now_us()),))
+
+
+def _recount(conn) -> tuple[int, int]:
+    objects, nbytes = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM aliases WHERE deleted = 0"
+    ).fetchone()
+    return objects, nbytes
+
+
+def _unlink_db(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path + suffix)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def copy_database(src: ContainerDB, dst_path: str) -> None:
+    """Consistent copy of a container database (SQLite online backup).
+
+    A separate connection reads, so the caller may hold the write lock on `src`
+    to keep writers out while it finishes the copy.
+    """
+    reader = sqlite3.connect(f"file:{src.path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
+    dst = sqlite3.connect(dst_path)
+    try:
+        reader.backup(dst)
+    except sqlite3.DatabaseError as exc:
+        db.raise_db_error(exc, src.path)
+    finally:
+        dst.close()
+        reader.close()
+
+
+__all__ = [
+    "EmbeddedNamespace",
+    "ContainerDB",
+    "compute_cid",
+    "copy_database",
+    "STATUS_NAMES",
+    "shutil",
+    "OioException",
+]
