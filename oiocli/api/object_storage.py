@@ -959,6 +959,58 @@ class ObjectStorageApi:
         )
         self._delete_chunks(garbage)
 
+    # -------------------------------------------------- checks and repair
+    @property
+    def checker(self):
+        from oiocli.api.check import Checker
+
+        return Checker(self)
+
+    def object_check(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None = None,
+        repair: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Verify every chunk of an object; its redundancy state; optionally repair."""
+        return self.checker.check_object(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
+            repair=repair,
+        )
+
+    def container_check(
+        self, account: str, container: str, repair: bool = False, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        return self.checker.check_container(
+            check_name("account", account), check_name("container", container), repair
+        )
+
+    def volume_check(
+        self,
+        volume: str,
+        orphans: bool = False,
+        delete_orphans: bool = False,
+        min_age: float | None = None,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        from oiocli.api.check import ORPHAN_MIN_AGE
+
+        return self.checker.check_volume(
+            volume, orphans, delete_orphans, ORPHAN_MIN_AGE if min_age is None else min_age
+        )
+
+    def volume_rebuild(self, volume: str, **kwargs: Any) -> list[dict[str, Any]]:
+        return self.checker.rebuild_volume(volume)
+
+    def namespace_check(self, repair: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+        return self.checker.check_namespace(repair)
+
     # ----------------------------------------------------------- namespace
     def namespace_show(self, **kwargs: Any) -> dict[str, Any]:
         config = self.backend.config

@@ -130,12 +130,12 @@ def _read_replicated(
     )
 
 
-class _FragmentSource:
-    """Sequential reader of one EC fragment chunk, cut into per-segment fragments."""
+class ExactReader:
+    """Reads exact byte counts from an iterator of byte strings (one fragment at a time)."""
 
-    def __init__(self, store: ChunkStore, chunk: dict[str, Any], start: int, stop: int):
-        self.chunk = chunk
-        self._pieces = store.get(chunk["url"], start, stop)
+    def __init__(self, pieces: Iterator[bytes], label: str = "chunk") -> None:
+        self._pieces = pieces
+        self._label = label
         self._buf = bytearray()
 
     def read(self, n: int) -> bytes:
@@ -143,12 +143,18 @@ class _FragmentSource:
             try:
                 self._buf += next(self._pieces)
             except StopIteration:
-                raise UnrecoverableContent(
-                    f"Chunk {self.chunk['url']} is shorter than recorded"
-                ) from None
+                raise UnrecoverableContent(f"{self._label} is shorter than recorded") from None
         data = bytes(self._buf[:n])
         del self._buf[:n]
         return data
+
+
+class _FragmentSource(ExactReader):
+    """Sequential reader of one EC fragment chunk, cut into per-segment fragments."""
+
+    def __init__(self, store: ChunkStore, chunk: dict[str, Any], start: int, stop: int):
+        super().__init__(store.get(chunk["url"], start, stop), f"Chunk {chunk['url']}")
+        self.chunk = chunk
 
 
 def _read_ec(
