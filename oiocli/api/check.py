@@ -348,6 +348,9 @@ class Checker:
 
         volume = self.resolve_volume(volume)
         refs = self.referenced_urls(volume)
+        from oiocli.api.resume import journaled_urls
+
+        in_progress = journaled_urls(self.backend.data_dir)
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         now = time.time()
@@ -366,7 +369,7 @@ class Checker:
             seen.add(url)
             ref = refs.get(url)
             if ref is None:
-                if not (orphans or delete_orphans):
+                if not (orphans or delete_orphans) or url in in_progress:
                     continue
                 try:
                     age = now - os.stat(path).st_mtime

@@ -408,6 +408,7 @@ class ObjectStorageApi:
         progress: Callable[[int], None] | None = None,
         autocreate: bool = True,
         restore_drained: bool = False,
+        resume: bool = False,
         **kwargs: Any,
     ) -> tuple[list[dict[str, Any]], int, str | None, dict[str, Any]]:
         account = check_name("account", account)
@@ -463,6 +464,17 @@ class ObjectStorageApi:
             policy, method = self._method_of(policy, props)
         source = Source(file_or_path, data)
         chunk_method = str(method)
+        journal, done, resume_note = None, None, None
+        if resume and not append and isinstance(file_or_path, str | os.PathLike):
+            journal, done, resume_note, content_id, version = self._resume_state(
+                account,
+                container,
+                obj_name,
+                os.fspath(file_or_path),
+                chunk_method,
+                content_id,
+                version,
+            )
         base_meta = {
             "content_id": content_id,
             "content_version": version,
@@ -481,6 +493,9 @@ class ObjectStorageApi:
             progress=progress,
             etag=etag,
             first_position=first_position,
+            done=done,
+            on_metachunk=journal.record if journal else None,
+            keep_on_failure=journal is not None,
         )
         for url, error in result.failed:
             LOG.warning("Chunk %s of %r failed (within quorum): %s", url, obj_name, error)
@@ -504,9 +519,61 @@ class ObjectStorageApi:
         except BaseException:
             self._delete_chunks([c["url"] for c in result.chunks])
             raise
+        if journal is not None:
+            journal.finish()
         self._delete_chunks(garbage)
         meta = self.object_get_properties(account, container, obj_name, version=version)
+        meta["resumed_bytes"] = result.resumed_bytes
+        if resume_note:
+            meta["resume"] = resume_note
         return result.chunks, result.size, meta["hash"] if append else result.hash, meta
+
+    def _resume_state(self, account, container, obj_name, path, chunk_method, content_id, version):
+        """Journal of an earlier interrupted upload of the same file, if still valid."""
+        from oiocli.api.resume import UploadJournal
+
+        journal = UploadJournal(self.data_dir, account, container, obj_name, path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None, None, None, content_id, version
+        state = journal.load()
+        note = None
+        done: list[dict[str, Any]] = []
+        if state is not None:
+            usable = journal.matches(state, st, chunk_method, self.backend.chunk_size)
+            if usable:
+                for record in state.get("metachunks", []):
+                    try:
+                        for chunk in record["chunks"]:
+                            self.chunks.head(chunk["url"])
+                    except OioException:
+                        break
+                    done.append(record)
+            stale = [m for m in state.get("metachunks", []) if m not in done]
+            self._delete_chunks([c["url"] for m in stale for c in m["chunks"]])
+            if usable and done:
+                content_id, version = state["content_id"], state["version"]
+                note = "resumed"
+            else:
+                note = "restarted: the source changed since the interrupted upload"
+                done = []
+        journal.start(
+            {
+                "account": account,
+                "container": container,
+                "object": obj_name,
+                "source": journal.source,
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "chunk_method": chunk_method,
+                "chunk_size": self.backend.chunk_size,
+                "content_id": content_id,
+                "version": version,
+                "metachunks": list(done),
+            }
+        )
+        return journal, done, note, content_id, version
 
     def object_change_policy(
         self,

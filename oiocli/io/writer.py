@@ -32,6 +32,7 @@ class WriteResult:
         self.size = 0
         self.hash = ""
         self.failed: list[tuple[str, str]] = []  # (url, error) dropped within quorum
+        self.resumed_bytes = 0  # bytes of an interrupted upload not sent again
 
 
 def _writer(store: ChunkStore, url: str, meta: dict[str, Any]) -> Consumer:
@@ -48,15 +49,31 @@ def write_object(
     progress: ProgressFn = None,
     etag: str | None = None,
     first_position: int = 0,
+    done: list[dict[str, Any]] | None = None,
+    on_metachunk: Callable[[dict[str, Any]], None] | None = None,
+    keep_on_failure: bool = False,
 ) -> WriteResult:
-    """Write every metachunk of `source`; on failure delete what was written."""
+    """Write every metachunk of `source`; on failure delete what was written.
+
+    `done` lists metachunks already durable from an interrupted upload
+    (`{"index", "size", "chunks"}`): their bytes are read from the source and
+    hashed, not written again. `on_metachunk` is called as each new metachunk
+    becomes durable; with `keep_on_failure` those survive a failure (to resume).
+    """
     result = WriteResult()
     pool = BufferPool(BUFFER_SIZE, POOL_BUFFERS)
     obj_md5 = hash_consumer(hashlib.md5())
     metachunk_size = method.metachunk_size(chunk_size)
-    written: list[str] = []
+    written: list[str] = []  # chunks of completed metachunks
+    in_progress: list[str] = []
     try:
         index = 0
+        for record in done or ():
+            _hash_only(source, pool, int(record["size"]), obj_md5)
+            result.chunks.extend(record["chunks"])
+            result.size += int(record["size"])
+            result.resumed_bytes += int(record["size"])
+            index += 1
         current, eof = _read_buffer(source, pool, min(BUFFER_SIZE, metachunk_size))
         while current is not None:
             # An empty object still has one (empty) metachunk at position 0.
@@ -65,7 +82,9 @@ def write_object(
                 break
             pos = first_position + index
             urls = targets(pos)
-            written.extend(urls)
+            in_progress = urls
+            before = len(result.chunks)
+            size_before = result.size
             current, eof = _write_metachunk(
                 source,
                 pool,
@@ -81,6 +100,11 @@ def write_object(
                 result,
                 progress,
             )
+            written.extend(urls)
+            in_progress = []
+            if on_metachunk is not None:
+                on_metachunk({"index": pos, "size": result.size - size_before,
+                              "chunks": result.chunks[before:]})
             index += 1
         result.hash = obj_md5.finish().hexdigest().upper()
         if obj_md5.error:
@@ -91,7 +115,7 @@ def write_object(
     except BaseException:
         if obj_md5.is_alive():
             obj_md5.finish()
-        for url in written:
+        for url in in_progress + ([] if keep_on_failure else written):
             try:
                 store.delete(url)
             except OioException:
@@ -99,6 +123,21 @@ def write_object(
         raise
     finally:
         source.close()
+
+
+def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: Consumer) -> None:
+    """Feed `size` bytes of the source to the object hash only (already stored)."""
+    from oiocli.exceptions import Conflict
+
+    left = size
+    while left:
+        buf, eof = _read_buffer(source, pool, min(BUFFER_SIZE, left))
+        got = buf.view.nbytes
+        obj_md5.submit(buf)
+        buf.release()
+        left -= got
+        if eof and left:
+            raise Conflict("The source is shorter than the part already uploaded")
 
 
 def _read_buffer(source: Source, pool: BufferPool, want: int) -> tuple[SharedBuffer, bool]:
