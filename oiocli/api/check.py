@@ -19,7 +19,6 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from oiocli.exceptions import OioException, UnrecoverableContent
@@ -172,19 +171,20 @@ class Checker:
             new = []
             for url in targets:
                 new.append(self._copy_replica(mc, good, url, meta))
-        cdb = self.backend.container(meta["account"], meta["container"])
         try:
             self.backend.content_replace_chunks(
-                cdb, meta["name"], meta["version"], sorted(bad_urls), new
+                meta["account"],
+                meta["container"],
+                meta["name"],
+                meta["version"],
+                sorted(bad_urls),
+                new,
             )
         except BaseException:
             for chunk in new:
                 with contextlib.suppress(OioException):
                     self.store.delete(chunk["url"])
             raise
-        for url in bad_urls:
-            with contextlib.suppress(OioException):
-                self.store.delete(url)
         return new
 
     def _targets(self, count: int, used: set[str]) -> list[str]:
@@ -289,31 +289,13 @@ class Checker:
         return new_chunks
 
     # -------------------------------------------------------- containers
-    def iter_versions(self, account: str, container: str) -> Iterator[dict[str, Any]]:
-        marker = None
-        while True:
-            page = self.api.object_list(
-                account, container, marker=marker, versions=True, limit=1000
-            )
-            for obj in page["objects"]:
-                if not obj["deleted"]:
-                    yield obj
-            if not page["truncated"]:
-                return
-            marker = page["next_marker"]
-            # Versions of the marker's name left on the previous page are re-listed
-            # from the next name on; keep the listing simple by name pages.
-
     def check_container(
         self, account: str, container: str, repair: bool = False
     ) -> list[dict[str, Any]]:
-        rows = []
-        cdb = self.backend.container(account, container)
-        for name, version in cdb.conn.execute(
-            "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
-        ).fetchall():
-            rows.append(self.check_object(account, container, name, version, repair=repair))
-        return rows
+        return [
+            self.check_object(account, container, name, version, repair=repair)
+            for name, version in self.backend.container_versions(account, container)
+        ]
 
     # ----------------------------------------------------------- volumes
     def referenced_urls(self, volume: str | None = None) -> dict[str, tuple[str, str, str]]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
-import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,7 +23,6 @@ from oiocli.exceptions import (
     Conflict,
     ContentDrained,
     MissingName,
-    NoSuchContainer,
     NoSuchObject,
     OioException,
 )
@@ -107,17 +104,6 @@ class ObjectStorageApi:
         if not reqid:
             reqid = uuid.uuid4().hex
         return str(reqid)[:63]
-
-    def _container(self, account: str, container: str):
-        return self.backend.container(
-            check_name("account", account), check_name("container", container)
-        )
-
-    def _method_of(self, policy: str | None, container_props: dict[str, str]) -> tuple[str, Any]:
-        policy = (
-            policy or container_props.get("sys.m2.policy.storage") or (self.backend.default_policy)
-        )
-        return policy, self.backend.policies.method(policy)
 
     # ------------------------------------------------------------ accounts
     def account_create(self, account: str, **kwargs: Any) -> bool:
@@ -254,7 +240,9 @@ class ObjectStorageApi:
     def container_get_properties(
         self, account: str, container: str, properties: list[str] | None = None, **kwargs: Any
     ) -> dict[str, dict[str, str]]:
-        props = self._container(account, container).props()
+        props = self.backend.container_props(
+            check_name("account", account), check_name("container", container)
+        )
         user = {k[5:]: v for k, v in props.items() if k.startswith("user.")}
         system = {k: v for k, v in props.items() if k.startswith("sys.")}
         if properties:
@@ -315,18 +303,9 @@ class ObjectStorageApi:
         self.container_touch(account, container, recompute=True, **kwargs)
 
     def container_locate(self, account: str, container: str, **kwargs: Any) -> dict[str, Any]:
-        cdb = self._container(account, container)
-        props = cdb.props()
-        from oiocli.backends.embedded.meta import STATUS_NAMES
-
-        return {
-            "account": account,
-            "name": container,
-            "cid": cdb.cid,
-            "base_name": props.get("sys.name", f"{cdb.cid}.1"),
-            "path": cdb.path,
-            "status": STATUS_NAMES.get(int(props.get("sys.status", 0)), "Unknown"),
-        }
+        return self.backend.container_locate(
+            check_name("account", account), check_name("container", container)
+        )
 
     def resolve_cid(self, cid: str, **kwargs: Any) -> tuple[str, str]:
         return self.backend.resolve_cid(cid)
@@ -334,26 +313,30 @@ class ObjectStorageApi:
     def container_purge(
         self, account: str, container: str, maxvers: int | None = None, **kwargs: Any
     ) -> None:
-        cdb = self._container(account, container)
-        garbage = self.backend.content_purge(cdb, None, maxvers, self._reqid(kwargs))
-        self._delete_chunks(garbage)
+        self.backend.content_purge(
+            check_name("account", account),
+            check_name("container", container),
+            None,
+            maxvers,
+            self._reqid(kwargs),
+        )
 
     def container_flush(
         self, account: str, container: str, fast: bool = False, **kwargs: Any
     ) -> None:
         """Delete every object (every version) of the container."""
-        cdb = self._container(account, container)
+        account = check_name("account", account)
+        container = check_name("container", container)
         reqid = self._reqid(kwargs)
         while True:
-            listing = self.backend.content_list(cdb, LIST_LIMIT_MAX, versions=True)
+            listing = self.backend.content_list(account, container, LIST_LIMIT_MAX, versions=True)
             if not listing["objects"]:
                 return
             for obj in listing["objects"]:
                 with contextlib.suppress(NoSuchObject):
-                    _m, _v, garbage = self.backend.content_delete(
-                        cdb, obj["name"], obj["version"], reqid
+                    self.backend.content_delete(
+                        account, container, obj["name"], obj["version"], reqid
                     )
-                    self._delete_chunks(garbage)
 
     def container_snapshot(
         self,
@@ -365,16 +348,14 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         """Make a frozen, independent copy: the database is copied, every chunk hard-linked."""
-        from oiocli.backends.embedded.snapshot import snapshot_container
-
         account = check_name("account", account)
         container = check_name("container", container)
         dst_account = check_name("account", dst_account)
         dst_container = check_name("container", dst_container)
         if (account, container) == (dst_account, dst_container):
             raise Conflict("Snapshot destination is the source container")
-        snapshot_container(
-            self.backend, account, container, dst_account, dst_container, self._reqid(kwargs)
+        self.backend.container_snapshot(
+            account, container, dst_account, dst_container, self._reqid(kwargs)
         )
 
     # ------------------------------------------------------------- objects
@@ -427,41 +408,27 @@ class ObjectStorageApi:
         obj_name = check_name("object", obj_name)
         properties = check_properties(properties if properties is not None else metadata)
         reqid = self._reqid(kwargs)
-        try:
-            cdb = self.backend.container(account, container)
-        except NoSuchContainer:
-            if not autocreate:
-                raise
-            self.backend.container_create(account, container, reqid=reqid)
-            cdb = self.backend.container(account, container)
-        props = cdb.props()
-        self.backend.check_writable(cdb, props)
+        prep = self.backend.content_prepare(account, container, policy, autocreate, reqid)
+        policy, method = prep["policy"], parse_method(prep["chunk_method"])
+        version, content_id = prep["version"], prep["content_id"]
         first_position = 0
-        version = time.time_ns() // 1000
-        content_id = secrets.token_hex(16).upper()
         if append or restore_drained:
             try:
-                row = self.backend.get_alias(cdb, obj_name)
+                current, chunks = self.backend.content_locate(account, container, obj_name)
             except NoSuchObject:
                 if restore_drained:
                     raise
-                row = None
-            if row is not None:
-                policy = row[9]
-                method = parse_method(row[10]) if row[10] != "drained" else None
-                if restore_drained:
-                    policy, method = self._method_of(policy, props)
-                    version = row[1]
-                else:
-                    if method is None:
-                        raise ContentDrained(f"Object {obj_name!r} is drained")
-                    metachunks = group_metachunks(self.backend.get_chunks(cdb, row[2]))
-                    first_position = metachunks[-1].index + 1 if metachunks else 0
-                    content_id = row[2]
-            else:
-                policy, method = self._method_of(policy, props)
-        else:
-            policy, method = self._method_of(policy, props)
+                current = None
+            if current is not None and restore_drained:
+                version = current["version"]
+            elif current is not None:
+                if current["chunk_method"] == "drained":
+                    raise ContentDrained(f"Object {obj_name!r} is drained")
+                # Appended metachunks keep the object's own policy.
+                policy, method = current["policy"], parse_method(current["chunk_method"])
+                metachunks = group_metachunks(chunks)
+                first_position = metachunks[-1].index + 1 if metachunks else 0
+                content_id = current["id"]
         source = Source(file_or_path, data)
         chunk_method = str(method)
         journal, done, resume_note = None, None, None
@@ -479,14 +446,14 @@ class ObjectStorageApi:
             "content_id": content_id,
             "content_version": version,
             "content_path": obj_name,
-            "container_id": cdb.cid,
+            "container_id": prep["cid"],
             "policy": policy,
             "chunk_method": chunk_method,
         }
         result = write_object(
             source,
             method,
-            self.backend.chunk_size,
+            prep["chunk_size"],
             self.chunks,
             lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
             base_meta,
@@ -500,18 +467,19 @@ class ObjectStorageApi:
         for url, error in result.failed:
             LOG.warning("Chunk %s of %r failed (within quorum): %s", url, obj_name, error)
         try:
-            version, garbage = self.backend.content_create(
-                cdb,
+            version = self.backend.content_create(
+                account,
+                container,
                 obj_name,
-                content_id,
-                version,
-                result.size,
-                result.hash,
-                policy,
-                chunk_method,
-                mime_type or "application/octet-stream",
-                properties,
-                result.chunks,
+                content=content_id,
+                version=version,
+                size=result.size,
+                hsh=result.hash,
+                policy=policy,
+                chunk_method=chunk_method,
+                mime_type=mime_type or "application/octet-stream",
+                properties=properties,
+                chunks=result.chunks,
                 reqid=reqid,
                 append=append,
                 restore_drained=restore_drained,
@@ -521,7 +489,6 @@ class ObjectStorageApi:
             raise
         if journal is not None:
             journal.finish()
-        self._delete_chunks(garbage)
         meta = self.object_get_properties(account, container, obj_name, version=version)
         meta["resumed_bytes"] = result.resumed_bytes
         if resume_note:
@@ -552,12 +519,11 @@ class ObjectStorageApi:
                     done.append(record)
             stale = [m for m in state.get("metachunks", []) if m not in done]
             self._delete_chunks([c["url"] for m in stale for c in m["chunks"]])
-            if usable and done:
+            if not usable:
+                note = "restarted: the source changed since the interrupted upload"
+            elif done:
                 content_id, version = state["content_id"], state["version"]
                 note = "resumed"
-            else:
-                note = "restarted: the source changed since the interrupted upload"
-                done = []
         journal.start(
             {
                 "account": account,
@@ -585,63 +551,61 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         """Re-encode an object with another policy, keeping name, version and properties."""
-        cdb = self._container(account, container)
+        account = check_name("account", account)
+        container = check_name("container", container)
         obj = check_name("object", obj)
-        row = self.backend.get_alias(cdb, obj, _version(version))
+        meta, old_chunks = self.backend.content_locate(account, container, obj, _version(version))
         method = self.backend.policies.method(policy)
-        if row[10] == "drained":
+        if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
-        old_chunks = self.backend.get_chunks(cdb, row[2])
-        old_method = parse_method(row[10])
-        size = row[7]
-        content_id = secrets.token_hex(16).upper()
+        prep = self.backend.content_prepare(account, container, policy, False)
         stream = read_object(
             self.chunks,
-            old_method,
+            parse_method(meta["chunk_method"]),
             old_chunks,
-            normalize_ranges(None, size),
+            normalize_ranges(None, meta["size"]),
             obj,
             self._problem_logger(obj),
         )
         base_meta = {
-            "content_id": content_id,
-            "content_version": row[1],
+            "content_id": prep["content_id"],
+            "content_version": meta["version"],
             "content_path": obj,
-            "container_id": cdb.cid,
+            "container_id": prep["cid"],
             "policy": policy,
             "chunk_method": str(method),
         }
         result = write_object(
             Source(data=stream),
             method,
-            self.backend.chunk_size,
+            prep["chunk_size"],
             self.chunks,
             lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
             base_meta,
         )
-        if row[8] and result.hash != row[8]:
+        if meta["hash"] and result.hash != meta["hash"]:
             self._delete_chunks([c["url"] for c in result.chunks])
             raise Conflict(f"Object {obj!r} changed while its policy was changed")
         try:
-            _v, garbage = self.backend.content_create(
-                cdb,
+            self.backend.content_create(
+                account,
+                container,
                 obj,
-                content_id,
-                row[1],
-                result.size,
-                result.hash,
-                policy,
-                str(method),
-                row[11],
-                {},
-                result.chunks,
+                content=prep["content_id"],
+                version=meta["version"],
+                size=result.size,
+                hsh=result.hash,
+                policy=policy,
+                chunk_method=str(method),
+                mime_type=meta["mime_type"],
+                properties={},
+                chunks=result.chunks,
                 reqid=self._reqid(kwargs),
                 keep_version=True,
             )
         except BaseException:
             self._delete_chunks([c["url"] for c in result.chunks])
             raise
-        self._delete_chunks(garbage)
 
     def _problem_logger(self, obj: str, problems: list | None = None):
         def report(chunk: dict[str, Any], error: BaseException) -> None:
@@ -686,12 +650,13 @@ class ObjectStorageApi:
         version: int | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        from oiocli.backends.embedded.meta import alias_dict
-
-        cdb = self._container(account, container)
-        obj = check_name("object", obj)
-        row = self.backend.get_alias(cdb, obj, _version(version), allow_deleted=version is not None)
-        return alias_dict(row, account, container)
+        return self.backend.content_get(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
+            allow_deleted=version is not None,
+        )
 
     object_show = object_get_properties
 
@@ -705,13 +670,12 @@ class ObjectStorageApi:
         properties: bool = True,
         **kwargs: Any,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        from oiocli.backends.embedded.meta import alias_dict
-
-        cdb = self._container(account, container)
-        obj = check_name("object", obj)
-        row = self.backend.get_alias(cdb, obj, _version(version))
-        meta = alias_dict(row, account, container)
-        chunks = self.backend.get_chunks(cdb, row[2]) if row[2] else []
+        meta, chunks = self.backend.content_locate(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
+        )
         offsets = {}
         for mc in group_metachunks(chunks):
             for chunk in mc.chunks:
@@ -767,7 +731,8 @@ class ObjectStorageApi:
         deleted: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        cdb = self._container(account, container)
+        account = check_name("account", account)
+        container = check_name("container", container)
         try:
             limit = LIST_LIMIT_DEFAULT if limit in (None, 0) else int(limit)
         except (TypeError, ValueError):
@@ -776,15 +741,16 @@ class ObjectStorageApi:
             raise BadRequest(f"Invalid limit {limit}")
         limit = min(limit, LIST_LIMIT_MAX)
         return self.backend.content_list(
-            cdb,
+            account,
+            container,
             limit,
-            marker,
-            end_marker,
-            prefix,
-            delimiter or None,
-            versions,
-            deleted,
-            properties,
+            marker=marker,
+            end_marker=end_marker,
+            prefix=prefix,
+            delimiter=delimiter or None,
+            versions=versions,
+            deleted=deleted,
+            properties=properties,
         )
 
     def object_set_properties(
@@ -797,9 +763,9 @@ class ObjectStorageApi:
         clear: bool = False,
         **kwargs: Any,
     ) -> None:
-        cdb = self._container(account, container)
         self.backend.content_update_props(
-            cdb,
+            check_name("account", account),
+            check_name("container", container),
             check_name("object", obj),
             _version(version),
             check_properties(properties),
@@ -816,9 +782,9 @@ class ObjectStorageApi:
         version: int | None = None,
         **kwargs: Any,
     ) -> None:
-        cdb = self._container(account, container)
         self.backend.content_update_props(
-            cdb,
+            check_name("account", account),
+            check_name("container", container),
             check_name("object", obj),
             _version(version),
             {},
@@ -850,12 +816,13 @@ class ObjectStorageApi:
         version: int | None = None,
         **kwargs: Any,
     ) -> tuple[bool, int]:
-        cdb = self._container(account, container)
-        marker, version_id, garbage = self.backend.content_delete(
-            cdb, check_name("object", obj), _version(version), self._reqid(kwargs)
+        return self.backend.content_delete(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
+            self._reqid(kwargs),
         )
-        self._delete_chunks(garbage)
-        return marker, version_id
 
     def object_delete_many(
         self, account: str, container: str, objs: list[str], **kwargs: Any
@@ -872,23 +839,24 @@ class ObjectStorageApi:
     def object_touch(
         self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
     ) -> None:
-        meta = self.object_get_properties(account, container, obj, version=version)
-        self.backend._container_event(
-            account,
-            container,
-            "content.new",
+        self.backend.content_touch(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
             self._reqid(kwargs),
-            {"name": meta["name"], "version": meta["version"], "size": meta["size"], "touch": True},
         )
 
     def object_drain(
         self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
     ) -> None:
-        cdb = self._container(account, container)
-        garbage = self.backend.content_drain(
-            cdb, check_name("object", obj), _version(version), self._reqid(kwargs)
+        self.backend.content_drain(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            _version(version),
+            self._reqid(kwargs),
         )
-        self._delete_chunks(garbage)
 
     def object_truncate(
         self,
@@ -909,7 +877,6 @@ class ObjectStorageApi:
             raise BadRange(f"Cannot truncate {obj!r} to {size}: it has only {meta['size']} bytes")
         if size == meta["size"]:
             return
-        cdb = self._container(account, container)
         method = parse_method(meta["chunk_method"])
         replace_pos = None
         new_chunks: list[dict[str, Any]] = []
@@ -924,7 +891,7 @@ class ObjectStorageApi:
                     "content_id": meta["id"],
                     "content_version": meta["version"],
                     "content_path": obj,
-                    "container_id": cdb.cid,
+                    "container_id": self.backend.container_locate(account, container)["cid"],
                     "policy": meta["policy"],
                     "chunk_method": meta["chunk_method"],
                 }
@@ -940,8 +907,9 @@ class ObjectStorageApi:
                 new_chunks = result.chunks
                 break
         try:
-            garbage = self.backend.content_truncate(
-                cdb,
+            self.backend.content_truncate(
+                account,
+                container,
                 meta["name"],
                 meta["version"],
                 size,
@@ -952,7 +920,6 @@ class ObjectStorageApi:
         except BaseException:
             self._delete_chunks([c["url"] for c in new_chunks])
             raise
-        self._delete_chunks(garbage)
 
     def object_link(
         self,
@@ -970,8 +937,6 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         """A new name sharing the data (hard-linked chunks) of an existing object."""
-        from oiocli.backends.embedded.chunks import chunk_url
-
         meta, chunks = self.object_locate(
             target_account, target_container, target_obj, version=target_version
         )
@@ -983,48 +948,46 @@ class ObjectStorageApi:
         else:
             new_props = meta["properties"]
         reqid = self._reqid(kwargs)
-        try:
-            cdb = self._container(link_account, link_container)
-        except NoSuchContainer:
-            if not kwargs.get("autocreate", True):
-                raise
-            self.container_create(link_account, link_container, reqid=reqid)
-            cdb = self._container(link_account, link_container)
+        link_account = check_name("account", link_account)
+        link_container = check_name("container", link_container)
+        prep = self.backend.content_prepare(
+            link_account, link_container, meta["policy"], kwargs.get("autocreate", True), reqid
+        )
         linked: list[dict[str, Any]] = []
         try:
             for chunk in chunks:
-                volume = self.backend.volume_of(chunk["url"])
-                new_url = chunk_url(volume, secrets.token_hex(32).upper())
+                new_url = self.backend.link_target(chunk["url"])
                 self.chunks.link(chunk["url"], new_url)
                 linked.append(dict(chunk, url=new_url, real_url=new_url))
-            content_id = link_content_id or secrets.token_hex(16).upper()
-            _v, garbage = self.backend.content_create(
-                cdb,
+            self.backend.content_create(
+                link_account,
+                link_container,
                 link_obj,
-                content_id,
-                time.time_ns() // 1000,
-                meta["size"],
-                meta["hash"],
-                meta["policy"],
-                meta["chunk_method"],
-                meta["mime_type"],
-                new_props,
-                linked,
+                content=link_content_id or prep["content_id"],
+                version=prep["version"],
+                size=meta["size"],
+                hsh=meta["hash"],
+                policy=meta["policy"],
+                chunk_method=meta["chunk_method"],
+                mime_type=meta["mime_type"],
+                properties=new_props,
+                chunks=linked,
                 reqid=reqid,
             )
         except BaseException:
             self._delete_chunks([c["url"] for c in linked])
             raise
-        self._delete_chunks(garbage)
 
     def object_purge(
         self, account: str, container: str, obj: str, maxvers: int | None = None, **kwargs: Any
     ) -> None:
-        cdb = self._container(account, container)
-        garbage = self.backend.content_purge(
-            cdb, check_name("object", obj), maxvers, self._reqid(kwargs)
+        self.backend.content_purge(
+            check_name("account", account),
+            check_name("container", container),
+            check_name("object", obj),
+            maxvers,
+            self._reqid(kwargs),
         )
-        self._delete_chunks(garbage)
 
     # -------------------------------------------------- checks and repair
     @property
