@@ -411,8 +411,10 @@ class Checker:
 
     def rebuild_volume(self, volume: str) -> list[dict[str, Any]]:
         """Repair every object that has a chunk on `volume` (lost or emptied)."""
+        from oiocli.backends.embedded.chunks import prepare_volume
+
         volume = self.resolve_volume(volume)
-        os.makedirs(volume, 0o700, exist_ok=True)
+        prepare_volume(volume)
         refs = self.referenced_urls(volume)
         done: set[tuple[str, str, str]] = set()
         rows = []

@@ -32,18 +32,43 @@ def keep_freed_memory(pad: int = 64 * 1024 * 1024) -> None:
 
 
 class BufferPool:
-    """A fixed set of reusable bytearrays, so the data path never allocates per chunk."""
+    """Reusable bytearrays, so the data path never allocates per chunk.
 
-    def __init__(self, size: int, count: int) -> None:
-        import queue
+    Buffers are allocated on first need, up to `limit`, then recycled; `get`
+    blocks while all are in use. One pool serves every upload of a process
+    (see `shared_pool`), so fresh memory is paid once, not once per object.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        import threading
 
         self.size = size
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(count):
-            self._free.put(bytearray(size))
+        self.limit = limit
+        self._free: list[bytearray] = []
+        self._allocated = 0
+        self._cond = threading.Condition()
 
     def get(self) -> bytearray:
-        return self._free.get()
+        with self._cond:
+            while not self._free and self._allocated >= self.limit:
+                self._cond.wait()
+            if self._free:
+                return self._free.pop()
+            self._allocated += 1
+        return bytearray(self.size)
 
     def put(self, buf: bytearray) -> None:
-        self._free.put(buf)
+        with self._cond:
+            self._free.append(buf)
+            self._cond.notify()
+
+
+_shared: dict[int, BufferPool] = {}
+
+
+def shared_pool(size: int, limit: int = 64) -> BufferPool:
+    """The process-wide pool of `size`-byte buffers (memory bound: size x limit)."""
+    pool = _shared.get(size)
+    if pool is None:
+        pool = _shared.setdefault(size, BufferPool(size, limit))
+    return pool

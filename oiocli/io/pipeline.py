@@ -85,8 +85,12 @@ class Consumer(threading.Thread):
             item.retain()
         self._queue.put(item)
 
-    def finish(self) -> Any:
+    def close(self) -> None:
+        """No more items: let the target finish on its own."""
         self._queue.put(_STOP)
+
+    def finish(self) -> Any:
+        self.close()
         self.join()
         return self.result
 

@@ -9,17 +9,21 @@ is bounded by the pool and the queues, never by the object size.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from oiocli.backends.base import ChunkStore
 from oiocli.exceptions import EtagMismatch, OioException
-from oiocli.io.memory import BufferPool
+from oiocli.io.memory import BufferPool, shared_pool
 from oiocli.io.pipeline import Consumer, SharedBuffer, Source, hash_consumer
 from oiocli.io.storage_method import StorageMethod
 
 BUFFER_SIZE = 1024 * 1024
-POOL_BUFFERS = 12
+# 64 MiB at most for all uploads of a process, whatever their number and size.
+POOL_BUFFERS = 64
+# Metachunks in flight per upload: one streaming while earlier ones are fsync'd.
+CHUNK_CONCURRENCY = 3
 
 # targets(metachunk_index) -> chunk URLs, one per replica or fragment.
 TargetsFn = Callable[[int], list[str]]
@@ -52,20 +56,31 @@ def write_object(
     done: list[dict[str, Any]] | None = None,
     on_metachunk: Callable[[dict[str, Any]], None] | None = None,
     keep_on_failure: bool = False,
+    chunk_concurrency: int = CHUNK_CONCURRENCY,
 ) -> WriteResult:
     """Write every metachunk of `source`; on failure delete what was written.
 
-    `done` lists metachunks already durable from an interrupted upload
+    Up to `chunk_concurrency` metachunks are in flight: while one is being
+    fsync'd the next is already streaming, so the disk flush never stalls the
+    pipeline. `done` lists metachunks already durable from an interrupted upload
     (`{"index", "size", "chunks"}`): their bytes are read from the source and
-    hashed, not written again. `on_metachunk` is called as each new metachunk
-    becomes durable; with `keep_on_failure` those survive a failure (to resume).
+    hashed, not written again. `on_metachunk` is called, in order, as each new
+    metachunk becomes durable; with `keep_on_failure` those survive a failure.
     """
     result = WriteResult()
-    pool = BufferPool(BUFFER_SIZE, POOL_BUFFERS)
+    pool = shared_pool(BUFFER_SIZE, POOL_BUFFERS)
     obj_md5 = hash_consumer(hashlib.md5())
     metachunk_size = method.metachunk_size(chunk_size)
     written: list[str] = []  # chunks of completed metachunks
-    in_progress: list[str] = []
+    in_flight: deque[_PendingMetachunk] = deque()
+
+    def complete_oldest() -> None:
+        pending = in_flight.popleft()
+        record = pending.wait(store, result)
+        written.extend(pending.urls)
+        if on_metachunk is not None:
+            on_metachunk(record)
+
     try:
         index = 0
         for record in done or ():
@@ -80,32 +95,18 @@ def write_object(
             if current.view.nbytes == 0 and index > 0:
                 current.release()
                 break
-            pos = first_position + index
-            urls = targets(pos)
-            in_progress = urls
-            before = len(result.chunks)
-            size_before = result.size
-            current, eof = _write_metachunk(
-                source,
-                pool,
-                current,
-                eof,
-                method,
-                metachunk_size,
-                store,
-                urls,
-                pos,
-                base_meta,
-                obj_md5,
-                result,
-                progress,
+            while len(in_flight) >= max(1, chunk_concurrency):
+                complete_oldest()
+            pending = _PendingMetachunk(
+                store, method, targets(first_position + index), first_position + index, base_meta
             )
-            written.extend(urls)
-            in_progress = []
-            if on_metachunk is not None:
-                on_metachunk({"index": pos, "size": result.size - size_before,
-                              "chunks": result.chunks[before:]})
+            in_flight.append(pending)
+            current, eof = pending.feed(
+                source, pool, current, eof, metachunk_size, obj_md5, progress
+            )
             index += 1
+        while in_flight:
+            complete_oldest()
         result.hash = obj_md5.finish().hexdigest().upper()
         if obj_md5.error:
             raise obj_md5.error
@@ -115,7 +116,11 @@ def write_object(
     except BaseException:
         if obj_md5.is_alive():
             obj_md5.finish()
-        for url in in_progress + ([] if keep_on_failure else written):
+        unfinished = []
+        for pending in in_flight:
+            pending.abort()
+            unfinished.extend(pending.urls)
+        for url in unfinished + ([] if keep_on_failure else written):
             try:
                 store.delete(url)
             except OioException:
@@ -147,93 +152,125 @@ def _read_buffer(source: Source, pool: BufferPool, want: int) -> tuple[SharedBuf
     return SharedBuffer(buf, got, pool), got < want
 
 
-def _write_metachunk(
-    source: Source,
-    pool: BufferPool,
-    current: SharedBuffer,
-    eof: bool,
-    method: StorageMethod,
-    metachunk_size: int,
-    store: ChunkStore,
-    urls: list[str],
-    pos: int,
-    base_meta: dict[str, Any],
-    obj_md5: Consumer,
-    result: WriteResult,
-    progress: ProgressFn,
-) -> tuple[SharedBuffer | None, bool]:
-    """Write one metachunk starting with `current`; return the next metachunk's first buffer."""
-    meta_md5 = hash_consumer(hashlib.md5())
-    if method.is_ec:
-        frag_size = method.fragment_size()
-        positions = [f"{pos}.{i}" for i in range(len(urls))]
-    else:
-        frag_size = 0
-        positions = [str(pos)] * len(urls)
-    metas = []
-    for chunk_pos in positions:
-        meta = dict(base_meta, pos=chunk_pos)
-        if frag_size:
-            meta["block_size"] = frag_size
-        metas.append(meta)
-    writers = [_writer(store, url, meta) for url, meta in zip(urls, metas, strict=True)]
-    size = 0
-    nxt: SharedBuffer | None = None
-    try:
-        while True:
-            n = current.view.nbytes
-            if n:
-                obj_md5.submit(current)
-                meta_md5.submit(current)
-                if method.is_ec:
-                    # pyeclib accepts only bytes: one copy per segment.
-                    fragments = method.driver.encode(bytes(current.view))
-                    for writer, fragment in zip(writers, fragments, strict=True):
-                        _submit(writer, fragment)
-                else:
-                    for writer in writers:
-                        _submit(writer, current)
-                size += n
-                if progress:
-                    progress(n)
-            current.release()
-            current = None  # type: ignore[assignment]
-            if eof:
-                break
-            if size >= metachunk_size:
-                nxt, eof = _read_buffer(source, pool, min(BUFFER_SIZE, metachunk_size))
-                break
-            current, eof = _read_buffer(source, pool, min(BUFFER_SIZE, metachunk_size - size))
-        meta_hash = meta_md5.finish().hexdigest().upper()
-        for meta in metas:
-            meta["metachunk_size"] = size
-            meta["metachunk_hash"] = meta_hash
-        for writer in writers:
-            writer.finish()
-        ok = [i for i, writer in enumerate(writers) if writer.error is None]
-        if len(ok) < method.write_quorum:
-            raise next(w.error for w in writers if w.error is not None)
-        for url, writer in zip(urls, writers, strict=True):
+class _PendingMetachunk:
+    """One metachunk: fed buffer by buffer, then left to finish (fsync) on its own."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        method: StorageMethod,
+        urls: list[str],
+        pos: int,
+        base_meta: dict[str, Any],
+    ) -> None:
+        self.method = method
+        self.urls = urls
+        self.pos = pos
+        self.size = 0
+        if method.is_ec:
+            frag_size = method.fragment_size()
+            self.positions = [f"{pos}.{i}" for i in range(len(urls))]
+        else:
+            frag_size = 0
+            self.positions = [str(pos)] * len(urls)
+        self.metas = []
+        for chunk_pos in self.positions:
+            meta = dict(base_meta, pos=chunk_pos)
+            if frag_size:
+                meta["block_size"] = frag_size
+            self.metas.append(meta)
+        self.meta_md5 = hash_consumer(hashlib.md5())
+        self.writers = [
+            _writer(store, url, meta) for url, meta in zip(urls, self.metas, strict=True)
+        ]
+        self.hash = ""
+
+    def feed(
+        self,
+        source: Source,
+        pool: BufferPool,
+        current: SharedBuffer,
+        eof: bool,
+        metachunk_size: int,
+        obj_md5: Consumer,
+        progress: ProgressFn,
+    ) -> tuple[SharedBuffer | None, bool]:
+        """Stream one metachunk from `current` on; return the next metachunk's first buffer."""
+        method = self.method
+        nxt: SharedBuffer | None = None
+        try:
+            while True:
+                n = current.view.nbytes
+                if n:
+                    obj_md5.submit(current)
+                    self.meta_md5.submit(current)
+                    if method.is_ec:
+                        # pyeclib accepts only bytes: one copy per segment.
+                        fragments = method.driver.encode(bytes(current.view))
+                        for writer, fragment in zip(self.writers, fragments, strict=True):
+                            _submit(writer, fragment)
+                    else:
+                        for writer in self.writers:
+                            _submit(writer, current)
+                    self.size += n
+                    if progress:
+                        progress(n)
+                current.release()
+                current = None  # type: ignore[assignment]
+                if eof:
+                    break
+                if self.size >= metachunk_size:
+                    nxt, eof = _read_buffer(source, pool, min(BUFFER_SIZE, metachunk_size))
+                    break
+                current, eof = _read_buffer(
+                    source, pool, min(BUFFER_SIZE, metachunk_size - self.size)
+                )
+            # The trailer of every chunk carries the metachunk hash: know it first.
+            self.hash = self.meta_md5.finish().hexdigest().upper()
+            for meta in self.metas:
+                meta["metachunk_size"] = self.size
+                meta["metachunk_hash"] = self.hash
+            for writer in self.writers:
+                writer.close()
+            return nxt, eof
+        except BaseException:
+            for buf in (current, nxt):
+                if buf is not None:
+                    buf.release()
+            raise
+
+    def wait(self, store: ChunkStore, result: WriteResult) -> dict[str, Any]:
+        """Wait for the chunks to be durable; check the quorum; record them."""
+        for writer in self.writers:
+            writer.join()
+        ok = [i for i, writer in enumerate(self.writers) if writer.error is None]
+        if len(ok) < self.method.write_quorum:
+            raise next(w.error for w in self.writers if w.error is not None)
+        for url, writer in zip(self.urls, self.writers, strict=True):
             if writer.error is not None:
                 result.failed.append((url, str(writer.error)))
                 store.delete(url)
+        chunks = []
         for i in ok:
-            chunk = {"url": urls[i], "pos": positions[i], "size": size, "hash": meta_hash}
-            if method.is_ec:
-                chunk["chunk_size"] = writers[i].result["size"]
-            result.chunks.append(chunk)
-        result.size += size
-        return nxt, eof
-    except BaseException:
-        for buf in (current, nxt):
-            if buf is not None:
-                buf.release()
-        for writer in writers:
+            chunk = {
+                "url": self.urls[i],
+                "pos": self.positions[i],
+                "size": self.size,
+                "hash": self.hash,
+            }
+            if self.method.is_ec:
+                chunk["chunk_size"] = self.writers[i].result["size"]
+            chunks.append(chunk)
+        result.chunks.extend(chunks)
+        result.size += self.size
+        return {"index": self.pos, "size": self.size, "chunks": chunks}
+
+    def abort(self) -> None:
+        for writer in self.writers:
             if writer.is_alive():
                 writer.finish()
-        if meta_md5.is_alive():
-            meta_md5.finish()
-        raise
+        if self.meta_md5.is_alive():
+            self.meta_md5.finish()
 
 
 def _submit(writer: Consumer, item: Any) -> None:

@@ -1,6 +1,6 @@
 """Chunk files on local volume directories (the embedded rawx).
 
-A chunk lives at `<volume>/<first 3 hex of id>/<ID>` and is laid out as
+A chunk lives at `<volume>/<first 2 hex of id>/<ID>` and is laid out as
 
     data | meta (JSON) | CRC32 of each block (u32 LE) | footer
 
@@ -35,6 +35,9 @@ from oiocli.exceptions import (
 FOOTER = struct.Struct("<8sQIII")
 MAGIC = b"OIOCHK01"
 DEFAULT_BLOCK_SIZE = 64 * 1024
+# 256 subdirectories per volume, all made when the volume is: creating one while
+# writing a chunk would cost a directory fsync more on the hot path.
+SUBDIR_CHARS = 2
 READ_SIZE = 1024 * 1024
 
 
@@ -44,7 +47,14 @@ def chunk_path(url: str) -> str:
     volume, _, chunk_id = url[7:].rpartition("/")
     if len(chunk_id) != 64 or not all(c in "0123456789ABCDEF" for c in chunk_id):
         raise BadRequest(f"Invalid chunk id in {url!r}")
-    return os.path.join(volume, chunk_id[:3], chunk_id)
+    return os.path.join(volume, chunk_id[:SUBDIR_CHARS], chunk_id)
+
+
+def prepare_volume(volume: str, dir_mode: int = 0o700) -> None:
+    os.makedirs(volume, dir_mode, exist_ok=True)
+    for i in range(16**SUBDIR_CHARS):
+        os.makedirs(os.path.join(volume, f"{i:0{SUBDIR_CHARS}X}"), dir_mode, exist_ok=True)
+    _fsync_dir(volume)
 
 
 def chunk_url(volume: str, chunk_id: str) -> str:

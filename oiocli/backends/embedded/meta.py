@@ -28,7 +28,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from oiocli.backends.embedded import db
-from oiocli.backends.embedded.chunks import LocalChunkStore, chunk_path, chunk_url
+from oiocli.backends.embedded.chunks import (
+    LocalChunkStore,
+    chunk_path,
+    chunk_url,
+    prepare_volume,
+)
 from oiocli.exceptions import (
     AccountNotEmpty,
     BadRequest,
@@ -241,7 +246,7 @@ class EmbeddedNamespace:
             else:
                 paths = [os.path.abspath(p) for p in volumes]
             for vol in paths:
-                os.makedirs(vol, 0o700, exist_ok=True)
+                prepare_volume(vol)
             config["volumes"] = paths
         tmp = path + ".tmp"
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from oiocli.backends.embedded.chunks import SUBDIR_CHARS
+
 
 def iter_chunk_files(volume: str):
     """Yield (chunk id, path) of every chunk file under a volume."""
@@ -13,7 +15,7 @@ def iter_chunk_files(volume: str):
     except FileNotFoundError:
         return
     for sub in subdirs:
-        if not sub.is_dir(follow_symlinks=False) or len(sub.name) != 3:
+        if not sub.is_dir(follow_symlinks=False) or len(sub.name) != SUBDIR_CHARS:
             continue
         for entry in os.scandir(sub.path):
             if len(entry.name) == 64 and entry.is_file(follow_symlinks=False):
