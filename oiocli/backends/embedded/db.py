@@ -11,8 +11,10 @@ import contextlib
 import os
 import random
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from oiocli.exceptions import CorruptDatabase, ServiceBusy, StorageFull
 
@@ -50,6 +52,93 @@ def raise_db_error(exc: sqlite3.Error, path: str) -> None:
     if "readonly" in text or "unable to open" in text:
         raise CorruptDatabase(f"Cannot open database {path}: {text}") from None
     raise CorruptDatabase(f"Database {path}: {text}") from None
+
+
+class Database:
+    """One SQLite file used from several threads: a connection per thread.
+
+    Writers of this process queue on a Python lock (prompt wake-up) rather than
+    in SQLite's busy handler, which sleeps; other processes are still kept out
+    by SQLite's own locking. `group_commit` lets concurrent writers share one
+    commit, hence one fsync of the WAL.
+    """
+
+    def __init__(self, path: str, synchronous: str = "FULL", create: bool = True) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._queue: list[_Slot] = []
+        self._queue_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        # Open one connection now so that a missing or corrupt file fails here.
+        self._local.conn = connect(path, synchronous, create=create)
+        self._all.append(self._local.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path, self.synchronous, create=False)
+            self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock, transaction(self.conn, self.path) as conn:
+            yield conn
+
+    def group_commit(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work(conn)` in a transaction it may share with concurrent callers.
+
+        The first caller to get the lock commits every queued piece of work in one
+        transaction; each piece runs in its own savepoint, so one failure only
+        rolls back its own changes.
+        """
+        slot = _Slot(work)
+        with self._queue_lock:
+            self._queue.append(slot)
+        with self._write_lock:
+            if not slot.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    with transaction(self.conn, self.path) as conn:
+                        for each in batch:
+                            conn.execute("SAVEPOINT work")
+                            try:
+                                each.result = each.work(conn)
+                                conn.execute("RELEASE work")
+                            except Exception as exc:
+                                conn.execute("ROLLBACK TO work")
+                                conn.execute("RELEASE work")
+                                each.error = exc
+                except BaseException as exc:
+                    for each in batch:
+                        if each.error is None:
+                            each.error = exc
+                for each in batch:
+                    each.done = True
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def close(self) -> None:
+        for conn in self._all:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._all.clear()
+        self._local = threading.local()
+
+
+class _Slot:
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
 
 
 @contextlib.contextmanager

@@ -141,16 +141,15 @@ def alias_dict(row: tuple, account: str, container: str, with_props: bool = True
     return meta
 
 
-class ContainerDB:
+class ContainerDB(db.Database):
     """One container's database (OpenIO meta2)."""
 
     def __init__(self, path: str, account: str, name: str, cid: str) -> None:
-        self.path = path
         self.account = account
         self.name = name
         self.cid = cid
         try:
-            self.conn = db.connect(path, "FULL", create=False)
+            super().__init__(path, "FULL", create=False)
         except FileNotFoundError:
             raise NoSuchContainer(
                 f"Container {name!r} of account {account!r} has no database ({path})"
@@ -162,13 +161,6 @@ class ContainerDB:
         except sqlite3.DatabaseError as exc:
             db.raise_db_error(exc, self.path)
             raise
-
-    def transaction(self):
-        return db.transaction(self.conn, self.path)
-
-    def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
 
 
 class EmbeddedNamespace:
@@ -194,7 +186,7 @@ class EmbeddedNamespace:
         )
         self.policies = PolicyTable(self.config["policies"])
         self.chunks = LocalChunkStore()
-        self._ns_conn: sqlite3.Connection | None = None
+        self._ns_db: db.Database | None = None
 
     # ------------------------------------------------------------------ config
     def _load_or_create_config(
@@ -270,19 +262,25 @@ class EmbeddedNamespace:
 
     # ------------------------------------------------------------ namespace db
     @property
+    def ns_db(self) -> db.Database:
+        if self._ns_db is None:
+            with self._lock:
+                if self._ns_db is None:
+                    path = os.path.join(self.data_dir, "namespace.db")
+                    database = db.Database(path, "NORMAL")
+                    try:
+                        database.conn.executescript(NS_SCHEMA)
+                    except sqlite3.DatabaseError as exc:
+                        db.raise_db_error(exc, path)
+                    self._ns_db = database
+        return self._ns_db
+
+    @property
     def ns(self) -> sqlite3.Connection:
-        if self._ns_conn is None:
-            path = os.path.join(self.data_dir, "namespace.db")
-            conn = db.connect(path, "NORMAL")
-            try:
-                conn.executescript(NS_SCHEMA)
-            except sqlite3.DatabaseError as exc:
-                db.raise_db_error(exc, path)
-            self._ns_conn = conn
-        return self._ns_conn
+        return self.ns_db.conn
 
     def _ns_tx(self):
-        return db.transaction(self.ns, os.path.join(self.data_dir, "namespace.db"))
+        return self.ns_db.transaction()
 
     def _ns_read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
         try:
@@ -777,112 +775,106 @@ class EmbeddedNamespace:
         restore_drained: bool = False,
         keep_version: bool = False,
     ) -> tuple[int, list[str]]:
-        """Commit an uploaded object; return (version, chunk urls to delete)."""
-        garbage: list[str] = []
-        d_objects = d_bytes = 0
+        """Commit an uploaded object; return (version, chunk urls to delete).
+
+        Runs through the container's group commit: concurrent creates in one
+        container share a transaction, hence one fsync.
+        """
         now = time.time()
-        with cdb.transaction() as conn:
+
+        def insert_chunks(conn: sqlite3.Connection, content_id: str) -> None:
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (content_id, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
+                    for c in chunks
+                ],
+            )
+
+        def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
             props = dict(conn.execute("SELECT key, value FROM props"))
             self.check_writable(cdb, props)
             latest = self.latest_alias(conn, name)
             if append and latest is not None and not latest[3]:
                 if latest[10] == "drained":
                     raise ContentDrained(f"Object {name!r} is drained")
-                content = latest[2]
-                conn.executemany(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
-                        for c in chunks
-                    ],
-                )
+                insert_chunks(conn, latest[2])
                 conn.execute(
                     "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
                     "WHERE name = ? AND version = ?",
                     (size, now, name, latest[1]),
                 )
                 _bump_stats(conn, 0, size)
-                version = latest[1]
-                d_bytes = size
-                etype = "content.append"
+                return latest[1], [], 0, size, "content.append"
+            garbage: list[str] = []
+            d_objects = d_bytes = 0
+            new_version, ctime, is_latest = version, now, 1
+            mime, props_json = mime_type, json.dumps(properties)
+            maxvers = self.max_versions(props)
+            if keep_version or restore_drained:
+                old = conn.execute(
+                    f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version = ?",
+                    (name, version),
+                ).fetchone()
+                if old is None:
+                    raise NoSuchObject(f"Object {name!r} version {version} not found")
+                if restore_drained and old[10] != "drained":
+                    raise Conflict(f"Object {name!r} is not drained")
+                if restore_drained and (old[7] != size or (old[8] and old[8] != hsh)):
+                    raise Conflict(f"Data does not match drained object {name!r}")
+                garbage += self._drop_content(conn, old[2])
+                conn.execute("DELETE FROM aliases WHERE name = ? AND version = ?", (name, version))
+                d_objects -= 1
+                d_bytes -= old[7] or 0
+                ctime, is_latest = old[5], old[4]
+                if not restore_drained:
+                    mime, props_json = old[11], old[12]
             else:
-                maxvers = self.max_versions(props)
-                if keep_version or restore_drained:
-                    old = conn.execute(
-                        f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version = ?",
-                        (name, version),
-                    ).fetchone()
-                    if old is None:
-                        raise NoSuchObject(f"Object {name!r} version {version} not found")
-                    if restore_drained and old[10] != "drained":
-                        raise Conflict(f"Object {name!r} is not drained")
-                    if restore_drained and (old[7] != size or (old[8] and old[8] != hsh)):
-                        raise Conflict(f"Data does not match drained object {name!r}")
-                    garbage += self._drop_content(conn, old[2])
-                    conn.execute(
-                        "DELETE FROM aliases WHERE name = ? AND version = ?", (name, version)
-                    )
-                    d_objects -= 1
-                    d_bytes -= old[7] or 0
-                    ctime, props_json = old[5], old[12]
-                    if not restore_drained:
-                        mime_type = old[11]
-                        properties = json.loads(props_json)
-                    is_latest = old[4]
-                else:
-                    if latest is not None and not latest[3] and maxvers == 0:
-                        raise Conflict(f"Object {name!r} already exists and versioning is disabled")
-                    if latest is not None:
-                        version = max(version, latest[1] + 1)
-                    ctime = now
-                    is_latest = 1
-                conn.execute(
-                    "UPDATE aliases SET latest = 0 WHERE name = ? AND latest = 1 AND ?",
-                    (name, is_latest),
-                )
-                conn.execute(
-                    f"INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?)",
-                    (
-                        name,
-                        version,
-                        content,
-                        is_latest,
-                        ctime,
-                        now,
-                        size,
-                        hsh,
-                        policy,
-                        chunk_method,
-                        mime_type,
-                        json.dumps(properties),
-                    ),
-                )
-                conn.executemany(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
-                        for c in chunks
-                    ],
-                )
-                d_objects += 1
-                d_bytes += size
-                if not (keep_version or restore_drained):
-                    g, do, db_ = self._enforce_versions(conn, name, maxvers)
-                    garbage += g
-                    d_objects += do
-                    d_bytes += db_
-                _bump_stats(conn, d_objects, d_bytes)
-                etype = "content.new"
+                if latest is not None and not latest[3] and maxvers == 0:
+                    raise Conflict(f"Object {name!r} already exists and versioning is disabled")
+                if latest is not None:
+                    new_version = max(version, latest[1] + 1)
+            if is_latest:
+                conn.execute("UPDATE aliases SET latest = 0 WHERE name = ? AND latest = 1", (name,))
+            conn.execute(
+                f"INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?)",
+                (
+                    name,
+                    new_version,
+                    content,
+                    is_latest,
+                    ctime,
+                    now,
+                    size,
+                    hsh,
+                    policy,
+                    chunk_method,
+                    mime,
+                    props_json,
+                ),
+            )
+            insert_chunks(conn, content)
+            d_objects += 1
+            d_bytes += size
+            if not (keep_version or restore_drained):
+                dropped, do, db_ = self._enforce_versions(conn, name, maxvers)
+                garbage += dropped
+                d_objects += do
+                d_bytes += db_
+            _bump_stats(conn, d_objects, d_bytes)
+            return new_version, garbage, d_objects, d_bytes, "content.new"
+
+        new_version, garbage, d_objects, d_bytes, etype = cdb.group_commit(work)
         self._container_event(
             cdb.account,
             cdb.name,
             etype,
             reqid,
-            {"name": name, "version": version, "size": size},
+            {"name": name, "version": new_version, "size": size},
             d_objects,
             d_bytes,
         )
-        return version, garbage
+        return new_version, garbage
 
     def _enforce_versions(self, conn, name: str, maxvers: int) -> tuple[list[str], int, int]:
         """Drop versions beyond `maxvers` (1 = keep only the newest); markers never count."""
