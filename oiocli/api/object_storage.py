@@ -79,10 +79,22 @@ class ObjectStorageApi:
         self.default_kwargs = kwargs
         proxy = proxy or endpoint
         if proxy:
-            raise BadRequest(
-                f"Proxy backend ({proxy}) is not available in this version; "
-                "unset --oio-proxy / OIO_PROXYD_URL to use the embedded namespace"
+            # An OpenIO SDS proxy (or `oio namespace serve`): metadata over its
+            # /v3.0 API, chunks on its rawx services; the data path is the same.
+            from oiocli.backends.proxy.meta import ProxyNamespace
+
+            self.data_dir = None
+            self.backend = ProxyNamespace(
+                self.namespace,
+                proxy,
+                account_url=kwargs.get("account_endpoint") or kwargs.get("account_url"),
+                connection_timeout=kwargs.get("connection_timeout"),
+                read_timeout=kwargs.get("read_timeout"),
+                write_timeout=kwargs.get("write_timeout"),
+                request_id=request_id,
             )
+            self.chunks = self.backend.chunks
+            return
         from oiocli.backends.embedded.meta import EmbeddedNamespace
 
         self.data_dir = os.path.abspath(data_dir or default_data_dir(self.namespace))

@@ -1,0 +1,230 @@
+"""`HttpChunkStore`: the ChunkStore interface over OpenIO's rawx protocol.
+
+- put: `PUT <url>` with a chunked body, the chunk's metadata in
+  `x-oio-chunk-meta-*` headers and, as trailers, what is known only at the end
+  (metachunk size and hash, chunk size, and the chunk hash of a replica, which
+  is the metachunk hash); the rawx answers 201 with the size and hash it stored,
+  which are checked against what was sent.
+- get: `GET <url>` with a `Range`, streamed; a short body is an error, never
+  silently short data.
+- head: `HEAD <url>` (metadata headers); delete: `DELETE <url>` (204, 404 fine);
+  link: `COPY <url>` with a `Destination` on the same rawx (a hard link there).
+
+Errors are oiocli exceptions, so the shared read path (`oiocli.io.reader`)
+skips a bad or unreachable replica or fragment and goes on with the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+
+from oiocli.backends.proxy import protocol
+from oiocli.backends.proxy.http import ChunkedBody, HttpClient, error_from_response
+from oiocli.exceptions import (
+    BadRequest,
+    ChunkCorrupt,
+    ChunkNotFound,
+    NotFound,
+    OioException,
+    OioTimeout,
+    ServerException,
+    ServiceBusy,
+)
+
+LOG = logging.getLogger("oiocli.proxy")
+READ_SIZE = 1024 * 1024
+
+# Given an uploaded chunk's metadata: (account, container) of its object, when known.
+NamesFn = Callable[[dict[str, Any]], tuple[str, str] | None]
+
+_TRAILERS = ", ".join(
+    protocol.chunk_header(f)
+    for f in ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
+)
+
+
+class HttpChunkStore:
+    """Chunks on rawx services, addressed by `http://<rawx>/<CHUNK ID>` URLs."""
+
+    def __init__(self, http: HttpClient, names: NamesFn | None = None) -> None:
+        self.http = http
+        self.names = names
+
+    # ------------------------------------------------------------------ put
+    def _full_path(self, meta: dict[str, Any]) -> str | None:
+        if meta.get("full_path"):
+            return str(meta["full_path"])
+        names = self.names(meta) if self.names else None
+        if names is None or meta.get("content_path") is None:
+            return None
+        return protocol.full_path(
+            names[0],
+            names[1],
+            meta["content_path"],
+            meta.get("content_version", ""),
+            meta.get("content_id", ""),
+        )
+
+    def put(self, url: str, data: Iterable[Any], meta: dict[str, Any]) -> dict[str, Any]:
+        _service, chunk_id = protocol.split_chunk_url(url)
+        wire = dict(meta, chunk_id=chunk_id)
+        full = self._full_path(meta)
+        if full is not None:
+            wire["full_path"] = full
+        head_fields = [f for f in protocol.CHUNK_FIELDS if f not in protocol.CHUNK_TRAILER_FIELDS]
+        headers = protocol.chunk_headers(wire, head_fields)
+        headers["Trailer"] = _TRAILERS
+        replicated = str(meta.get("chunk_method", "")).startswith("plain/")
+
+        def trailers() -> dict[str, str]:
+            # Called once every piece is sent: the producer has filled these in.
+            end = dict(meta, chunk_size=body.sent)
+            if replicated:
+                end["chunk_hash"] = meta.get("metachunk_hash")
+            return protocol.chunk_headers(end, protocol.CHUNK_TRAILER_FIELDS)
+
+        body = ChunkedBody(data, trailers, self.http.write_timeout)
+        resp, _ = self.http.call(
+            "PUT", url, headers=headers, body=body, ok=(201,), what=f"PUT chunk {url}"
+        )
+        stored = protocol.chunk_meta_from_headers(resp.headers)
+        size = body.sent
+        if stored.get("chunk_size") is not None and stored["chunk_size"] != size:
+            self.delete(url)
+            raise ChunkCorrupt(f"Chunk {url}: rawx stored {stored['chunk_size']} of {size} bytes")
+        expected = meta.get("metachunk_hash") if replicated else None
+        got = stored.get("chunk_hash")
+        if expected and got and str(got).upper() != str(expected).upper():
+            self.delete(url)
+            raise ChunkCorrupt(f"Chunk {url}: rawx stored hash {got}, sent {expected}")
+        return {"size": size}
+
+    # ------------------------------------------------------------------ get
+    def get(self, url: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        if start < 0 or (end is not None and end < start):
+            raise BadRequest(f"Invalid chunk range {start}-{end} for {url}")
+        if end is not None and end == start:
+            self.head(url)  # nothing to read, but a missing chunk is still missing
+            return
+        headers = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
+        reqid = self.http.reqid()
+        resp = self.http.request(
+            "GET",
+            url,
+            headers=headers,
+            reqid=reqid,
+            idempotent=True,
+            preload_content=False,
+            what=f"GET chunk {url}",
+        )
+        done = False
+        try:
+            if resp.status not in (200, 206):
+                raise self._error(resp, resp.read(), url, reqid, "GET")
+            expected = resp.headers.get("Content-Length")
+            received = 0
+            try:
+                for piece in resp.stream(READ_SIZE):
+                    received += len(piece)
+                    yield piece
+            except ReadTimeoutError:
+                raise OioTimeout(
+                    f"Chunk {url}: no data within {self.http.read_timeout:g} s after "
+                    f"{received} bytes (request id {reqid})",
+                    reqid=reqid,
+                ) from None
+            except (ProtocolError, HTTPError, OSError) as exc:
+                raise ServiceBusy(
+                    f"Chunk {url}: connection lost after {received} of {expected} bytes: "
+                    f"{exc} (request id {reqid})",
+                    reqid=reqid,
+                ) from None
+            if expected is not None and received != int(expected):
+                raise ChunkCorrupt(
+                    f"Chunk {url}: got {received} of {expected} bytes (request id {reqid})",
+                    reqid=reqid,
+                )
+            done = True
+        finally:
+            if not done:
+                # Unread bytes may remain: this connection cannot serve another request.
+                resp.close()
+            resp.release_conn()
+
+    @staticmethod
+    def _error(resp: Any, data: bytes, url: str, reqid: str, verb: str) -> OioException:
+        if resp.status == 404:
+            return ChunkNotFound(f"Chunk not found: {url}", reqid=reqid)
+        error = error_from_response(resp.status, data, resp.headers, reqid, f"{verb} chunk {url}")
+        if resp.status >= 500 and "corrupt" in str(error).lower():
+            return ChunkCorrupt(str(error), reqid=reqid)
+        if isinstance(error, NotFound):
+            return ChunkNotFound(str(error), reqid=reqid)
+        return error
+
+    # ------------------------------------------------------- head, delete, link
+    def head(self, url: str) -> dict[str, Any]:
+        reqid = self.http.reqid()
+        resp = self.http.request(
+            "HEAD",
+            url,
+            headers={"x-oio-xattr": "true"},
+            reqid=reqid,
+            idempotent=True,
+            what=f"HEAD chunk {url}",
+        )
+        if resp.status != 200:
+            raise self._error(resp, b"", url, reqid, "HEAD")
+        meta = protocol.chunk_meta_from_headers(resp.headers)
+        size = meta.get("chunk_size")
+        if size is None:
+            size = int(resp.headers.get("Content-Length", 0))
+        result: dict[str, Any] = {"size": size, "meta": meta}
+        if meta.get("block_size"):
+            result["block_size"] = meta["block_size"]
+        return result
+
+    def delete(self, url: str) -> None:
+        """Remove a chunk; absent is fine, and so is an unreachable rawx.
+
+        Deletions are cleanups (a failed replica, a superseded object): when the
+        rawx cannot be reached the chunk, if it exists, is left as an orphan for
+        `volume check --orphans`, rather than failing an operation that succeeded.
+        """
+        try:
+            resp, _ = self.http.call(
+                "DELETE", url, ok=(200, 204, 404), idempotent=True, what=f"DELETE chunk {url}"
+            )
+        except ServiceBusy as exc:
+            LOG.warning("Chunk %s not deleted (left as an orphan): %s", url, exc)
+
+    def link(self, url: str, new_url: str) -> None:
+        service, _ = protocol.split_chunk_url(url)
+        new_service, _ = protocol.split_chunk_url(new_url)
+        if service != new_service:
+            raise BadRequest(f"Cannot link {url} to another rawx ({new_url})")
+        reqid = self.http.reqid()
+        resp = self.http.request(
+            "COPY",
+            url,
+            headers={"Destination": new_url},
+            reqid=reqid,
+            what=f"COPY chunk {url}",
+        )
+        if resp.status not in (200, 201, 204):
+            raise self._error(resp, resp.data, url, reqid, "COPY")
+
+    def verify(self, url: str) -> dict[str, Any]:
+        try:
+            size = sum(len(piece) for piece in self.get(url))
+        except ChunkNotFound as exc:
+            return {"ok": False, "missing": True, "error": str(exc), "size": None}
+        except (ChunkCorrupt, ServerException) as exc:
+            return {"ok": False, "missing": False, "error": str(exc), "size": None}
+        return {"ok": True, "missing": False, "error": None, "size": size}

@@ -1,0 +1,959 @@
+"""`ProxyNamespace`: the metadata backend of `ObjectStorageApi` over OpenIO's proxy.
+
+It has the methods and attributes of `EmbeddedNamespace`'s name-based API (the
+ones the facade and the checks use), each mapped onto HTTP requests to an
+OpenIO proxy (`/v3.0/<NS>/...`) and to its account service (`/v1.0/account/...`);
+reference/openio.md, section 4, describes both. Where one embedded call needs
+several requests (a truncate, an unbounded listing), the requests are ordered so
+that a failure in the middle leaves the object consistent.
+
+Three places where the facade's calls carry less than the protocol wants are
+bridged here, per thread (the facade calls them from the caller's thread):
+
+- `content_prepare` is not told the object's name: `content/prepare2` gets a
+  placeholder path (the proxy only uses it to compute chunk ids);
+- `chunk_targets(count)` is told neither the container nor the policy: it uses
+  those of the thread's last `content_prepare` (or `content_locate`, for a
+  truncate), and the first call after a prepare uses the targets the prepare
+  already returned;
+- a rawx wants each chunk's full path (account/container/...), while the chunk
+  metadata names only the container id: the ids of containers this client has
+  addressed are remembered (`names_of`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from oiocli.backends.proxy import protocol
+from oiocli.backends.proxy.chunks import HttpChunkStore
+from oiocli.backends.proxy.http import HttpClient
+from oiocli.exceptions import BadRequest, NoSuchContainer, NoSuchObject
+from oiocli.io.storage_method import PolicyTable
+
+LIST_PAGE = 1000
+LIST_PAGE_MAX = 10000
+PLACEHOLDER_PATH = ".oiocli-upload"
+NAMES_CACHE = 4096
+# The namespace defaults when the conscience does not tell them.
+DEFAULT_POLICY = "SINGLE"
+
+
+def normalize_url(url: str) -> str:
+    """`host:port` or `http://host:port/` -> `http://host:port`."""
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise BadRequest(f"Invalid proxy URL {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class ProxyNamespace:
+    """Metadata of one namespace, served by an OpenIO proxy and account service."""
+
+    data_dir = None  # nothing local: the namespace lives behind the proxy
+
+    def __init__(
+        self,
+        namespace: str,
+        proxy: str,
+        *,
+        account_url: str | None = None,
+        http: HttpClient | None = None,
+        connection_timeout: float | None = None,
+        read_timeout: float | None = None,
+        write_timeout: float | None = None,
+        request_id: str | None = None,
+        admin: bool = False,
+    ) -> None:
+        self.namespace = namespace
+        self.proxy_url = normalize_url(proxy)
+        self.http = http or HttpClient(
+            connection_timeout=connection_timeout,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            request_id=request_id,
+        )
+        self._account_url = normalize_url(account_url) if account_url else None
+        self.admin = admin
+        self._info: dict[str, Any] | None = None
+        self._info_lock = threading.Lock()
+        self._local = threading.local()
+        self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._names_lock = threading.Lock()
+        self.chunks = HttpChunkStore(self.http, self.names_of)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ------------------------------------------------------------ plumbing
+    def _url(self, resource: str) -> str:
+        return f"{self.proxy_url}/{protocol.API_VERSION}/{self.namespace}/{resource}"
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self.admin:
+            headers["x-oio-admin"] = "1"
+        return headers
+
+    def _proxy(
+        self,
+        method: str,
+        resource: str,
+        params: dict[str, Any] | None = None,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        reqid: str | None = None,
+        idempotent: bool | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204, 206),
+    ) -> tuple[Any, Any]:
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD")
+        return self.http.call(
+            method,
+            self._url(resource),
+            params=params,
+            json_body=json_body,
+            headers=self._headers(headers),
+            reqid=reqid,
+            idempotent=idempotent,
+            ok=ok,
+            what=f"{resource}",
+        )
+
+    def _remember(self, account: str, container: str) -> dict[str, str]:
+        """Addressing params of a container; its id is remembered for chunk full paths."""
+        cid = protocol.compute_cid(account, container)
+        with self._names_lock:
+            self._names[cid] = (account, container)
+            self._names.move_to_end(cid)
+            while len(self._names) > NAMES_CACHE:
+                self._names.popitem(last=False)
+        return {"acct": account, "ref": container}
+
+    def names_of(self, meta: dict[str, Any]) -> tuple[str, str] | None:
+        """(account, container) of a chunk being written, from its metadata."""
+        cid = meta.get("container_id")
+        with self._names_lock:
+            if cid and cid in self._names:
+                return self._names[cid]
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is not None:  # repairs name no container id: the thread's last object
+            return ctx["account"], ctx["container"]
+        return None
+
+    # ----------------------------------------------------------- namespace
+    def _namespace_info(self) -> dict[str, Any]:
+        with self._info_lock:
+            if self._info is None:
+                _resp, info = self._proxy("GET", "conscience/info")
+                if not isinstance(info, dict):
+                    raise BadRequest(f"Proxy {self.proxy_url}: unexpected conscience/info reply")
+                self._info = info
+            return self._info
+
+    def _services(self, service_type: str) -> list[dict[str, Any]]:
+        _resp, services = self._proxy("GET", "conscience/list", {"type": service_type})
+        return services if isinstance(services, list) else []
+
+    @property
+    def config(self) -> dict[str, Any]:
+        info = self._namespace_info()
+        options = info.get("options") or {}
+        return {
+            "namespace": info.get("ns", self.namespace),
+            "proxy": self.proxy_url,
+            "chunk_size": int(info.get("chunksize") or options.get("ns.chunk_size") or 0),
+            "storage_policy": options.get("ns.storage_policy") or DEFAULT_POLICY,
+            "max_versions": int(options.get("meta2.max_versions", 1)),
+            "policies": self._policies(info),
+            "volumes": self.volumes,
+        }
+
+    @staticmethod
+    def _policies(info: dict[str, Any]) -> dict[str, str]:
+        """Policy name -> chunk method, from `storage_policy` and `data_security`."""
+        securities = info.get("data_security") or {}
+        result = {}
+        for name, spec in (info.get("storage_policy") or {}).items():
+            _pool, _, security = str(spec).partition(":")
+            security = security or _pool
+            if security in ("", "NONE"):
+                result[name] = "plain/nb_copy=1"
+            elif security in securities:
+                result[name] = str(securities[security])
+            elif "/" in security:
+                result[name] = security
+        return result
+
+    @property
+    def policies(self) -> PolicyTable:
+        table = getattr(self, "_policy_table", None)
+        if table is None:
+            table = self._policy_table = PolicyTable(self._policies(self._namespace_info()) or None)
+        return table
+
+    @property
+    def chunk_size(self) -> int:
+        return int(self.config["chunk_size"])
+
+    @property
+    def default_policy(self) -> str:
+        return self.config["storage_policy"]
+
+    @property
+    def volumes(self) -> list[str]:
+        """The rawx services (`http://host:port`), the proxy backend's volumes."""
+        return [
+            "http://" + str(s.get("addr"))
+            for s in self._services("rawx")
+            if s.get("addr") and s.get("score", 1) != 0
+        ]
+
+    def volume_of(self, url: str) -> str:
+        return protocol.split_chunk_url(url)[0]
+
+    def pick_volumes(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
+        raise BadRequest(
+            "Repairing chunks is not available through an OpenIO proxy: "
+            "OpenIO's own rebuilders (openio-admin) do it on the cluster"
+        )
+
+    def event_list(self, since: float | None = None, limit: int | None = None, **kw: Any) -> list:
+        raise BadRequest(
+            "The event journal belongs to the embedded namespace; an OpenIO SDS cluster "
+            "sends its events to its own event queue (beanstalkd/Kafka)"
+        )
+
+    # ------------------------------------------------------------ accounts
+    @property
+    def account_url(self) -> str:
+        if self._account_url is None:
+            url = None
+            try:
+                services = self._services("account")
+            except (BadRequest, NoSuchContainer):
+                services = []
+            for service in services:
+                if service.get("addr"):
+                    url = "http://" + str(service["addr"])
+                    break
+            self._account_url = url or self.proxy_url
+        return self._account_url
+
+    def _account(
+        self,
+        method: str,
+        action: str,
+        account: str | None,
+        params: dict[str, Any] | None = None,
+        *,
+        json_body: Any = None,
+        reqid: str | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+        idempotent: bool | None = None,
+    ) -> tuple[Any, Any]:
+        params = dict(params or {})
+        if account is not None:
+            params["id"] = account
+        if idempotent is None:
+            idempotent = method == "GET"
+        resp, body = self.http.call(
+            method,
+            f"{self.account_url}{protocol.ACCOUNT_PREFIX}/{action}",
+            params=params,
+            json_body=json_body,
+            reqid=reqid,
+            idempotent=idempotent,
+            ok=ok,
+            what=f"account/{action}",
+        )
+        return resp, body
+
+    def _no_such_account(self, exc: Exception, account: str) -> Exception:
+        from oiocli.exceptions import NoSuchAccount, NotFound
+
+        if isinstance(exc, NotFound) and not isinstance(exc, NoSuchAccount):
+            return NoSuchAccount(
+                f"Account {account!r} not found", reqid=getattr(exc, "reqid", None)
+            )
+        return exc
+
+    def account_create(self, account: str, reqid: str | None = None) -> bool:
+        resp, _ = self._account("PUT", "create", account, reqid=reqid)
+        return resp.status == 201
+
+    def account_show(self, account: str) -> dict[str, Any]:
+        try:
+            _resp, body = self._account("GET", "show", account)
+        except Exception as exc:
+            raise self._no_such_account(exc, account) from None
+        info = dict(body or {})
+        info.setdefault("id", account)
+        for key in ("bytes", "objects", "containers"):
+            info[key] = int(info.get(key) or 0)
+        for key in ("ctime", "mtime"):
+            if isinstance(info.get(key), str):
+                info[key] = float(info[key])
+        info["metadata"] = dict(info.get("metadata") or {})
+        return info
+
+    def account_delete(self, account: str, reqid: str | None = None) -> None:
+        from oiocli.exceptions import AccountNotEmpty, Conflict
+
+        try:
+            self._account("POST", "delete", account, reqid=reqid)
+        except Conflict as exc:
+            raise AccountNotEmpty(str(exc), reqid=exc.reqid) from None
+        except Exception as exc:
+            raise self._no_such_account(exc, account) from None
+
+    def account_list(self, limit=None, marker=None, end_marker=None, prefix=None) -> list[str]:
+        params = {"limit": limit, "marker": marker, "end_marker": end_marker, "prefix": prefix}
+        _resp, body = self._account("GET", "list", None, params)
+        if isinstance(body, dict):  # newer account services page their answer
+            names = [a["id"] if isinstance(a, dict) else a for a in body.get("listing", [])]
+        else:
+            names = list(body or [])
+        # Older services ignore the paging parameters: apply them here too.
+        names = sorted(str(n) for n in names)
+        names = [
+            n
+            for n in names
+            if (not marker or n > marker)
+            and (not end_marker or n < end_marker)
+            and (not prefix or n.startswith(prefix))
+        ]
+        return names[: int(limit)] if limit else names
+
+    def account_update_metadata(
+        self, account: str, set_: dict[str, str], delete: Iterable[str], reqid: str | None
+    ) -> None:
+        body = {"metadata": dict(set_), "to_delete": list(delete)}
+        try:
+            self._account("PUT", "update", account, json_body=body, reqid=reqid, idempotent=True)
+        except Exception as exc:
+            raise self._no_such_account(exc, account) from None
+
+    def account_refresh(self, account: str | None, reqid: str | None = None) -> None:
+        names = [account] if account is not None else self.account_list()
+        for name in names:
+            try:
+                self._account("POST", "refresh", name, reqid=reqid, idempotent=True)
+            except Exception as exc:
+                raise self._no_such_account(exc, name) from None
+
+    def account_flush(self, account: str, reqid: str | None = None) -> None:
+        try:
+            self._account("POST", "flush", account, reqid=reqid, idempotent=True)
+        except Exception as exc:
+            raise self._no_such_account(exc, account) from None
+
+    def container_list(
+        self, account: str, limit=None, marker=None, end_marker=None, prefix=None, delimiter=None
+    ) -> list[list[Any]]:
+        """Rows `[name, objects, bytes, is_prefix, mtime]`; every row when `limit` is None."""
+        rows: list[list[Any]] = []
+        while True:
+            want = LIST_PAGE_MAX if not limit else min(int(limit) - len(rows), LIST_PAGE_MAX)
+            params = {
+                "limit": want,
+                "marker": marker,
+                "end_marker": end_marker,
+                "prefix": prefix,
+                "delimiter": delimiter,
+            }
+            try:
+                _resp, body = self._account("GET", "containers", account, params)
+            except Exception as exc:
+                raise self._no_such_account(exc, account) from None
+            page = [list(r) for r in (body or {}).get("listing", [])]
+            rows.extend(page)
+            if not page or len(page) < want or (limit and len(rows) >= int(limit)):
+                break
+            last = page[-1]
+            # After a common prefix, jump past every name under it.
+            marker = last[0] + "\U0010ffff" if last[3] else last[0]
+        return rows[: int(limit)] if limit else rows
+
+    # ---------------------------------------------------------- containers
+    def container_create(
+        self,
+        account: str,
+        name: str,
+        properties: dict[str, str] | None = None,
+        system: dict[str, str] | None = None,
+        reqid: str | None = None,
+        autocreate_account: bool = True,
+    ) -> bool:
+        resp, _ = self._proxy(
+            "POST",
+            "container/create",
+            self._remember(account, name),
+            json_body={"properties": dict(properties or {}), "system": dict(system or {})},
+            headers={protocol.ACTION_MODE_HEADER: "autocreate"} if autocreate_account else None,
+            reqid=reqid,
+        )
+        return resp.status == 201
+
+    def container_delete(self, account: str, name: str, reqid: str | None = None) -> None:
+        self._proxy("POST", "container/destroy", self._remember(account, name), reqid=reqid)
+
+    def container_props(self, account: str, container: str) -> dict[str, str]:
+        _resp, body = self._proxy(
+            "POST",
+            "container/get_properties",
+            self._remember(account, container),
+            json_body=[],
+            idempotent=True,
+        )
+        body = body or {}
+        props = {f"user.{k}": str(v) for k, v in (body.get("properties") or {}).items()}
+        props.update({k: str(v) for k, v in (body.get("system") or {}).items()})
+        return props
+
+    def container_set_props(
+        self,
+        account: str,
+        name: str,
+        props: dict[str, str],
+        clear_user: bool = False,
+        delete: Iterable[str] = (),
+        reqid: str | None = None,
+    ) -> None:
+        params = self._remember(account, name)
+        delete = list(delete)
+        if delete:
+            keys = [k[5:] if k.startswith("user.") else k for k in delete]
+            self._proxy(
+                "POST",
+                "container/del_properties",
+                params,
+                json_body=keys,
+                reqid=reqid,
+                idempotent=True,
+            )
+        user = {k[5:]: v for k, v in props.items() if k.startswith("user.")}
+        system = {k: v for k, v in props.items() if not k.startswith("user.")}
+        if clear_user and not props:
+            # OpenIO: deleting an empty list of keys deletes them all.
+            self._proxy(
+                "POST",
+                "container/del_properties",
+                params,
+                json_body=[],
+                reqid=reqid,
+                idempotent=True,
+            )
+            return
+        if props or not delete:
+            self._proxy(
+                "POST",
+                "container/set_properties",
+                dict(params, flush=1) if clear_user else params,
+                json_body={"properties": user, "system": system},
+                reqid=reqid,
+                idempotent=True,
+            )
+
+    def container_touch(
+        self, account: str, name: str, recompute: bool = False, reqid: str | None = None
+    ) -> None:
+        params = self._remember(account, name)
+        if recompute:
+            params["recompute"] = 1
+        self._proxy("POST", "container/touch", params, reqid=reqid, idempotent=True)
+
+    def container_locate(self, account: str, container: str) -> dict[str, Any]:
+        resp, _ = self._proxy("GET", "container/show", self._remember(account, container))
+        sys_headers = {
+            k.lower()[len(protocol.CONTAINER_PREFIX) :]: protocol.unquote(v)
+            for k, v in resp.headers.items()
+            if k.lower().startswith(protocol.CONTAINER_PREFIX)
+        }
+        cid = protocol.compute_cid(account, container)
+        status = sys_headers.get("sys-status", "0")
+        names = {"0": "Enabled", str(0x2000000): "Frozen", str(0x4000000): "Disabled"}
+        return {
+            "account": account,
+            "name": container,
+            "cid": cid,
+            "base_name": sys_headers.get("sys-name") or f"{cid}.1",
+            "path": sys_headers.get("sys-peers") or self.proxy_url,
+            "status": names.get(status, status),
+        }
+
+    def container_snapshot(
+        self,
+        account: str,
+        container: str,
+        dst_account: str,
+        dst_container: str,
+        reqid: str | None = None,
+    ) -> None:
+        self._remember(dst_account, dst_container)
+        self._proxy(
+            "POST",
+            "container/snapshot",
+            self._remember(account, container),
+            json_body={"account": dst_account, "container": dst_container},
+            reqid=reqid,
+        )
+
+    def resolve_cid(self, cid: str) -> tuple[str, str]:
+        _resp, body = self._proxy("GET", "reference/show", {"cid": cid.upper()})
+        body = body or {}
+        if not body.get("account") or not body.get("name"):
+            raise NoSuchContainer(f"Container with id {cid!r} not found")
+        self._remember(body["account"], body["name"])
+        return body["account"], body["name"]
+
+    # ------------------------------------------------------------ contents
+    def _set_context(self, account: str, container: str, **values: Any) -> dict[str, Any]:
+        ctx = {"account": account, "container": container, "targets": None, "policy": None}
+        ctx.update(values)
+        self._local.ctx = ctx
+        return ctx
+
+    def content_prepare(
+        self,
+        account: str,
+        container: str,
+        policy: str | None = None,
+        autocreate: bool = True,
+        reqid: str | None = None,
+    ) -> dict[str, Any]:
+        params = self._remember(account, container)
+        params["path"] = PLACEHOLDER_PATH
+        headers = {protocol.ACTION_MODE_HEADER: "autocreate"} if autocreate else None
+        body: dict[str, Any] = {"size": self.chunk_size}
+        if policy:
+            body["policy"] = policy
+        resp, reply = self._proxy(
+            "POST",
+            "content/prepare2",
+            params,
+            json_body=body,
+            headers=headers,
+            reqid=reqid,
+            idempotent=True,
+        )
+        meta = protocol.content_meta_from_headers(resp.headers, account, container)
+        chunk_size = resp.headers.get(protocol.CHUNK_SIZE_HEADER)
+        chunks = reply.get("chunks", []) if isinstance(reply, dict) else list(reply or [])
+        urls = [c["url"] for c in sorted(chunks, key=lambda c: _pos_key(c.get("pos", "0")))]
+        self._set_context(account, container, targets=urls, policy=meta["policy"])
+        return {
+            "cid": protocol.compute_cid(account, container),
+            "policy": meta["policy"] or policy or self.default_policy,
+            "chunk_method": meta["chunk_method"],
+            "chunk_size": int(chunk_size) if chunk_size else self.chunk_size,
+            "version": meta["version"],
+            "content_id": meta["id"],
+        }
+
+    def chunk_targets(self, count: int) -> list[str]:
+        """Chunk URLs for one metachunk, placed by the proxy (`content/prepare2`)."""
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            raise BadRequest("No container to place chunks for (content_prepare first)")
+        targets = ctx.get("targets")
+        ctx["targets"] = None
+        if targets and len(targets) == count:
+            return list(targets)
+        params = {"acct": ctx["account"], "ref": ctx["container"], "path": PLACEHOLDER_PATH}
+        body = {"size": self.chunk_size, "policy": self._policy_for(count, ctx.get("policy"))}
+        _resp, reply = self._proxy(
+            "POST", "content/prepare2", params, json_body=body, idempotent=True
+        )
+        chunks = reply.get("chunks", []) if isinstance(reply, dict) else list(reply or [])
+        urls = [c["url"] for c in sorted(chunks, key=lambda c: _pos_key(c.get("pos", "0")))]
+        if len(urls) != count:
+            raise BadRequest(f"The proxy placed {len(urls)} chunks, {count} expected")
+        return urls
+
+    def _policy_for(self, count: int, preferred: str | None) -> str:
+        """A policy placing `count` chunks per metachunk: the preferred one if it fits."""
+        table = self.policies
+        candidates = [preferred, self.default_policy, *sorted(table.methods)]
+        for name in candidates:
+            if name and name in table.methods:
+                if table.method(name).chunks_per_metachunk == count:
+                    return name
+        raise BadRequest(f"No storage policy places {count} chunks per metachunk")
+
+    def link_target(self, url: str) -> str:
+        """A new chunk URL on the same rawx as `url` (a COPY there is a hard link)."""
+        service, _ = protocol.split_chunk_url(url)
+        return f"{service}/{secrets.token_hex(32).upper()}"
+
+    def _content_params(
+        self, account: str, container: str, name: str, version: int | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = self._remember(account, container)
+        params["path"] = name
+        if version is not None:
+            params["version"] = version
+        return params
+
+    def content_get(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        allow_deleted: bool = False,
+    ) -> dict[str, Any]:
+        # The proxy shows delete markers when asked for a version, hides them otherwise:
+        # the embedded backend's `allow_deleted` is exactly `version is not None`.
+        resp, body = self._proxy(
+            "POST",
+            "content/get_properties",
+            self._content_params(account, container, name, version),
+            json_body=[],
+            idempotent=True,
+        )
+        meta = protocol.content_meta_from_headers(resp.headers, account, container)
+        meta["properties"] = dict((body or {}).get("properties") or {})
+        if meta["deleted"] and not allow_deleted:
+            raise NoSuchObject(f"Object {name!r} not found in container {container!r}")
+        return meta
+
+    def content_locate(
+        self, account: str, container: str, name: str, version: int | None = None
+    ) -> tuple[dict[str, Any], list[dict]]:
+        params = self._content_params(account, container, name, version)
+        params["properties"] = "false"
+        resp, body = self._proxy("GET", "content/locate", params)
+        meta = protocol.content_meta_from_headers(resp.headers, account, container)
+        # Properties come from their own request: in locate's headers a property could
+        # not be told from a system field of the same name.
+        _r, props = self._proxy(
+            "POST",
+            "content/get_properties",
+            self._content_params(account, container, name, meta["version"]),
+            json_body=[],
+            idempotent=True,
+        )
+        meta["properties"] = dict((props or {}).get("properties") or {})
+        chunks = []
+        for raw in body or []:
+            chunk = {
+                "url": raw["url"],
+                "real_url": raw.get("real_url") or raw["url"],
+                "pos": str(raw["pos"]),
+                "size": int(raw["size"]),
+                "hash": raw.get("hash") or None,
+            }
+            if raw.get("chunk_size") is not None:
+                chunk["chunk_size"] = int(raw["chunk_size"])
+            chunks.append(chunk)
+        self._set_context(
+            account, container, policy=meta["policy"], path=name, version=meta["version"]
+        )
+        return meta, chunks
+
+    def content_create(self, account: str, container: str, name: str, **kwargs: Any) -> int:
+        version = kwargs["version"]
+        params = self._content_params(account, container, name)
+        if kwargs.get("append"):
+            params["append"] = 1
+        if kwargs.get("restore_drained"):
+            params["restore_drained"] = 1
+        if kwargs.get("keep_version"):
+            params["change_policy"] = 1
+        meta = {
+            "length": kwargs["size"],
+            "size": kwargs["size"],
+            "hash": kwargs.get("hsh") or "",
+            "id": kwargs["content"],
+            "policy": kwargs["policy"],
+            "version": version,
+            "mime-type": kwargs.get("mime_type") or "application/octet-stream",
+            "chunk-method": kwargs["chunk_method"],
+        }
+        headers = {
+            protocol.CONTENT_PREFIX + k: protocol.quote(str(v), safe="") for k, v in meta.items()
+        }
+        chunks = []
+        for chunk in kwargs.get("chunks") or []:
+            record = {
+                "url": chunk["url"],
+                "pos": str(chunk["pos"]),
+                "size": int(chunk["size"]),
+                "hash": chunk.get("hash") or "",
+            }
+            if chunk.get("chunk_size") is not None:
+                record["chunk_size"] = int(chunk["chunk_size"])
+            chunks.append(record)
+        resp, _ = self._proxy(
+            "POST",
+            "content/create",
+            params,
+            json_body={"chunks": chunks, "properties": dict(kwargs.get("properties") or {})},
+            headers=headers,
+            reqid=kwargs.get("reqid"),
+        )
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is not None:
+            ctx["targets"] = None
+        final = resp.headers.get(protocol.CONTENT_PREFIX + "version")
+        return int(final) if final else int(version)
+
+    def content_delete(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> tuple[bool, int]:
+        resp, _ = self._proxy(
+            "POST",
+            "content/delete",
+            self._content_params(account, container, name, version),
+            reqid=reqid,
+        )
+        marker = protocol.true_value(resp.headers.get(protocol.DELETE_MARKER_HEADER))
+        version_id = resp.headers.get(protocol.VERSION_ID_HEADER)
+        return marker, int(version_id) if version_id else (version or 0)
+
+    def content_update_props(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None,
+        set_: dict[str, str],
+        delete: Iterable[str] = (),
+        clear: bool = False,
+        reqid: str | None = None,
+    ) -> None:
+        params = self._content_params(account, container, name, version)
+        delete = list(delete)
+        if delete:
+            self._proxy(
+                "POST",
+                "content/del_properties",
+                params,
+                json_body=delete,
+                reqid=reqid,
+                idempotent=True,
+            )
+            if not set_ and not clear:
+                return
+        self._proxy(
+            "POST",
+            "content/set_properties",
+            dict(params, flush=1) if clear else params,
+            json_body={"properties": dict(set_)},
+            reqid=reqid,
+            idempotent=True,
+        )
+
+    def content_drain(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        self._proxy(
+            "POST",
+            "content/drain",
+            self._content_params(account, container, name, version),
+            reqid=reqid,
+        )
+
+    def content_truncate(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        size: int,
+        replace_pos: int | None,
+        new_chunks: list[dict],
+        reqid: str | None = None,
+    ) -> None:
+        """`content/truncate`, then `content/update` of the metachunk cut in the middle.
+
+        In this order, a failure between the two leaves a consistent object: the
+        size is already the new one, and the metachunk it ends in still holds the
+        old (longer) data, which reads trim.
+        """
+        params = self._content_params(account, container, name, version)
+        self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
+        if replace_pos is None or not new_chunks:
+            return
+        meta = self.content_get(account, container, name, version)
+        chunks = [
+            {
+                "url": c["url"],
+                "pos": str(c["pos"]),
+                "size": int(c["size"]),
+                "hash": c.get("hash") or "",
+                **({"chunk_size": int(c["chunk_size"])} if c.get("chunk_size") else {}),
+            }
+            for c in new_chunks
+        ]
+        self._proxy(
+            "POST",
+            "content/update",
+            dict(params, id=meta["id"]),
+            json_body=chunks,
+            reqid=reqid,
+        )
+
+    def content_replace_chunks(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        old_urls: list[str],
+        new_chunks: list[dict],
+        reqid: str | None = None,
+    ) -> None:
+        """Swap chunk records (`container/raw_update`), as OpenIO's rebuilders do."""
+        meta, chunks = self.content_locate(account, container, name, version)
+        by_url = {c["url"]: c for c in chunks}
+
+        def bean(chunk: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "type": "chunk",
+                "id": chunk["url"],
+                "hash": chunk.get("hash") or "",
+                "size": int(chunk.get("size") or 0),
+                "pos": str(chunk.get("pos", "")),
+                "content": meta["id"],
+            }
+
+        old = [bean(by_url.get(url, {"url": url})) for url in old_urls]
+        self._proxy(
+            "POST",
+            "container/raw_update",
+            self._remember(account, container),
+            json_body={"old": old, "new": [bean(c) for c in new_chunks]},
+            reqid=reqid,
+        )
+        for url in old_urls:
+            self.chunks.delete(url)
+
+    def content_purge(
+        self,
+        account: str,
+        container: str,
+        name: str | None,
+        maxvers: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        if name is None:
+            params = self._remember(account, container)
+            resource = "container/purge"
+        else:
+            params = self._content_params(account, container, name)
+            resource = "content/purge"
+        if maxvers is not None:
+            params["maxvers"] = int(maxvers)
+        self._proxy("POST", resource, params, reqid=reqid, idempotent=True)
+
+    def content_list(
+        self,
+        account: str,
+        container: str,
+        limit: int,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        versions: bool = False,
+        deleted: bool = False,
+        properties: bool = False,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = self._remember(account, container)
+        params.update(
+            {
+                "max": min(int(limit), LIST_PAGE_MAX),
+                "marker": marker or None,
+                "end_marker": end_marker or None,
+                "prefix": prefix or None,
+                "delimiter": delimiter or None,
+            }
+        )
+        if versions:
+            params["all"] = 1
+        if deleted:
+            params["deleted"] = 1
+        if properties:
+            params["properties"] = 1
+        resp, body = self._proxy("GET", "container/list", params)
+        body = body or {}
+        objects = [
+            protocol.meta_from_listing(o, account, container, properties)
+            for o in body.get("objects", [])
+        ]
+        truncated = protocol.true_value(resp.headers.get(protocol.LIST_TRUNCATED_HEADER))
+        next_marker = resp.headers.get(protocol.LIST_MARKER_HEADER)
+        return {
+            "objects": objects,
+            "prefixes": list(body.get("prefixes") or []),
+            "truncated": truncated,
+            "next_marker": protocol.unquote(next_marker) if truncated and next_marker else None,
+        }
+
+    def content_touch(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        self._proxy(
+            "POST",
+            "content/touch",
+            self._content_params(account, container, name, version),
+            reqid=reqid,
+            idempotent=True,
+        )
+
+    def container_versions(self, account: str, container: str) -> list[tuple[str, int]]:
+        """(name, version) of every stored object version (not delete markers)."""
+        result: list[tuple[str, int]] = []
+        marker = None
+        while True:
+            page = self.content_list(
+                account, container, LIST_PAGE_MAX, marker=marker, versions=True
+            )
+            objects = page["objects"]
+            if page["truncated"] and objects:
+                # Pages end at a name, not at a version: keep the names listed in full,
+                # the next page starts with the one that may go on.
+                last = objects[-1]["name"]
+                whole = [o for o in objects if o["name"] != last] or objects
+                marker = whole[-1]["name"]
+            else:
+                whole = objects
+            result += [(o["name"], o["version"]) for o in whole if not o["deleted"]]
+            if not page["truncated"] or not objects:
+                return result
+
+
+def _pos_key(pos: Any) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in str(pos).split("."))
+    except ValueError:
+        return (0,)
+
+
+__all__ = ["ProxyNamespace", "normalize_url"]
