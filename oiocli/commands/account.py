@@ -186,9 +186,10 @@ class RefreshAccount(Command):
 
 
 class FlushAccount(Lister):
-    """Forget every container of an account and reset its counters.
+    """Reset the object and byte counters of an account and of its containers.
 
-    With --dry-run, list the containers that would be forgotten and change nothing.
+    The containers keep their objects; `account refresh` recomputes the counters.
+    With --dry-run, list the containers whose counters would be reset, change nothing.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -203,7 +204,7 @@ class FlushAccount(Lister):
         if parsed_args.dry_run:
             self.api.account_show(parsed_args.account)  # fails on an unknown account
             rows = [
-                (entry[0], entry[1], entry[2], "would flush")
+                (entry[0], entry[1], entry[2], "would reset")
                 for entry in _all_containers(self.api, parsed_args.account)
             ]
             return ("Name", "Count", "Bytes", "Action"), rows

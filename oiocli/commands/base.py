@@ -251,6 +251,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_page_size_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--page-size",
+        metavar="<n>",
+        type=positive_int,
+        help="Rows asked per request while paging (default 1000, at most 10000)",
+    )
+
+
 def add_property_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument(
         "-p",
@@ -421,12 +430,14 @@ def iter_object_pages(
     container: str,
     limit: int | None = None,
     marker: str | None = None,
+    page_size: int | None = None,
     **kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
     """Pages of `object_list`, following next_marker until `limit` rows or the end."""
     remaining = limit
+    per_page = page_size or PAGE_SIZE
     while True:
-        page_size = PAGE_SIZE if remaining is None else min(remaining, PAGE_SIZE)
+        page_size = per_page if remaining is None else min(remaining, per_page)
         page = api.object_list(account, container, limit=page_size, marker=marker, **kwargs)
         yield page
         if remaining is not None:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from oiocli.commands.base import (
+    PAGE_SIZE,
     Command,
     CommandError,
     Lister,
@@ -14,6 +15,7 @@ from oiocli.commands.base import (
     UsageError,
     add_container_arg,
     add_key_option,
+    add_page_size_option,
     add_property_option,
     cid_of,
     combined_exit_code,
@@ -34,15 +36,9 @@ VERSIONS_KEY = "sys.m2.policy.version"
 STATUS_KEY = "sys.status"
 DEFAULT = "Namespace default"
 
-# sys.status values: ours (0, 1, 2) and OpenIO's (0, 2**32, 2**32 + 2**30).
-STATUS_NAMES = {
-    "0": "Enabled",
-    "1": "Frozen",
-    "2": "Disabled",
-    "4294967296": "Frozen",
-    "5368709120": "Disabled",
-}
-STATUS_VALUES = {"enabled": "0", "frozen": "1"}
+# sys.status values, as OpenIO's meta2 stores them (OIO_DB_ENABLED/FROZEN/DISABLED).
+STATUS_VALUES = {"enabled": "0", "frozen": str(1 << 25), "disabled": str(1 << 26)}
+STATUS_NAMES = {value: name.capitalize() for name, value in STATUS_VALUES.items()}
 
 
 def _add_system_options(parser: argparse.ArgumentParser) -> None:
@@ -189,6 +185,7 @@ class ListContainer(Lister):
         parser.add_argument(
             "--limit", metavar="<n>", type=positive_int, help="At most this many rows"
         )
+        add_page_size_option(parser)
         parser.add_argument(
             "--no-paging",
             "--full",
@@ -222,8 +219,9 @@ def _iter_containers(api: Any, account: str, parsed_args: argparse.Namespace) ->
     remaining = parsed_args.limit
     marker = parsed_args.marker
     delimiter = parsed_args.delimiter
+    per_page = parsed_args.page_size or PAGE_SIZE
     while True:
-        page_size = 1000 if remaining is None else min(remaining, 1000)
+        page_size = per_page if remaining is None else min(remaining, per_page)
         page = api.container_list(
             account,
             limit=page_size,
@@ -262,7 +260,10 @@ class SetContainer(Command):
         parser.add_argument(
             "--status",
             choices=sorted(STATUS_VALUES),
-            help="enabled, or frozen (read-only: no upload, delete or change of objects)",
+            help=(
+                "enabled; frozen (read-only: no upload, delete or change of objects); "
+                "disabled (no access at all)"
+            ),
         )
         return parser
 

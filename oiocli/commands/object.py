@@ -19,6 +19,7 @@ from oiocli.commands.base import (
     UsageError,
     add_container_arg,
     add_key_option,
+    add_page_size_option,
     add_property_option,
     iter_object_pages,
     non_negative_int,
@@ -396,12 +397,11 @@ class ListObject(Lister):
         )
         parser.add_argument(
             "--limit",
-            "--page-size",
-            dest="limit",
             metavar="<n>",
             type=positive_int,
             help="At most this many rows (default: all, page after page)",
         )
+        add_page_size_option(parser)
         parser.add_argument(
             "--versions",
             "--all-versions",
@@ -440,6 +440,7 @@ class ListObject(Lister):
             container,
             limit=parsed_args.limit,
             marker=parsed_args.marker,
+            page_size=parsed_args.page_size,
             end_marker=parsed_args.end_marker,
             prefix=parsed_args.prefix,
             delimiter=parsed_args.delimiter,
@@ -520,10 +521,10 @@ class LocateObject(Lister):
         for chunk in chunks:
             row: tuple[Any, ...] = (chunk["pos"], chunk["url"], chunk["size"], chunk["hash"])
             if parsed_args.chunk_info:
-                row += (
-                    chunk.get("chunk_size", chunk["size"]),
-                    chunk.get("chunk_hash", chunk["hash"]),
-                )
+                if "chunk_size" in chunk:  # an EC fragment: its own size and hash
+                    row += (chunk["chunk_size"], chunk.get("chunk_hash"))
+                else:  # a replica: the metachunk itself
+                    row += (chunk["size"], chunk["hash"])
             if parsed_args.resolve:
                 row += (chunk.get("real_url", chunk["url"]),)
             rows.append(row)
