@@ -394,8 +394,16 @@ def progress_bar(app: Any, total: int | None, desc: str) -> Iterator[Callable[[i
     if not app.show_progress:
         yield None
         return
+    import os
+
     from tqdm import tqdm
 
+    try:
+        columns = os.get_terminal_size(app.stderr.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        columns = 0
+    # a terminal that reports no size (a fresh pty) would get an empty bar
+    width: dict[str, Any] = {"dynamic_ncols": True} if columns else {"ncols": 80}
     bar = tqdm(
         total=total,
         desc=desc,
@@ -404,7 +412,7 @@ def progress_bar(app: Any, total: int | None, desc: str) -> Iterator[Callable[[i
         unit_divisor=1024,
         file=app.stderr,
         leave=False,
-        dynamic_ncols=True,
+        **width,
     )
     try:
         yield bar.update

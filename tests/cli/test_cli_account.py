@@ -9,9 +9,7 @@ def test_create_show(oio):
     assert oio.json("account", "create", "acc2") == [{"Name": "acc2", "Created": True}]
     assert oio.json("account", "create", "acc2") == [{"Name": "acc2", "Created": False}]
     show = oio.json("account", "show", "acc2")
-    assert {"account", "bytes", "containers", "objects", "ctime", "mtime", "metadata"} <= set(
-        show
-    )
+    assert {"account", "bytes", "containers", "objects", "ctime", "mtime", "metadata"} <= set(show)
     assert show["account"] == "acc2"
     assert (show["bytes"], show["containers"], show["objects"]) == (0, 0, 0)
     assert show["metadata"] == {}

@@ -83,9 +83,7 @@ def test_create_mime_type_guessed_or_given(oio):
 def test_create_properties_policy_and_etag(oio):
     data = b"some data"
     oio.file("f", data)
-    oio.ok(
-        "object", "create", "c", "f", "--policy", "TWOCOPIES", "-p", "a=1", "--etag", md5(data)
-    )
+    oio.ok("object", "create", "c", "f", "--policy", "TWOCOPIES", "-p", "a=1", "--etag", md5(data))
     show = oio.json("object", "show", "c", "f")
     assert show["policy"] == "TWOCOPIES"
     assert show["meta.a"] == "1"
@@ -370,9 +368,7 @@ def test_locate_replicated_and_ec(small_chunks):
         frags = [r for r in rows if r["Pos"].split(".")[0] == str(meta)]
         assert sorted(int(r["Pos"].split(".")[1]) for r in frags) == list(range(9))
         assert len({(r["Metachunk size"], r["Metachunk hash"]) for r in frags}) == 1
-    assert sum({r["Pos"].split(".")[0]: r["Metachunk size"] for r in rows}.values()) == len(
-        data
-    )
+    assert sum({r["Pos"].split(".")[0]: r["Metachunk size"] for r in rows}.values()) == len(data)
     info = oio.json("object", "locate", "c", "ec", "--chunk-info")
     assert all(r["Chunk size"] < r["Metachunk size"] for r in info)
 
