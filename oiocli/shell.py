@@ -66,6 +66,7 @@ COMMANDS: dict[str, str] = {
     "object purge": "object:PurgeObject",
     # embedded namespace
     "namespace show": "namespace:ShowNamespace",
+    "namespace serve": "serve:NamespaceServe",
     "volume list": "namespace:ListVolume",
     "events list": "namespace:ListEvents",
 }

@@ -1,0 +1,83 @@
+"""`oio namespace serve`: the embedded namespace over OpenIO's proxy and rawx protocols."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from typing import Any
+
+from oiocli.commands.base import Command
+
+
+class NamespaceServe(Command):
+    """Serve the embedded namespace over HTTP, as an OpenIO proxy and rawx services.
+
+    One proxy (the /v3.0/<namespace>/ API, and the account service under
+    /v1.0/account/ on the same address) and one rawx per volume, on the loopback
+    interface by default. Point a client at it with --oio-proxy or OIO_PROXYD_URL.
+    This is a development endpoint, not a cluster: production runs on OpenIO SDS.
+    The first line printed is the proxy URL; it runs until interrupted.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from oiocli.backends.embedded.serve import DEFAULT_PORT
+
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            metavar="<address>",
+            help="Address to listen on (default 127.0.0.1)",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=DEFAULT_PORT,
+            metavar="<port>",
+            help=f"Port of the proxy (default {DEFAULT_PORT}, 0 for any free port); "
+            "each rawx gets a free port",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        from oiocli.api.object_storage import default_data_dir
+        from oiocli.backends.embedded.meta import EmbeddedNamespace
+        from oiocli.backends.embedded.serve import NamespaceServer
+
+        namespace = self.app.namespace
+        data_dir = self.app.data_dir or default_data_dir(namespace)
+        ns = EmbeddedNamespace(namespace, data_dir)
+        server = NamespaceServer(ns, parsed_args.host, parsed_args.port)
+        try:
+            server.start()
+        except OSError as exc:
+            from oiocli.exceptions import BadRequest
+
+            raise BadRequest(
+                f"Cannot listen on {parsed_args.host}:{parsed_args.port}: {exc.strerror or exc}"
+            ) from None
+        done = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+        out = self.app.stdout
+        try:
+            out.write(f"{server.proxy_url}\n")
+            out.write(
+                f"namespace {namespace} ({data_dir}): proxy and account service at "
+                f"{server.proxy_url}\n"
+            )
+            for rawx in server.rawx:
+                out.write(f"rawx {rawx.url} {rawx.volume}\n")
+            out.write(
+                f"Use it with --oio-proxy {server.proxy_url} (or OIO_PROXYD_URL); "
+                "Ctrl-C stops. A development endpoint: production runs on OpenIO SDS.\n"
+            )
+            out.flush()
+            while not done.wait(3600):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.stop()
+        return 0
