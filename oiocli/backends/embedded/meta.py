@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS aliases (
     name TEXT NOT NULL, version INTEGER NOT NULL, content TEXT, deleted INTEGER NOT NULL,
     latest INTEGER NOT NULL DEFAULT 1, ctime REAL, mtime REAL, size INTEGER, hash TEXT,
     policy TEXT, chunk_method TEXT, mime_type TEXT, properties TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (name, version)) WITHOUT ROWID;
+    PRIMARY KEY (name, version DESC)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS aliases_latest ON aliases (name) WHERE latest = 1;
 CREATE INDEX IF NOT EXISTS aliases_content ON aliases (content);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -101,43 +101,34 @@ def now_us() -> int:
     return int(time.time() * 1_000_000)
 
 
+_ALIAS_KEYS = (
+    "name",
+    "version",
+    "id",
+    "deleted",
+    "is_latest",
+    "ctime",
+    "mtime",
+    "size",
+    "hash",
+    "policy",
+    "chunk_method",
+    "mime_type",
+)
+
+
 def alias_dict(row: tuple, account: str, container: str, with_props: bool = True) -> dict:
-    (
-        name,
-        version,
-        content,
-        deleted,
-        latest,
-        ctime,
-        mtime,
-        size,
-        hsh,
-        policy,
-        method,
-        mime,
-        props,
-    ) = row
-    meta = {
-        "name": name,
-        "version": version,
-        "id": content,
-        "content": content,
-        "deleted": bool(deleted),
-        "is_latest": bool(latest),
-        "ctime": ctime,
-        "mtime": mtime,
-        "size": size,
-        "length": size,
-        "hash": hsh,
-        "hash_method": "md5",
-        "policy": policy,
-        "chunk_method": method,
-        "mime_type": mime,
-        "container": container,
-        "account": account,
-    }
+    # Listings convert up to 10,000 rows per page: keep this cheap.
+    meta = dict(zip(_ALIAS_KEYS, row, strict=False))  # row has more columns
+    meta["content"] = row[2]
+    meta["deleted"] = row[3] == 1
+    meta["is_latest"] = row[4] == 1
+    meta["length"] = row[7]
+    meta["hash_method"] = "md5"
+    meta["container"] = container
+    meta["account"] = account
     if with_props:
-        meta["properties"] = json.loads(props or "{}")
+        meta["properties"] = json.loads(row[12] or "{}")
     return meta
 
 
@@ -1165,7 +1156,9 @@ class EmbeddedNamespace:
         base: list[str] = []
         base_args: list[Any] = []
         if not versions:
-            base.append("latest = 1")
+            # "+latest" keeps SQLite on the primary key: reading the table in key
+            # order is ~4x faster than through the partial index on latest rows.
+            base.append("+latest = 1")
             if not deleted:
                 base.append("deleted = 0")
         if end_marker:
@@ -1174,7 +1167,7 @@ class EmbeddedNamespace:
         if prefix:
             base.append("name >= ? AND name < ?")
             base_args += [prefix, prefix + "\U0010ffff"]
-        order = " ORDER BY name" + (", version DESC" if versions else "")
+        order = " ORDER BY name, version DESC"
         objects: list[dict[str, Any]] = []
         prefixes: list[str] = []
         truncated = False
