@@ -1,0 +1,315 @@
+"""Bulk transfers: `oio container sync`, and the options and helpers shared by the
+tree forms of `object create --recursive`, `object fetch --prefix/-D` and
+`container save`. The work is done by `oiocli.transfer`; commands stay thin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from oiocli.commands.base import (
+    Lister,
+    UsageError,
+    non_negative_int,
+    positive_int,
+    size_cell,
+)
+
+DEFAULT_CONCURRENCY = 8  # oiocli.transfer.DEFAULT_CONCURRENCY, without importing it for --help
+MEMORY_HELP = (
+    "memory: uploads share one pool of 64 x 1 MiB buffers per process whatever "
+    "--concurrency and --chunk-concurrency; a download holds about 1 MiB (k MiB for "
+    "erasure coding) per transfer in flight; listings and trees are streamed, so memory "
+    "does not grow with the number of files."
+)
+SUMMARY_HELP = (
+    "output: one summary row: Files (transferred), Bytes (sent or received), Skipped, "
+    "Failed, Deleted, Resumed (bytes of interrupted transfers not sent again), "
+    "Elapsed (s), Rate (bytes/s). Failed files get one stderr line each; the exit code is "
+    "8 when some failed."
+)
+
+
+def add_transfer_options(
+    parser: argparse.ArgumentParser,
+    upload: bool = True,
+    download: bool = True,
+    overwrite: bool = True,
+) -> None:
+    """Options of every bulk transfer."""
+    group = parser.add_argument_group("transfer options")
+    group.add_argument(
+        "--concurrency",
+        metavar="<n>",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"Files transferred in parallel (default {DEFAULT_CONCURRENCY})",
+    )
+    if upload:
+        group.add_argument(
+            "--chunk-concurrency",
+            metavar="<n>",
+            type=positive_int,
+            help="Metachunks of one object written in parallel (default 3)",
+        )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help=(
+            "Continue interrupted transfers: an upload from its last durable metachunk "
+            "(a journal under <data dir>/uploads; a changed source restarts), a download "
+            "from the size of its partial file (then checked against the object's MD5)"
+        ),
+    )
+    if download and overwrite:
+        group.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="Replace existing local files (default: skip them)",
+        )
+    group.add_argument(
+        "--progress",
+        choices=("auto", "bar", "log", "json", "none"),
+        default="auto",
+        help=(
+            "auto/bar: one aggregate bar on a terminal only (never with --no-progress or "
+            "-q); log: a line every --progress-interval seconds (for cron and CI); "
+            "json: JSON-lines events (start, file, progress, warning, summary); "
+            "none. Written on stderr (default: auto)"
+        ),
+    )
+    group.add_argument(
+        "--progress-interval",
+        metavar="<seconds>",
+        type=float,
+        help="Seconds between progress lines (default 10 for log, 1 for json)",
+    )
+
+
+def progress_mode(app: Any, parsed_args: argparse.Namespace) -> str | None:
+    mode = getattr(parsed_args, "progress", "auto")
+    if mode in ("log", "json"):
+        return mode
+    if mode == "none":
+        return None
+    return "bar" if app.show_progress else None  # never on a non-terminal stderr
+
+
+def reporter(cmd: Any, parsed_args: argparse.Namespace, operation: str) -> Any:
+    from oiocli.transfer import Reporter
+
+    interval = getattr(parsed_args, "progress_interval", None)
+    if interval is not None and interval <= 0:
+        raise UsageError("--progress-interval must be > 0")
+    return Reporter(cmd.app.stderr, progress_mode(cmd.app, parsed_args), interval, operation)
+
+
+def engine(
+    cmd: Any, parsed_args: argparse.Namespace, account: str, container: str, operation: str
+) -> Any:
+    """A `Transfer` on the command's API, configured from the shared options."""
+    from oiocli.transfer import Transfer
+
+    properties = dict(getattr(parsed_args, "properties", None) or []) or None
+    return Transfer(
+        cmd.api,
+        account,
+        container,
+        reporter(cmd, parsed_args, operation),
+        concurrency=parsed_args.concurrency,
+        chunk_concurrency=getattr(parsed_args, "chunk_concurrency", None),
+        resume=parsed_args.resume,
+        overwrite=getattr(parsed_args, "overwrite", False),
+        policy=getattr(parsed_args, "policy", None),
+        mime_type=getattr(parsed_args, "mime_type", None),
+        properties=properties,
+        autocreate=getattr(parsed_args, "autocreate", True),
+        md5_cache=not getattr(parsed_args, "no_md5_cache", False),
+        page_size=getattr(parsed_args, "page_size", None),
+    )
+
+
+def _rate_cell(value: float, human: bool) -> Any:
+    if not human:
+        return value
+    from oiocli.commands.base import human_size
+
+    return f"{human_size(value)}/s"
+
+
+def summary(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> tuple[Any, Any]:
+    """The summary row set; sets the command's exit status (8 when some files failed)."""
+    from oiocli.transfer import SUMMARY_COLUMNS
+
+    human = cmd.humanize(parsed_args)
+    data = stats.summary()
+    for key in ("Bytes", "Resumed"):
+        data[key] = size_cell(data[key], human)
+    data["Rate"] = _rate_cell(data["Rate"], human)
+    cmd.exit_status = stats.exit_code()
+    return SUMMARY_COLUMNS, [tuple(data[c] for c in SUMMARY_COLUMNS)]
+
+
+def run(job: Any, engine_obj: Any) -> Any:
+    """Run `job()` between the reporter's start and close (close even on Ctrl-C)."""
+    engine_obj.reporter.start(container=engine_obj.container)
+    try:
+        return job()
+    finally:
+        engine_obj.reporter.close()
+
+
+def upload_tree(
+    cmd: Any,
+    parsed_args: argparse.Namespace,
+    account: str,
+    container: str,
+    paths: list[str],
+    names: list[str] | None,
+) -> tuple[Any, Any]:
+    """`object create --recursive`: every file and tree of `paths`, in parallel."""
+    from oiocli.transfer import local_sources
+
+    transfer = engine(cmd, parsed_args, account, container, "upload")
+    items = local_sources(paths, names, transfer._skip_local, transfer._local_error)
+    stats = run(lambda: transfer.upload(items), transfer)
+    return summary(cmd, parsed_args, stats)
+
+
+def download_tree(
+    cmd: Any,
+    parsed_args: argparse.Namespace,
+    account: str,
+    container: str,
+    directory: str,
+    prefix: str | None,
+) -> tuple[Any, Any]:
+    """`container save` / `object fetch --prefix -D`: objects to files under `directory`."""
+    transfer = engine(cmd, parsed_args, account, container, "download")
+    stats = run(lambda: transfer.download(directory, prefix), transfer)
+    return summary(cmd, parsed_args, stats)
+
+
+class SyncContainer(Lister):
+    """Make a container like a local directory, or a directory like a container.
+
+    `oio container sync DIR CONTAINER` uploads, `oio container sync CONTAINER DIR`
+    downloads: the direction comes from which argument is an existing directory,
+    or from --upload / --download. A file is transferred when it is missing on the
+    other side or differs in size or MD5 (the object's recorded hash against the
+    local file's MD5, cached by path, size and mtime under the namespace's data
+    directory); modification times alone never decide. With --delete, what the
+    source lacks is deleted from the destination at the end (not at all if some
+    transfer failed or if there are more than --max-delete). --dry-run prints the
+    plan (Action, Name, Size, Reason) and changes nothing.
+
+    Both sides are streamed in name order (the walk sorted directory by directory,
+    the listing page by page), so memory does not grow with the number of files.
+    Local names are paths relative to DIR with '/'; symbolic links and special files
+    are skipped with a warning; objects whose names cannot be a path under DIR
+    ('..', absolute, empty components) are refused.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.epilog = f"{SUMMARY_HELP}\n\n{MEMORY_HELP}"
+        parser.add_argument("source", metavar="<source>", help="Directory or container")
+        parser.add_argument("destination", metavar="<destination>", help="Container or directory")
+        direction = parser.add_mutually_exclusive_group()
+        direction.add_argument(
+            "--upload",
+            action="store_true",
+            help="<source> is a directory, <destination> a container (created if needed)",
+        )
+        direction.add_argument(
+            "--download",
+            action="store_true",
+            help="<source> is a container, <destination> a directory (created if needed)",
+        )
+        parser.add_argument(
+            "--delete",
+            action="store_true",
+            help="Delete from the destination what the source does not have",
+        )
+        parser.add_argument(
+            "--max-delete",
+            metavar="<n>",
+            type=non_negative_int,
+            help="With --delete: delete nothing if more than <n> deletions are needed",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print the plan (Action, Name, Size, Reason), change nothing",
+        )
+        parser.add_argument(
+            "--policy", metavar="<policy>", help="Storage policy of uploaded objects"
+        )
+        parser.add_argument(
+            "--no-md5-cache",
+            dest="no_md5_cache",
+            action="store_true",
+            help="Compute the MD5 of every local file compared, ignoring the cache",
+        )
+        add_transfer_options(parser, overwrite=False)
+        return parser
+
+    def _direction(self, parsed_args: argparse.Namespace) -> tuple[bool, str, str]:
+        """(upload?, directory, container)."""
+        source, destination = parsed_args.source, parsed_args.destination
+        if parsed_args.upload:
+            upload = True
+        elif parsed_args.download:
+            upload = False
+        elif os.path.isdir(source) and os.path.isdir(destination):
+            raise UsageError(
+                f"Both {source!r} and {destination!r} are directories: give --upload or --download"
+            )
+        elif os.path.isdir(source):
+            upload = True
+        elif os.path.isdir(destination):
+            upload = False
+        else:
+            raise UsageError(
+                f"Neither {source!r} nor {destination!r} is an existing directory: "
+                "give --upload or --download"
+            )
+        if upload:
+            if not os.path.isdir(source):
+                raise UsageError(f"{source!r} is not a directory")
+            return True, source, destination
+        if os.path.exists(destination) and not os.path.isdir(destination):
+            raise UsageError(f"{destination!r} is not a directory")
+        return False, destination, source
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        upload, directory, container = self._direction(parsed_args)
+        if parsed_args.max_delete is not None and not parsed_args.delete:
+            raise UsageError("--max-delete needs --delete")
+        transfer = engine(
+            self, parsed_args, self.account, container, "upload" if upload else "download"
+        )
+        if parsed_args.dry_run:
+            return ("Action", "Name", "Size", "Reason"), self._plan(
+                transfer, parsed_args, directory, upload
+            )
+        stats = run(
+            lambda: transfer.sync(
+                directory, upload, delete=parsed_args.delete, max_delete=parsed_args.max_delete
+            ),
+            transfer,
+        )
+        return summary(self, parsed_args, stats)
+
+    def _plan(
+        self, transfer: Any, parsed_args: argparse.Namespace, directory: str, upload: bool
+    ) -> Any:
+        human = self.humanize(parsed_args)
+        for row in transfer.plan(
+            directory, upload, delete=parsed_args.delete, max_delete=parsed_args.max_delete
+        ):
+            yield row.action, row.name, size_cell(row.size, human), row.reason
+        # read by _Display.run once the rows are printed
+        self.exit_status = transfer.stats.exit_code()

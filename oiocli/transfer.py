@@ -1,0 +1,1352 @@
+"""Bulk transfers: directory trees up and down, in parallel, resumable, and sync.
+
+The engine behind `oio object create --recursive`, `oio container save`,
+`oio object fetch --prefix/-D` and `oio container sync`. It calls only the
+public `ObjectStorageApi` (one instance, shared by the worker threads), never
+prints by itself and reports through a `Reporter`: an aggregate tqdm bar, a log
+line every N seconds, or JSON-lines events.
+
+Memory is constant in the number of files:
+- the local tree is walked one directory at a time (only the entries of the
+  directory being read are held, to sort them);
+- the container listing is read page by page (`object_list` markers);
+- sync merges the two sorted streams, name by name;
+- at most `2 x concurrency` tasks wait for a worker;
+- the names a sync deletes are spilled to a temporary file, deleted at the end.
+The data path itself is bounded by its shared buffer pool (`oiocli.io`).
+
+Order: the listing is sorted by SQLite's comparison of TEXT, memcmp of UTF-8,
+which is code point order, the order of Python's `str`. The walk sorts each
+directory's entries by name, a sub-directory as `name + "/"`, so that the
+relative paths come out in that same order ("a-b" < "a/x" because "-" < "/").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import stat
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from oiocli.exceptions import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    NoSuchContainer,
+    OioException,
+    UnrecoverableContent,
+)
+
+DEFAULT_CONCURRENCY = 8
+PART_SUFFIX = ".oio-part"
+READ_SIZE = 1024 * 1024
+# A file modified this recently may change again within its mtime's granularity:
+# its MD5 is not cached ("racy git").
+MD5_CACHE_MIN_AGE = 2.0
+
+
+class TransferError(OioException):
+    """A file could not be transferred (name refused, size or hash mismatch, ...)."""
+
+
+class UnsortedListing(OioException):
+    """A listing came out of order: sync stops rather than compare wrong pairs."""
+
+
+def describe(error: BaseException) -> str:
+    """One line saying what failed."""
+    if isinstance(error, OSError) and error.filename is not None:
+        text = f"{error.strerror or error}: {error.filename!r}"
+    else:
+        text = str(error) or error.__class__.__name__
+    return " ".join(text.split())
+
+
+def exit_code_of(error: BaseException) -> int:
+    code = getattr(error, "exit_code", None)
+    return code if isinstance(code, int) else EXIT_ERROR
+
+
+def human_size(value: float) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return str(value)  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+# -- local files ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class LocalFile:
+    name: str  # object name: relative path with '/', prefixed
+    path: str  # path on disk
+    size: int
+    mtime_ns: int
+
+
+def is_part_file(filename: str) -> bool:
+    """One of our partial downloads (`.<name>.<tag>.oio-part`): never uploaded."""
+    return filename.startswith(".") and filename.endswith(PART_SUFFIX)
+
+
+def _valid_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by os.fsdecode
+        return False
+    return True
+
+
+def walk_local(
+    root: str,
+    prefix: str = "",
+    on_skip: Callable[[str, str], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> Iterator[LocalFile]:
+    """Regular files under `root`, in code point order of their names.
+
+    Symbolic links and special files are reported to `on_skip(path, reason)`
+    and skipped; unreadable directories go to `on_error`.
+    """
+
+    def entries(directory: str) -> list[tuple[str, str, os.DirEntry | None]]:
+        found = []
+        try:
+            with os.scandir(directory) as it:
+                for entry in it:
+                    try:
+                        if entry.is_symlink():
+                            kind = "link"
+                        elif entry.is_dir(follow_symlinks=False):
+                            kind = "dir"
+                        elif entry.is_file(follow_symlinks=False):
+                            kind = "file"
+                        else:
+                            kind = "special"
+                    except OSError as exc:
+                        if on_error:
+                            on_error(exc)
+                        continue
+                    key = entry.name + "/" if kind == "dir" else entry.name
+                    found.append((key, kind, entry))
+        except OSError as exc:
+            if on_error:
+                on_error(exc)
+            return []
+        found.sort(key=lambda item: item[0])
+        return found
+
+    def walk(directory: str, rel: str) -> Iterator[LocalFile]:
+        for key, kind, entry in entries(directory):
+            name = rel + key
+            if kind == "dir":
+                yield from walk(entry.path, name)
+                continue
+            if kind == "link":
+                if on_skip:
+                    on_skip(entry.path, "symbolic link")
+                continue
+            if kind == "special":
+                if on_skip:
+                    on_skip(entry.path, "not a regular file")
+                continue
+            if is_part_file(entry.name):
+                continue
+            if not _valid_utf8(name):
+                if on_error:
+                    on_error(TransferError(f"File name is not valid UTF-8: {entry.path!r}"))
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                if on_error:
+                    on_error(exc)
+                continue
+            yield LocalFile(name, entry.path, st.st_size, st.st_mtime_ns)
+
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    yield from walk(root, prefix)
+
+
+def local_sources(
+    paths: list[str],
+    names: list[str] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> Iterator[LocalFile]:
+    """Files given on a command line: a file is one object (named after it, or
+    after its entry of `names`), a directory every file below it (named after its
+    path relative to the directory, prefixed with its entry of `names`)."""
+    for index, path in enumerate(paths):
+        name = names[index] if names else None
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if on_error:
+                on_error(exc)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from walk_local(path, name or "", on_skip, on_error)
+        elif stat.S_ISREG(st.st_mode):
+            yield LocalFile(
+                name or os.path.basename(path.rstrip("/")) or path,
+                path,
+                st.st_size,
+                st.st_mtime_ns,
+            )
+        elif on_skip:
+            on_skip(path, "not a regular file")
+
+
+# -- remote objects ------------------------------------------------------------
+
+
+def iter_remote(
+    api: Any,
+    account: str,
+    container: str,
+    prefix: str | None = None,
+    page_size: int | None = None,
+    missing_ok: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Every object of a container (latest versions), page after page."""
+    marker = None
+    first = True
+    while True:
+        try:
+            page = api.object_list(
+                account, container, limit=page_size or 1000, marker=marker, prefix=prefix
+            )
+        except NoSuchContainer:
+            if missing_ok and first:
+                return
+            raise
+        first = False
+        yield from page.get("objects") or ()
+        marker = page.get("next_marker")
+        if not page.get("truncated") or not marker:
+            return
+
+
+def check_sorted(items: Iterable[Any], key: Callable[[Any], str], what: str) -> Iterator[Any]:
+    """Pass `items` through, failing if their names ever go backwards."""
+    last = None
+    for item in items:
+        name = key(item)
+        if last is not None and name <= last:
+            raise UnsortedListing(
+                f"The {what} is not in name order ({last!r} then {name!r}): "
+                "sync stopped, nothing more was changed"
+            )
+        last = name
+        yield item
+
+
+def local_path(root: str, name: str) -> str:
+    """Where object `name` goes under `root`; names that cannot map there are refused.
+
+    Refused: absolute names, `..` components, empty or `.` components (they would
+    not map back to the same name), and paths crossing a symbolic link below
+    `root` (which could lead outside it).
+    """
+    if name.startswith("/"):
+        raise TransferError(f"Refusing object {name!r}: an absolute path")
+    parts = name.split("/")
+    if ".." in parts:
+        raise TransferError(f"Refusing object {name!r}: it would be written outside {root!r}")
+    if any(p in ("", ".") for p in parts):
+        raise TransferError(f"Refusing object {name!r}: not a plain relative file path")
+    current = root
+    for part in parts[:-1]:
+        current = os.path.join(current, part)
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break  # created later, as a real directory
+        if stat.S_ISLNK(st.st_mode):
+            raise TransferError(
+                f"Refusing object {name!r}: {current!r} is a symbolic link (could lead outside)"
+            )
+    return os.path.join(root, *parts)
+
+
+def part_path(path: str, meta: dict[str, Any]) -> str:
+    """The partial download of `path` for this very object (id, version, size, hash)."""
+    tag_src = f"{meta.get('id')}:{meta.get('version')}:{meta.get('size')}:{meta.get('hash')}"
+    tag = hashlib.sha256(tag_src.encode()).hexdigest()[:12]
+    directory, base = os.path.split(path)
+    return os.path.join(directory, f"{_part_base(base)}.{tag}{PART_SUFFIX}")
+
+
+def _part_base(base: str) -> str:
+    candidate = f".{base}"
+    if len(os.fsencode(candidate)) + 14 + len(PART_SUFFIX) > 255:
+        candidate = ".oio-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:24]
+    return candidate
+
+
+def _stale_parts(path: str, keep: str) -> list[str]:
+    directory, base = os.path.split(path)
+    start = _part_base(base) + "."
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return []
+    return [
+        os.path.join(directory, n)
+        for n in names
+        if n.startswith(start)
+        and n.endswith(PART_SUFFIX)
+        and len(n) == len(start) + 12 + len(PART_SUFFIX)
+        and os.path.join(directory, n) != keep
+    ]
+
+
+@dataclass
+class FetchResult:
+    size: int = 0
+    sent: int = 0  # bytes read from the storage by this call
+    resumed: int = 0  # bytes of an earlier partial download kept
+    note: str | None = None  # "resumed" / "restarted: ..."
+
+
+def fetch_to_file(
+    api: Any,
+    account: str,
+    container: str,
+    name: str,
+    path: str,
+    *,
+    meta: dict[str, Any] | None = None,
+    version: int | None = None,
+    resume: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> FetchResult:
+    """Download one object to `path`, through a partial file renamed at the end.
+
+    The partial file (`.<base>.<tag>.oio-part` beside `path`) is named after the
+    object's id, version, size and hash. With `resume`, an existing one
+    continues with a range from its size, the whole file is then checked against
+    the object's MD5 (when it has one), and a failure keeps it for the next try;
+    without, it is started afresh and removed on failure.
+    """
+    if meta is None:
+        meta = api.object_get_properties(account, container, name, version=version)
+    if version is None and meta.get("version") is not None:
+        version = meta["version"]
+    result = FetchResult()
+    for attempt in (1, 2):
+        part = part_path(path, meta)
+        offset = 0
+        if resume:
+            with contextlib.suppress(OSError):
+                st = os.lstat(part)
+                if stat.S_ISREG(st.st_mode) and st.st_size <= int(meta["size"]):
+                    offset = st.st_size
+        for stale in _stale_parts(path, part):
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
+        try:
+            got, fetched_meta = _fetch_part(
+                api, account, container, name, version, meta, part, offset, progress
+            )
+        except _ObjectChanged as changed:
+            if attempt == 2:
+                raise TransferError(f"Object {name!r} keeps changing while read") from None
+            meta = changed.meta
+            result.note = "restarted: the object changed since the partial download"
+            continue
+        except BaseException:
+            if not resume:
+                with contextlib.suppress(OSError):
+                    os.unlink(part)
+            raise
+        result.sent += got
+        expected = (fetched_meta.get("hash") or "").upper()
+        if offset and expected:
+            actual = _md5_of_file(part)
+            if actual != expected:
+                with contextlib.suppress(OSError):
+                    os.unlink(part)
+                if attempt == 1:
+                    result.note = "restarted: the partial download did not match the object"
+                    continue
+                raise UnrecoverableContent(
+                    f"Object {name!r}: MD5 of the download {actual} differs from {expected}"
+                )
+        if offset:
+            result.resumed = offset
+            result.note = result.note or "resumed"
+        mtime = fetched_meta.get("mtime")
+        if mtime:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                os.utime(part, (float(mtime), float(mtime)))
+        os.replace(part, path)
+        result.size = int(fetched_meta["size"])
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _ObjectChanged(Exception):
+    def __init__(self, meta: dict[str, Any]) -> None:
+        super().__init__("object changed")
+        self.meta = meta
+
+
+def _same_object(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(
+        str(a.get(k) or "").upper() == str(b.get(k) or "").upper()
+        for k in ("version", "size", "hash")
+    )
+
+
+def _fetch_part(
+    api: Any,
+    account: str,
+    container: str,
+    name: str,
+    version: Any,
+    meta: dict[str, Any],
+    part: str,
+    offset: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, dict[str, Any]]:
+    size = int(meta["size"])
+    ranges = [(offset, None)] if 0 < offset < size else None
+    if offset and offset >= size:
+        fetched, stream = meta, iter(())
+    else:
+        fetched, stream = api.object_fetch(account, container, name, version=version, ranges=ranges)
+        if not _same_object(fetched, meta):
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+            raise _ObjectChanged(fetched)
+    os.makedirs(os.path.dirname(part) or ".", exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(part, flags, 0o666)
+    got = 0
+    with os.fdopen(fd, "wb") as out:
+        out.truncate(offset)
+        out.seek(offset)
+        for data in stream:
+            out.write(data)
+            got += len(data)
+            if progress is not None:
+                progress(len(data))
+    if offset + got != size:
+        raise TransferError(
+            f"Object {name!r}: {offset + got} bytes written, {size} expected (truncated read)"
+        )
+    return got, fetched
+
+
+def _md5_of_file(path: str) -> str:
+    md5 = hashlib.md5()
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(READ_SIZE)
+        view = memoryview(buf)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            md5.update(view[:n])
+    return md5.hexdigest().upper()
+
+
+# -- MD5 cache -----------------------------------------------------------------
+
+
+class Md5Cache:
+    """MD5 of local files by (path, size, mtime), in a small SQLite file.
+
+    Best effort: any error disables it for the rest of the run.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._pending = 0
+        if path is None:
+            return
+        try:
+            import sqlite3
+
+            os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, size INTEGER, "
+                "mtime_ns INTEGER, md5 TEXT)"
+            )
+            conn.commit()
+            self._conn = conn
+        except Exception:  # noqa: BLE001 - a cache never fails a transfer
+            self._conn = None
+
+    def get(self, item: LocalFile) -> str | None:
+        if self._conn is None:
+            return None
+        key = os.path.abspath(item.path)
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT size, mtime_ns, md5 FROM md5 WHERE path = ?", (key,)
+                ).fetchone()
+            except Exception:  # noqa: BLE001
+                self._conn = None
+                return None
+        if row and row[0] == item.size and row[1] == item.mtime_ns:
+            return row[2]
+        return None
+
+    def put(self, item: LocalFile, md5: str) -> None:
+        if self._conn is None or time.time() - item.mtime_ns / 1e9 < MD5_CACHE_MIN_AGE:
+            return
+        key = os.path.abspath(item.path)
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO md5 (path, size, mtime_ns, md5) VALUES (?, ?, ?, ?)",
+                    (key, item.size, item.mtime_ns, md5),
+                )
+                self._pending += 1
+                if self._pending >= 200:
+                    self._conn.commit()
+                    self._pending = 0
+            except Exception:  # noqa: BLE001
+                self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.commit()
+                    self._conn.close()
+                self._conn = None
+
+
+def md5_cache_path(api: Any) -> str:
+    data_dir = getattr(api, "data_dir", None)
+    if data_dir:
+        return os.path.join(data_dir, "cache", "md5.sqlite")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "oiocli", "md5.sqlite")
+
+
+# -- statistics and progress -----------------------------------------------------
+
+
+SUMMARY_COLUMNS = (
+    "Files",
+    "Bytes",
+    "Skipped",
+    "Failed",
+    "Deleted",
+    "Resumed",
+    "Elapsed",
+    "Rate",
+)
+
+
+@dataclass
+class Stats:
+    """What a transfer did; every counter is updated under `lock`."""
+
+    files: int = 0  # transferred
+    bytes: int = 0  # sent or received (resumed bytes excluded)
+    skipped: int = 0  # identical, existing, or not a regular file
+    failed: int = 0
+    deleted: int = 0
+    resumed: int = 0  # bytes of interrupted transfers not sent again
+    planned_files: int = 0
+    planned_bytes: int = 0
+    live_bytes: int = 0  # bytes moved so far, failed attempts included
+    planning: bool = True  # the walk or listing is still going
+    refused_deletes: int = 0
+    codes: set[int] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def rate(self) -> float:
+        elapsed = self.elapsed
+        return self.bytes / elapsed if elapsed > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "Files": self.files,
+            "Bytes": self.bytes,
+            "Skipped": self.skipped,
+            "Failed": self.failed,
+            "Deleted": self.deleted,
+            "Resumed": self.resumed,
+            "Elapsed": round(self.elapsed, 3),
+            "Rate": round(self.rate, 1),
+        }
+
+    def exit_code(self) -> int:
+        """0 when all went well; 8 when some files failed (or deletions were refused),
+        the failures' own code when every file failed the same way."""
+        if not self.failed and not self.refused_deletes:
+            return EXIT_OK
+        if (
+            not self.files
+            and not self.skipped
+            and not self.deleted
+            and not self.refused_deletes
+            and len(self.codes) == 1
+        ):
+            return next(iter(self.codes))
+        return EXIT_PARTIAL
+
+
+class Reporter:
+    """Progress of one transfer on `stream` (stderr).
+
+    mode: None (quiet: warnings only), "bar" (one aggregate tqdm bar), "log" (a
+    line every `interval` seconds) or "json" (JSON-lines events: start, file,
+    progress every `interval` seconds, warning, message, summary).
+    """
+
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        mode: str | None = None,
+        interval: float | None = None,
+        operation: str = "transfer",
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.mode = mode
+        self.interval = interval or (1.0 if mode == "json" else 10.0)
+        self.operation = operation
+        self.stats = Stats()
+        self._write_lock = threading.Lock()
+        self._bar: Any = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- lifecycle
+    def start(self, **fields: Any) -> None:
+        self.stats.started = time.monotonic()
+        if self.mode == "json":
+            self._event("start", operation=self.operation, **fields)
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            try:
+                columns = os.get_terminal_size(self.stream.fileno()).columns
+            except (AttributeError, OSError, ValueError):
+                columns = 0
+            width: dict[str, Any] = {"dynamic_ncols": True} if columns else {"ncols": 100}
+            self._bar = tqdm(
+                total=0,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=self.stream,
+                leave=False,
+                desc="0/0+ files",
+                **width,
+            )
+        if self.mode in ("log", "json"):
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def close(self) -> None:
+        stats = self.stats
+        if stats.finished is None:
+            stats.finished = time.monotonic()
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(5)
+            self._ticker = None
+        if self._bar is not None:
+            with self._write_lock:
+                self._bar.close()
+            self._bar = None
+        if self.mode == "log":
+            self._write(self._log_line(final=True))
+        if self.mode == "json":
+            self._event("summary", **{k.lower(): v for k, v in stats.summary().items()})
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.mode == "log":
+                self._write(self._log_line())
+            else:
+                self._event("progress", **self._progress_fields())
+
+    # -- counters (called from worker threads)
+    def planned(self, size: int) -> None:
+        with self.stats.lock:
+            self.stats.planned_files += 1
+            self.stats.planned_bytes += size
+        self._bar_update(0)
+
+    def planning_done(self) -> None:
+        with self.stats.lock:
+            self.stats.planning = False
+        self._bar_update(0)
+
+    def add_bytes(self, n: int) -> None:
+        with self.stats.lock:
+            self.stats.live_bytes += n
+        self._bar_update(n)
+
+    def done(
+        self,
+        action: str,
+        name: str,
+        size: int,
+        moved: int = 0,
+        resumed: int = 0,
+        **extra: Any,
+    ) -> None:
+        """A file was transferred (moved bytes sent or received, resumed kept)."""
+        with self.stats.lock:
+            self.stats.files += 1
+            self.stats.bytes += moved
+            self.stats.resumed += resumed
+            self.stats.planned_bytes -= resumed
+        self._bar_update(0)
+        if self.mode == "json":
+            self._event(
+                "file",
+                action=action,
+                name=name,
+                status="ok",
+                size=size,
+                bytes=moved,
+                resumed=resumed,
+                **extra,
+            )
+
+    def skipped(self, action: str, name: str, size: int, reason: str, planned: bool) -> None:
+        with self.stats.lock:
+            self.stats.skipped += 1
+            if planned:
+                self.stats.planned_files -= 1
+                self.stats.planned_bytes -= size
+        self._bar_update(0)
+        if self.mode == "json":
+            self._event("file", action=action, name=name, status="skipped", reason=reason)
+
+    def failed(self, action: str, name: str | None, error: BaseException) -> None:
+        with self.stats.lock:
+            self.stats.failed += 1
+            self.stats.codes.add(exit_code_of(error))
+        self._bar_update(0)
+        text = describe(error)
+        if self.mode == "json":
+            self._event("file", action=action, name=name, status="failed", error=text)
+        else:
+            self.warn(f"{name}: {text}" if name and name not in text else text)
+
+    def deleted(self, name: str) -> None:
+        with self.stats.lock:
+            self.stats.deleted += 1
+        if self.mode == "json":
+            self._event("file", action="delete", name=name, status="ok")
+
+    # -- messages
+    def warn(self, message: str) -> None:
+        if self.mode == "json":
+            self._event("warning", message=message)
+        else:
+            self._write(message)
+
+    def message(self, message: str) -> None:
+        if self.mode == "json":
+            self._event("message", message=message)
+        else:
+            self._write(message)
+
+    # -- output
+    def _progress_fields(self) -> dict[str, Any]:
+        s = self.stats
+        with s.lock:
+            elapsed = s.elapsed
+            fields = {
+                "files": s.files,
+                "planned_files": s.planned_files,
+                "planning": s.planning,
+                "bytes": s.live_bytes,
+                "planned_bytes": s.planned_bytes,
+                "skipped": s.skipped,
+                "failed": s.failed,
+                "deleted": s.deleted,
+                "elapsed": round(elapsed, 3),
+            }
+        rate = fields["bytes"] / elapsed if elapsed > 0 else 0.0
+        fields["rate"] = round(rate, 1)
+        left = fields["planned_bytes"] - fields["bytes"]
+        fields["eta"] = None if s.planning or rate <= 0 else round(max(left, 0) / rate, 1)
+        return fields
+
+    def _log_line(self, final: bool = False) -> str:
+        f = self._progress_fields()
+        total_files = f"{f['planned_files']}{'+' if f['planning'] else ''}"
+        total_bytes = human_size(f["planned_bytes"]) + ("+" if f["planning"] else "")
+        pct = ""
+        if f["planned_bytes"] > 0 and not f["planning"]:
+            pct = f" ({min(100.0, 100.0 * f['bytes'] / f['planned_bytes']):.0f}%)"
+        eta = "" if f["eta"] is None or final else f", ETA {_duration(f['eta'])}"
+        return (
+            f"{time.strftime('%H:%M:%S')} {self.operation}"
+            f"{' done' if final else ''}: {f['files']}/{total_files} files, "
+            f"{human_size(f['bytes'])}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
+            f"{f['skipped']} skipped, {f['failed']} failed"
+            f"{', ' + str(f['deleted']) + ' deleted' if f['deleted'] else ''}, "
+            f"{_duration(f['elapsed'])} elapsed{eta}"
+        )
+
+    def _bar_update(self, n: int) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        s = self.stats
+        with self._write_lock:
+            total = max(s.planned_bytes, bar.n + n)
+            if bar.total != total:
+                bar.total = total
+            bar.set_description_str(
+                f"{s.files + s.skipped + s.failed}/{s.planned_files}"
+                f"{'+' if s.planning else ''} files",
+                refresh=False,
+            )
+            bar.update(n) if n else bar.refresh()
+
+    def _event(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "time": round(time.time(), 3), **fields}
+        self._write(json.dumps(record, default=str))
+
+    def _write(self, line: str) -> None:
+        with self._write_lock:
+            try:
+                if self._bar is not None:
+                    self._bar.clear()
+                self.stream.write(line + "\n")
+                self.stream.flush()
+                if self._bar is not None:
+                    self._bar.refresh()
+            except (OSError, ValueError):
+                pass
+
+
+# -- worker pool ---------------------------------------------------------------
+
+
+class _Pool:
+    """`workers` daemon threads; `submit` blocks while 2 x workers tasks wait.
+
+    Daemon threads: an interrupted run exits at once, leaving uploads
+    uncommitted (their journals make them resumable) and partial downloads.
+    """
+
+    def __init__(self, workers: int, handler: Callable[[Any], None]) -> None:
+        self.handler = handler
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, workers) * 2)
+        self.crash: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self._run, daemon=True, name=f"oio-transfer-{i}")
+            for i in range(max(1, workers))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self) -> None:
+        while True:
+            task = self.queue.get()
+            if task is None:
+                return
+            try:
+                self.handler(task)
+            except BaseException as exc:  # noqa: BLE001 - reported by close()
+                self.crash = self.crash or exc
+
+    def submit(self, task: Any) -> None:
+        if self.crash is not None:
+            raise self.crash
+        self.queue.put(task)
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            while thread.is_alive():
+                thread.join(0.5)
+        if self.crash is not None:
+            raise self.crash
+
+
+# -- the engine ----------------------------------------------------------------
+
+
+@dataclass
+class PlanRow:
+    action: str  # upload, download, delete
+    name: str
+    size: int | None
+    reason: str
+
+
+class Transfer:
+    """Trees between a local directory and a container, through one shared API."""
+
+    def __init__(
+        self,
+        api: Any,
+        account: str,
+        container: str,
+        reporter: Reporter | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        chunk_concurrency: int | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        policy: str | None = None,
+        mime_type: str | None = None,
+        properties: dict[str, str] | None = None,
+        autocreate: bool = True,
+        md5_cache: bool = True,
+        page_size: int | None = None,
+    ) -> None:
+        self.api = api
+        self.account = account
+        self.container = container
+        self.reporter = reporter or Reporter()
+        self.stats = self.reporter.stats
+        self.concurrency = max(1, int(concurrency))
+        self.chunk_concurrency = chunk_concurrency
+        self.resume = resume
+        self.overwrite = overwrite
+        self.policy = policy
+        self.mime_type = mime_type
+        self.properties = properties
+        self.autocreate = autocreate
+        self.use_md5_cache = md5_cache
+        self.page_size = page_size
+        self._md5_cache: Md5Cache | None = None
+        self._made_dirs: set[str] = set()
+        self._dirs_lock = threading.Lock()
+
+    # -- helpers
+    def _skip_local(self, path: str, reason: str) -> None:
+        self.reporter.warn(f"Skipping {path!r}: {reason}")
+        with self.stats.lock:
+            self.stats.skipped += 1
+
+    def _local_error(self, error: BaseException) -> None:
+        self.reporter.failed("walk", None, error)
+
+    def _run(self, tasks: Iterable[Any], handler: Callable[[Any], None]) -> None:
+        pool = _Pool(self.concurrency, handler)
+        try:
+            for task in tasks:
+                pool.submit(task)
+        finally:
+            self.reporter.planning_done()
+            pool.close()
+
+    def _guard(self, action: str, name: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - one file never stops the others
+            self.reporter.failed(action, name, exc)
+
+    # -- uploads
+    def upload_file(self, item: LocalFile) -> None:
+        kwargs: dict[str, Any] = {
+            "obj_name": item.name,
+            "policy": self.policy,
+            "mime_type": self.mime_type or _guess_type(item.name),
+            "properties": self.properties,
+            "progress": self.reporter.add_bytes,
+        }
+        if not self.autocreate:
+            kwargs["autocreate"] = False
+        if self.resume:
+            kwargs["resume"] = True
+        if self.chunk_concurrency:
+            kwargs["chunk_concurrency"] = self.chunk_concurrency
+        _chunks, size, md5, meta = self.api.object_create_ext(
+            self.account, self.container, file_or_path=item.path, **kwargs
+        )
+        resumed = int(meta.get("resumed_bytes") or 0)
+        note = meta.get("resume")
+        if note and note != "resumed":
+            self.reporter.warn(f"{item.name}: {note}")
+        self.reporter.done(
+            "upload", item.name, size, moved=size - resumed, resumed=resumed, hash=md5
+        )
+
+    def _prepare_container(self) -> None:
+        if self.autocreate:
+            with contextlib.suppress(OioException):
+                self.api.container_create(self.account, self.container)
+
+    def upload(self, items: Iterable[LocalFile]) -> Stats:
+        """Upload every file of `items` (e.g. `local_sources(...)`), `concurrency` at once."""
+        self._prepare_container()
+
+        def planned() -> Iterator[LocalFile]:
+            for item in items:
+                self.reporter.planned(item.size)
+                yield item
+
+        self._run(
+            planned(), lambda item: self._guard("upload", item.name, lambda: self.upload_file(item))
+        )
+        return self._finish()
+
+    # -- downloads
+    def _makedirs(self, directory: str) -> None:
+        if directory in self._made_dirs:
+            return
+        os.makedirs(directory, exist_ok=True)
+        with self._dirs_lock:
+            if len(self._made_dirs) > 10000:
+                self._made_dirs.clear()
+            self._made_dirs.add(directory)
+
+    def download_file(self, entry: dict[str, Any], path: str) -> None:
+        name = entry["name"]
+        self._makedirs(os.path.dirname(path))
+        result = fetch_to_file(
+            self.api,
+            self.account,
+            self.container,
+            name,
+            path,
+            meta=entry,
+            resume=self.resume,
+            progress=self.reporter.add_bytes,
+        )
+        if result.note and result.note != "resumed":
+            self.reporter.warn(f"{name}: {result.note}")
+        self.reporter.done("download", name, result.size, moved=result.sent, resumed=result.resumed)
+
+    def download(self, directory: str, prefix: str | None = None) -> Stats:
+        """Every object (under `prefix`) to `directory/<name>`; existing files are
+        skipped unless `overwrite`."""
+        root = os.path.abspath(directory)
+
+        def tasks() -> Iterator[tuple[dict[str, Any], str]]:
+            for entry in iter_remote(
+                self.api, self.account, self.container, prefix, self.page_size
+            ):
+                name = entry["name"]
+                try:
+                    path = local_path(root, name)
+                except TransferError as exc:
+                    self.reporter.failed("download", name, exc)
+                    continue
+                if not self.overwrite and os.path.lexists(path):
+                    self.reporter.skipped("download", name, 0, "exists", planned=False)
+                    continue
+                self.reporter.planned(int(entry.get("size") or 0))
+                yield entry, path
+
+        os.makedirs(root, exist_ok=True)
+        self._run(
+            tasks(),
+            lambda task: self._guard(
+                "download", task[0]["name"], lambda: self.download_file(*task)
+            ),
+        )
+        with self.stats.lock:
+            existing = self.stats.skipped  # downloads skip existing files only
+        if existing and not self.overwrite:
+            self.reporter.message(
+                f"{existing} existing file(s) skipped: give --overwrite to replace them"
+            )
+        return self._finish()
+
+    # -- sync
+    def _md5(self, item: LocalFile) -> str:
+        cache = self._md5_cache
+        if cache is not None:
+            cached = cache.get(item)
+            if cached:
+                return cached
+        md5 = _md5_of_file(item.path)
+        if cache is not None:
+            cache.put(item, md5)
+        return md5
+
+    def _differs(self, item: LocalFile, entry: dict[str, Any]) -> str | None:
+        """Why a local file and an object differ (None: identical)."""
+        if int(entry.get("size") or 0) != item.size:
+            return "size"
+        remote = (entry.get("hash") or "").upper()
+        if not remote:
+            return "no hash"
+        return None if self._md5(item) == remote else "md5"
+
+    def _pairs(
+        self, directory: str, upload: bool
+    ) -> Iterator[tuple[LocalFile | None, dict[str, Any] | None]]:
+        """Merge the sorted local walk and the sorted listing: (local, remote) pairs."""
+        walk = (
+            walk_local(directory, "", self._skip_local, self._local_error)
+            if os.path.isdir(directory)
+            else iter(())
+        )
+        local = check_sorted(
+            walk,
+            lambda item: item.name,
+            "local walk",
+        )
+        remote = check_sorted(
+            iter_remote(
+                self.api,
+                self.account,
+                self.container,
+                page_size=self.page_size,
+                missing_ok=upload,
+            ),
+            lambda entry: entry["name"],
+            "container listing",
+        )
+        left = next(local, None)
+        right = next(remote, None)
+        while left is not None or right is not None:
+            if right is None or (left is not None and left.name < right["name"]):
+                yield left, None
+                left = next(local, None)
+            elif left is None or right["name"] < left.name:
+                yield None, right
+                right = next(remote, None)
+            else:
+                yield left, right
+                left, right = next(local, None), next(remote, None)
+
+    def sync(
+        self,
+        directory: str,
+        upload: bool,
+        delete: bool = False,
+        max_delete: int | None = None,
+    ) -> Stats:
+        """Make the destination like the source: transfer what is missing or differs
+        (size, then MD5), then, with `delete`, delete what the source lacks."""
+        root = os.path.abspath(directory)
+        if upload:
+            self._prepare_container()
+        else:
+            os.makedirs(root, exist_ok=True)
+        if self.use_md5_cache:
+            self._md5_cache = Md5Cache(md5_cache_path(self.api))
+        extras = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        extra_count = 0
+        try:
+
+            def tasks() -> Iterator[tuple[LocalFile | None, dict[str, Any] | None, str]]:
+                nonlocal extra_count
+                for item, entry in self._pairs(root, upload):
+                    if upload and item is not None:
+                        self.reporter.planned(item.size)
+                        yield item, entry, ""
+                    elif not upload and entry is not None:
+                        try:
+                            path = local_path(root, entry["name"])
+                        except TransferError as exc:
+                            self.reporter.failed("download", entry["name"], exc)
+                            continue
+                        self.reporter.planned(int(entry.get("size") or 0))
+                        yield item, entry, path
+                    elif delete:
+                        name = item.name if item is not None else entry["name"]  # type: ignore[index]
+                        extras.write(json.dumps(name) + "\n")
+                        extra_count += 1
+
+            self._run(tasks(), self._sync_task(upload))
+            self._delete_extras(root, upload, extras, extra_count, max_delete)
+        finally:
+            extras.close()
+            if self._md5_cache is not None:
+                self._md5_cache.close()
+        return self._finish()
+
+    def _sync_task(self, upload: bool) -> Callable[[Any], None]:
+        def run(task: tuple[LocalFile | None, dict[str, Any] | None, str]) -> None:
+            item, entry, path = task
+            name = item.name if item is not None else entry["name"]  # type: ignore[index]
+            action = "upload" if upload else "download"
+
+            def work() -> None:
+                if item is not None and entry is not None:
+                    reason = self._differs(item, entry)
+                    if reason is None:
+                        self.reporter.skipped(action, name, item.size, "identical", planned=True)
+                        return
+                if upload:
+                    self.upload_file(item)  # type: ignore[arg-type]
+                else:
+                    self.download_file(entry, path)  # type: ignore[arg-type]
+
+            self._guard(action, name, work)
+
+        return run
+
+    def _delete_extras(
+        self, root: str, upload: bool, extras: IO[str], count: int, max_delete: int | None
+    ) -> None:
+        if not count:
+            return
+        where = f"container {self.container!r}" if upload else f"directory {root!r}"
+        if self.stats.failed:
+            self.reporter.warn(
+                f"Not deleting {count} extra file(s) from {where}: some transfers failed"
+            )
+            with self.stats.lock:
+                self.stats.refused_deletes += count
+            return
+        if max_delete is not None and count > max_delete:
+            self.reporter.warn(
+                f"Not deleting {count} extra file(s) from {where}: more than "
+                f"--max-delete {max_delete}"
+            )
+            with self.stats.lock:
+                self.stats.refused_deletes += count
+            return
+        extras.seek(0)
+
+        def names() -> Iterator[str]:
+            for line in extras:
+                yield json.loads(line)
+
+        def remove(name: str) -> None:
+            def work() -> None:
+                if upload:
+                    self.api.object_delete(self.account, self.container, name)
+                else:
+                    os.unlink(local_path(root, name))
+                self.reporter.deleted(name)
+
+            self._guard("delete", name, work)
+
+        self._run(names(), remove)
+
+    def plan(
+        self,
+        directory: str,
+        upload: bool,
+        delete: bool = False,
+        max_delete: int | None = None,
+    ) -> Iterator[PlanRow]:
+        """What `sync` would do, in name order, changing nothing (MD5s are computed).
+
+        Identical files are counted in `stats.skipped`, not listed.
+        """
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        root = os.path.abspath(directory)
+        if self.use_md5_cache:
+            self._md5_cache = Md5Cache(md5_cache_path(self.api))
+        action = "upload" if upload else "download"
+        deletes = 0
+        executor = ThreadPoolExecutor(max_workers=self.concurrency)
+        window: deque[Any] = deque()
+
+        def ready(slot: Any) -> bool:
+            return not isinstance(slot, Future) or slot.done()
+
+        def value(slot: Any) -> PlanRow | None:
+            return slot.result() if isinstance(slot, Future) else slot
+
+        try:
+            for item, entry in self._pairs(root, upload):
+                source = item if upload else entry
+                if source is not None:
+                    if item is not None and entry is not None:
+                        window.append(executor.submit(self._plan_pair, action, item, entry))
+                    elif upload:
+                        window.append(PlanRow(action, item.name, item.size, "new"))  # type: ignore[union-attr]
+                    else:
+                        name = entry["name"]  # type: ignore[index]
+                        try:
+                            local_path(root, name)
+                        except TransferError as exc:
+                            self.reporter.failed("download", name, exc)
+                            continue
+                        window.append(PlanRow(action, name, int(entry.get("size") or 0), "new"))  # type: ignore[union-attr]
+                elif delete:
+                    deletes += 1
+                    if item is not None:
+                        window.append(PlanRow("delete", item.name, item.size, "extra"))
+                    else:
+                        window.append(PlanRow("delete", entry["name"], entry.get("size"), "extra"))  # type: ignore[index,union-attr]
+                while window and (len(window) > 4 * self.concurrency or ready(window[0])):
+                    row = value(window.popleft())
+                    if row is not None:
+                        yield row
+            while window:
+                row = value(window.popleft())
+                if row is not None:
+                    yield row
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            if self._md5_cache is not None:
+                self._md5_cache.close()
+            self.reporter.planning_done()
+        if max_delete is not None and deletes > max_delete:
+            self.reporter.warn(
+                f"{deletes} deletion(s) planned, more than --max-delete {max_delete}: "
+                "a real run would delete nothing"
+            )
+            with self.stats.lock:
+                self.stats.refused_deletes += deletes
+        self._finish()
+
+    def _plan_pair(self, action: str, item: LocalFile, entry: dict[str, Any]) -> PlanRow | None:
+        try:
+            reason = self._differs(item, entry)
+        except (OioException, OSError) as exc:
+            self.reporter.failed(action, item.name, exc)
+            return None
+        if reason is None:
+            with self.stats.lock:
+                self.stats.skipped += 1
+            return None
+        size = item.size if action == "upload" else int(entry.get("size") or 0)
+        return PlanRow(action, item.name, size, reason)
+
+    def _finish(self) -> Stats:
+        if self.stats.finished is None:
+            self.stats.finished = time.monotonic()
+        if self.stats.resumed:
+            self.reporter.message(f"resumed: {self.stats.resumed} bytes not sent again")
+        return self.stats
+
+
+def _guess_type(name: str) -> str | None:
+    import mimetypes
+
+    return mimetypes.guess_type(name, strict=False)[0]
