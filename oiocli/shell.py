@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "container purge": "container:PurgeContainer",
     "container save": "container:SaveContainer",
     "container flush": "container:FlushContainer",
+    "container check": "check:CheckContainer",
     # objects
     "object create": "object:CreateObject",
     "object fetch": "object:FetchObject",
@@ -64,10 +65,14 @@ COMMANDS: dict[str, str] = {
     "object truncate": "object:TruncateObject",
     "object link": "object:LinkObject",
     "object purge": "object:PurgeObject",
+    "object check": "check:CheckObject",
     # embedded namespace
     "namespace show": "namespace:ShowNamespace",
     "namespace serve": "serve:NamespaceServe",
     "volume list": "namespace:ListVolume",
+    "volume check": "check:CheckVolume",
+    "volume rebuild": "check:RebuildVolume",
+    "namespace check": "check:CheckNamespace",
     "events list": "namespace:ListEvents",
 }
 

@@ -581,7 +581,11 @@ class DeleteObject(MultiName):
 
 
 class SetObject(Command):
-    """Set object properties (merged with the existing ones, unless --clear)."""
+    """Set object properties (merged with the existing ones, unless --clear).
+
+    --policy re-encodes the object's data with another storage policy (replication
+    to EC and back), keeping its name, version, properties and hash.
+    """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -593,13 +597,28 @@ class SetObject(Command):
             action="store_true",
             help="Remove every property before setting the new ones",
         )
+        parser.add_argument(
+            "--policy",
+            metavar="<policy>",
+            help="Re-encode the object's data with this storage policy",
+        )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         properties = dict(parsed_args.properties)
-        if not properties and not parsed_args.clear:
-            raise UsageError("Nothing to set: give --property KEY=VALUE or --clear")
+        if not properties and not parsed_args.clear and not parsed_args.policy:
+            raise UsageError("Nothing to set: give --property KEY=VALUE, --clear or --policy")
         account, container = resolve_container(self, parsed_args, parsed_args.container)
+        if parsed_args.policy:
+            self.api.object_change_policy(
+                account,
+                container,
+                parsed_args.object,
+                parsed_args.policy,
+                version=parsed_args.version,
+            )
+            if not properties and not parsed_args.clear:
+                return
         self.api.object_set_properties(
             account,
             container,
