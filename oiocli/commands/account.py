@@ -188,7 +188,8 @@ class RefreshAccount(Command):
 class FlushAccount(Lister):
     """Reset the object and byte counters of an account and of its containers.
 
-    The containers keep their objects; `account refresh` recomputes the counters.
+    The containers keep their objects; `container touch --recompute` then
+    `account refresh` recompute the counters.
     With --dry-run, list the containers whose counters would be reset, change nothing.
     """
 
