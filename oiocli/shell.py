@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "container locate": "container:LocateContainer",
     "container purge": "container:PurgeContainer",
     "container save": "container:SaveContainer",
+    "container sync": "transfer:SyncContainer",
     "container flush": "container:FlushContainer",
     "container check": "check:CheckContainer",
     # objects

@@ -756,7 +756,11 @@ class Reporter:
         if self.mode == "json":
             self._event("file", action=action, name=name, status="skipped", reason=reason)
 
-    def failed(self, action: str, name: str | None, error: BaseException) -> None:
+    def failed(
+        self, action: str, name: str | None, error: BaseException, quiet: bool = False
+    ) -> None:
+        """A file failed: counted, and one stderr line (unless `quiet`: the caller
+        reports it) or a JSON event."""
         with self.stats.lock:
             self.stats.failed += 1
             self.stats.codes.add(exit_code_of(error))
@@ -764,7 +768,7 @@ class Reporter:
         text = describe(error)
         if self.mode == "json":
             self._event("file", action=action, name=name, status="failed", error=text)
-        else:
+        elif not quiet:
             self.warn(f"{name}: {text}" if name and name not in text else text)
 
     def deleted(self, name: str) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from oiocli.commands.base import (
     PAGE_SIZE,
     Command,
-    CommandError,
     Lister,
     MultiName,
     ShowOne,
@@ -18,18 +17,12 @@ from oiocli.commands.base import (
     add_page_size_option,
     add_property_option,
     cid_of,
-    combined_exit_code,
-    describe_error,
     iter_objects,
     positive_int,
-    progress_bar,
     resolve_container,
-    safe_join,
     size_cell,
     time_cell,
-    write_stream,
 )
-from oiocli.exceptions import OioException
 
 POLICY_KEY = "sys.m2.policy.storage"
 VERSIONS_KEY = "sys.m2.policy.version"
@@ -495,11 +488,15 @@ class FlushContainer(Lister):
 class SaveContainer(Lister):
     """Download every object of a container into a directory (all pages).
 
-    Object names become paths under the directory (sub-directories created);
-    a name that would escape the directory is refused.
+    Object names become paths under the directory (sub-directories created),
+    --concurrency objects at a time; existing files are skipped unless
+    --overwrite; a name that would escape the directory ('..', absolute) is
+    refused. The output is one summary row (see below).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+
         parser = super().get_parser(prog_name)
         add_container_arg(parser)
         parser.add_argument(
@@ -511,25 +508,14 @@ class SaveContainer(Lister):
             help="Directory to write into (default: the current directory)",
         )
         parser.add_argument("--prefix", metavar="<prefix>", help="Only objects starting so")
+        add_transfer_options(parser, upload=False)
+        parser.epilog = f"{SUMMARY_HELP}\n\n{MEMORY_HELP}"
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        from oiocli.commands.transfer import download_tree
+
         account, name = resolve_container(self, parsed_args, parsed_args.container)
-        rows = []
-        errors: list[BaseException] = []
-        total = 0
-        for entry in iter_objects(self.api, account, name, prefix=parsed_args.prefix):
-            total += 1
-            obj = entry["name"]
-            try:
-                path = safe_join(parsed_args.directory, obj)
-                meta, stream = self.api.object_fetch(account, name, obj)
-                with progress_bar(self.app, meta.get("size"), obj) as progress:
-                    write_stream(stream, path, progress)
-                rows.append((obj, meta.get("size"), path, "Ok"))
-            except (OioException, OSError, CommandError) as error:
-                errors.append(error)
-                self.warn(describe_error(error))
-                rows.append((obj, entry.get("size"), None, "Failed"))
-        self.exit_status = combined_exit_code(errors, total)
-        return ("Name", "Size", "File", "Status"), rows
+        return download_tree(
+            self, parsed_args, account, name, parsed_args.directory, parsed_args.prefix
+        )

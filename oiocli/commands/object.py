@@ -62,6 +62,9 @@ def _check_single_version(parsed_args: argparse.Namespace) -> None:
 class CreateObject(MultiName):
     """Upload files (or stdin, '-') as objects; one row per object.
 
+    With --recursive, directories are uploaded whole, --concurrency files at a
+    time, and the output is one summary row (see below). --resume continues an
+    interrupted upload from its last durable metachunk.
     Exits 8 when some files failed, the failure's exit code when all did.
     """
 
@@ -113,6 +116,10 @@ class CreateObject(MultiName):
             action="store_false",
             help="Fail if the container does not exist (default: create it)",
         )
+        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+
+        add_transfer_options(parser, download=False)
+        parser.epilog = f"with --recursive, {SUMMARY_HELP}\n\n{MEMORY_HELP}"
         return parser
 
     def _jobs(self, parsed_args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -131,30 +138,38 @@ class CreateObject(MultiName):
         jobs: list[tuple[str, str]] = []
         for index, path in enumerate(files):
             name = names[index] if names else None
-            if path != "-" and parsed_args.recursive and os.path.isdir(path):
-                jobs.extend(_walk(path, name))
-            else:
-                jobs.append((path, name or os.path.basename(path.rstrip("/")) or path))
+            jobs.append((path, name or os.path.basename(path.rstrip("/")) or path))
         return jobs
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        if parsed_args.recursive:
+            return self._tree(parsed_args)
         jobs = self._jobs(parsed_args)
         account, container = resolve_container(self, parsed_args, parsed_args.container)
         properties = dict(parsed_args.properties) or None
         extra: dict[str, Any] = {}
         if not parsed_args.autocreate:
             extra["autocreate"] = False
+        if parsed_args.chunk_concurrency:
+            extra["chunk_concurrency"] = parsed_args.chunk_concurrency
         sources = dict((name, path) for path, name in jobs)
+        resumed = 0
 
         def upload(name: str) -> tuple[str, int, str, str]:
+            nonlocal resumed
+            from oiocli.commands.transfer import FileProgress
+
             path = sources[name]
             mime_type = parsed_args.mime_type or _guess_type(name)
+            # a resumable upload needs the path: its journal is keyed by it
+            resume = parsed_args.resume and path != "-"
             with _open_source(self.app, path) as (source, total):
-                with progress_bar(self.app, total, name) as progress:
-                    _chunks, size, md5 = self.api.object_create(
+                shown = FileProgress(self, parsed_args, total, name, "upload")
+                with shown as progress:
+                    _chunks, size, md5, meta = self.api.object_create_ext(
                         account,
                         container,
-                        file_or_path=source,
+                        file_or_path=path if resume else source,
                         obj_name=name,
                         mime_type=mime_type,
                         policy=parsed_args.policy,
@@ -162,26 +177,38 @@ class CreateObject(MultiName):
                         etag=parsed_args.etag,
                         append=parsed_args.append,
                         progress=progress,
+                        resume=resume,
                         **extra,
                     )
+                    kept = int(meta.get("resumed_bytes") or 0)
+                    shown.done(size, size - kept, kept)
+            resumed += kept
+            note = meta.get("resume")
+            if note and note != "resumed":
+                self.warn(f"{name}: {note}")
             return name, size, md5.upper() if isinstance(md5, str) else md5, "Ok"
 
         rows = self.for_each(
             [name for _path, name in jobs], upload, lambda name: (name, None, None, "Failed")
         )
+        if resumed:
+            self.warn(f"resumed: {resumed} bytes not sent again")
         return ("Name", "Size", "Hash", "Status"), rows
 
+    def _tree(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        from oiocli.commands.transfer import upload_tree
 
-def _walk(directory: str, prefix: str | None) -> list[tuple[str, str]]:
-    jobs = []
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for filename in sorted(files):
-            path = os.path.join(root, filename)
-            rel = os.path.relpath(path, directory).replace(os.sep, "/")
-            name = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
-            jobs.append((path, name))
-    return jobs
+        files, names = parsed_args.files, parsed_args.names
+        if "-" in files:
+            raise UsageError("stdin ('-') cannot be uploaded with --recursive")
+        if parsed_args.etag or parsed_args.append:
+            raise UsageError("--etag and --append apply to single files, not --recursive")
+        if names and len(names) != len(files):
+            raise UsageError(
+                f"{len(names)} --name for {len(files)} files: give one --name per file"
+            )
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        return upload_tree(self, parsed_args, account, container, files, names or None)
 
 
 def _guess_type(name: str) -> str | None:
@@ -250,16 +277,28 @@ def _ranges(parsed_args: argparse.Namespace) -> list[tuple[int | None, int | Non
     return ranges or None
 
 
-class FetchObject(Command):
+class FetchObject(Lister):
     """Download an object to stdout (default) or to --file; --range reads parts.
 
-    With --file, the data goes to a temporary file renamed at the end: on error
-    nothing is left behind. Not an OpenIO command (OpenIO has it only in its API).
+    With --file, the data goes to a partial file beside it, renamed at the end: on
+    error nothing is left behind, and with --resume an interrupted download
+    continues from the partial file's size (the whole file is then checked against
+    the object's MD5). Not an OpenIO command (OpenIO has it only in its API).
+
+    With --prefix and/or -D/--directory (and no <object>), download every object
+    under the prefix to files under the directory (default '.'), --concurrency at a
+    time; existing files are skipped unless --overwrite; the output is one summary
+    row (see below).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+
         parser = super().get_parser(prog_name)
-        _add_object_args(parser)
+        add_container_arg(parser)
+        parser.add_argument(
+            "object", metavar="<object>", nargs="?", help="Object name (not with --prefix/-D)"
+        )
         parser.add_argument(
             "--file", metavar="<path>", help="Write to this file (default: standard output)"
         )
@@ -276,16 +315,79 @@ class FetchObject(Command):
             ),
         )
         _add_version_option(parser)
+        parser.add_argument(
+            "--prefix", metavar="<prefix>", help="Download every object starting so (a tree)"
+        )
+        parser.add_argument(
+            "-D",
+            "--directory",
+            metavar="<dir>",
+            help="Directory the tree goes to (default: the current directory)",
+        )
+        add_transfer_options(parser, upload=False)
+        parser.epilog = f"with --prefix or -D, {SUMMARY_HELP}\n\n{MEMORY_HELP}"
         return parser
 
-    def take_action(self, parsed_args: argparse.Namespace) -> None:
-        ranges = _ranges(parsed_args)
+    @staticmethod
+    def _is_tree(parsed_args: argparse.Namespace) -> bool:
+        return parsed_args.prefix is not None or parsed_args.directory is not None
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        if self._is_tree(parsed_args):
+            return super().run(parsed_args)  # the summary row
+        self._fetch_one(parsed_args)  # data, no rows
+        return 0
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        from oiocli.commands.transfer import download_tree
+
+        if parsed_args.object is not None:
+            raise UsageError("Give either an <object> or --prefix/-D, not both")
+        if parsed_args.file or parsed_args.ranges or parsed_args.version is not None:
+            raise UsageError("--file, --range and --object-version apply to one object")
         account, container = resolve_container(self, parsed_args, parsed_args.container)
+        directory = parsed_args.directory or "."
+        return download_tree(self, parsed_args, account, container, directory, parsed_args.prefix)
+
+    def _fetch_one(self, parsed_args: argparse.Namespace) -> None:
+        from oiocli.commands.transfer import FileProgress
+
+        if parsed_args.object is None:
+            raise UsageError("Give an <object>, or --prefix/-D for a tree")
+        ranges = _ranges(parsed_args)
+        if parsed_args.resume and (not parsed_args.file or ranges):
+            raise UsageError("--resume needs --file (and no --range)")
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        if parsed_args.file and ranges is None:
+            from oiocli.transfer import fetch_to_file
+
+            meta = self.api.object_get_properties(
+                account, container, parsed_args.object, version=parsed_args.version
+            )
+            size = int(meta.get("size") or 0)
+            shown = FileProgress(self, parsed_args, size, parsed_args.object, "download")
+            with shown as progress:
+                result = fetch_to_file(
+                    self.api,
+                    account,
+                    container,
+                    parsed_args.object,
+                    parsed_args.file,
+                    meta=meta,
+                    resume=parsed_args.resume,
+                    progress=progress,
+                )
+                shown.done(result.size, result.sent, result.resumed)
+            if result.note and result.note != "resumed":
+                self.warn(f"{parsed_args.object}: {result.note}")
+            if result.resumed:
+                self.warn(f"resumed: {result.resumed} bytes not fetched again")
+            return
         meta, stream = self.api.object_fetch(
             account, container, parsed_args.object, version=parsed_args.version, ranges=ranges
         )
         total = meta.get("size") if ranges is None else None
-        with progress_bar(self.app, total, parsed_args.object) as progress:
+        with FileProgress(self, parsed_args, total, parsed_args.object, "download") as progress:
             if parsed_args.file:
                 write_stream(stream, parsed_args.file, progress)
             else:

@@ -313,3 +313,46 @@ class SyncContainer(Lister):
             yield row.action, row.name, size_cell(row.size, human), row.reason
         # read by _Display.run once the rows are printed
         self.exit_status = transfer.stats.exit_code()
+
+
+class FileProgress:
+    """Progress of one file of `object create` / `object fetch` (not a tree).
+
+    auto/bar: the command's usual bar; log/json: a `Reporter` for this file.
+    """
+
+    def __init__(
+        self, cmd: Any, parsed_args: argparse.Namespace, total: int | None, name: str, action: str
+    ) -> None:
+        self.cmd = cmd
+        self.parsed_args = parsed_args
+        self.total = total
+        self.name = name
+        self.action = action
+        self.reporter: Any = None
+        self._bar: Any = None
+
+    def __enter__(self) -> Any:
+        mode = progress_mode(self.cmd.app, self.parsed_args)
+        if mode in ("log", "json"):
+            self.reporter = reporter(self.cmd, self.parsed_args, self.action)
+            self.reporter.start(name=self.name)
+            self.reporter.planned(self.total or 0)
+            return self.reporter.add_bytes
+        from oiocli.commands.base import progress_bar
+
+        self._bar = progress_bar(self.cmd.app, self.total, self.name)
+        return self._bar.__enter__()
+
+    def done(self, size: int, moved: int, resumed: int = 0) -> None:
+        if self.reporter is not None:
+            self.reporter.done(self.action, self.name, size, moved=moved, resumed=resumed)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.reporter is not None:
+            if isinstance(exc_info[1], Exception):
+                self.reporter.failed(self.action, self.name, exc_info[1], quiet=True)
+            self.reporter.planning_done()
+            self.reporter.close()
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
