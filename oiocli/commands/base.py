@@ -362,10 +362,11 @@ class MultiName(Lister):
 
     def for_each(
         self,
-        names: Iterable[str],
-        action: Callable[[str], Sequence[Any]],
-        failed_row: Callable[[str], Sequence[Any]],
+        names: Iterable[Any],
+        action: Callable[[Any], Sequence[Any]],
+        failed_row: Callable[[Any], Sequence[Any]],
     ) -> list[Sequence[Any]]:
+        """One row per item of `names` (usually names; any item `action` accepts)."""
         rows: list[Sequence[Any]] = []
         errors: list[BaseException] = []
         total = 0

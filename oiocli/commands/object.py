@@ -152,14 +152,13 @@ class CreateObject(MultiName):
             extra["autocreate"] = False
         if parsed_args.chunk_concurrency:
             extra["chunk_concurrency"] = parsed_args.chunk_concurrency
-        sources = dict((name, path) for path, name in jobs)
         resumed = 0
 
-        def upload(name: str) -> tuple[str, int, str, str]:
+        def upload(job: tuple[str, str]) -> tuple[str, int, str, str]:
             nonlocal resumed
             from oiocli.commands.transfer import FileProgress
 
-            path = sources[name]
+            path, name = job  # two files may share a base name: keep each its own path
             mime_type = parsed_args.mime_type or _guess_type(name)
             # a resumable upload needs the path: its journal is keyed by it
             resume = parsed_args.resume and path != "-"
@@ -188,9 +187,7 @@ class CreateObject(MultiName):
                 self.warn(f"{name}: {note}")
             return name, size, md5.upper() if isinstance(md5, str) else md5, "Ok"
 
-        rows = self.for_each(
-            [name for _path, name in jobs], upload, lambda name: (name, None, None, "Failed")
-        )
+        rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
             self.warn(f"resumed: {resumed} bytes not sent again")
         return ("Name", "Size", "Hash", "Status"), rows

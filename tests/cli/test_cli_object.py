@@ -64,6 +64,14 @@ def test_create_partial_failure_exits_8(oio):
     assert oio.names("photos") == ["a.bin"]
 
 
+def test_create_same_base_name_twice(oio):
+    oio.file("one/f", b"first")
+    oio.file("two/f", b"second")
+    rows = oio.json("object", "create", "c", "one/f", "two/f", "--name", "1", "--name", "2")
+    assert [(r["Name"], r["Size"]) for r in rows] == [("1", 5), ("2", 6)]
+    assert oio.ok("object", "fetch", "c", "2").stdout == b"second"
+
+
 def test_create_no_autocreate(oio):
     oio.file("f", b"data")
     proc = oio.run("object", "create", "newct", "f", "--no-autocreate")
