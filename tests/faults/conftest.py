@@ -6,13 +6,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .helpers import IS_ROOT, NOBODY, Namespace, as_nobody, tree_modes
+from .helpers import IS_ROOT, Namespace, tree_modes
 
 
 def fast_tmp_dir() -> Path:
@@ -51,21 +50,16 @@ def ns(ns_root: Path) -> Namespace:
 
 
 @pytest.fixture
-def unprivileged_ns() -> Iterator[tuple[Namespace, Callable[..., Any] | None]]:
-    """A namespace owned by the user the CLI runs as, permissions enforced.
+def strict_ns(ns: Namespace) -> Namespace:
+    """A namespace whose CLI runs with file permissions enforced.
 
-    As root (where chmod blocks nothing), the namespace lives in a directory owned
-    by `nobody` and the CLI runs as `nobody`; otherwise as the current user.
+    Root bypasses permissions (CAP_DAC_OVERRIDE), so as root the CLI runs under
+    `setpriv` with the DAC capabilities dropped from its bounding set: it is
+    still root, owner of every file, but a chmod 000 directory stops it.
     """
-    root = fast_tmp_dir()
-    try:
-        space = Namespace(root)
-        preexec = None
-        if IS_ROOT:
-            preexec = as_nobody
-            for path, _mode, _is_dir in tree_modes(root):
-                os.chown(path, NOBODY, NOBODY)
-        space.preexec = preexec  # type: ignore[attr-defined]
-        yield space, preexec
-    finally:
-        remove_tree(root)
+    if IS_ROOT:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: permissions cannot be enforced")
+        ns.wrapper = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    return ns

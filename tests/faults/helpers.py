@@ -31,7 +31,6 @@ POLICIES = (
 )
 REDUNDANT = tuple(p for p in POLICIES if p != "SINGLE")
 IS_ROOT = os.geteuid() == 0
-NOBODY = 65534
 
 
 def oio_command() -> list[str]:
@@ -62,6 +61,7 @@ class Namespace:
         )
         self.env = env
         self.command = oio_command()
+        self.wrapper: list[str] = []  # e.g. setpriv, to run the CLI with fewer rights
         if chunk_size:
             self.api()  # create it now, with small chunks
 
@@ -74,7 +74,7 @@ class Namespace:
 
     # -- CLI, in a subprocess --------------------------------------------------
     def popen_args(self, *args: str | bytes) -> list[str | bytes]:
-        return [*self.command, *args]
+        return [*self.wrapper, *self.command, *args]
 
     def run(
         self,
@@ -199,13 +199,3 @@ def tree_modes(root: Path) -> Iterator[tuple[str, int, bool]]:
         for name in files:
             path = os.path.join(base, name)
             yield path, os.lstat(path).st_mode & 0o7777, False
-
-
-# -- running as an unprivileged user -------------------------------------------------
-
-
-def as_nobody() -> None:
-    """preexec_fn: drop root privileges (nobody), so file permissions apply."""
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
