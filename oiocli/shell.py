@@ -173,6 +173,7 @@ class OioShell(App):
         self._config: dict[str, str] | None = None
         self._request_id: str | None = None
         self.current_command: str | None = None
+        self.last_result = 0
         self.error_reported = False
 
     # -- options -------------------------------------------------------------
@@ -314,7 +315,10 @@ class OioShell(App):
 
     def run(self, argv: list[str]) -> int:
         try:
-            return super().run(argv)
+            result = super().run(argv)
+            if self.interactive_mode:  # commands read from stdin: the last one's status
+                return self.last_result
+            return result
         except SystemExit as exc:  # --help, --version, or argparse on the global options
             if exc.code is None:
                 return 0
@@ -346,12 +350,9 @@ class OioShell(App):
             cmd_parser = cmd.get_parser(full_name)
             try:
                 parsed_args = cmd_parser.parse_args(sub_argv)
-            except SystemExit as exc:
-                if self.interactive_mode:
-                    import cmd2
-
-                    raise cmd2.exceptions.Cmd2ArgparseError from exc
-                return exc.code if isinstance(exc.code, int) else 2
+            except SystemExit as exc:  # usage error (already printed) or --help
+                result = exc.code if isinstance(exc.code, int) else 2
+                return result
             result = cmd.run(parsed_args)
         except BrokenPipeError as exc:
             err = exc
@@ -371,6 +372,8 @@ class OioShell(App):
             err = exc
             result = self.report_error(exc)
         finally:
+            self.last_result = result
+            self._request_id = None  # a fresh id for the next command (interactive mode)
             try:
                 self.clean_up(cmd, result, err)
             except Exception as exc:  # pragma: no cover
