@@ -1,0 +1,112 @@
+"""Issue 2, done-when 5: 8 processes write one container at once; nothing lost, stats exact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .helpers import ACCOUNT, fetch
+
+PROCESSES = 8
+OBJECTS_EACH = 200
+
+# Each child opens the same namespace, waits for the start signal so that all of
+# them write at once, then creates its objects and reports what it wrote.
+CHILD = r"""
+import json, os, sys, time
+from oiocli.api import ObjectStorageApi
+
+args, account, each, worker, go = json.loads(sys.argv[1])
+api = ObjectStorageApi(**args)
+while not os.path.exists(go):
+    time.sleep(0.005)
+written = 0
+for i in range(each):
+    name = "w%d/obj-%04d" % (worker, i)
+    data = b"%d:%d;" % (worker, i) * (1 + (worker * 7 + i) % 13)
+    api.object_create(account, "shared", data=data, obj_name=name)
+    written += len(data)
+    if i % 50 == 0:
+        api.object_set_properties(account, "shared", name, {"i": str(i)})
+print(json.dumps({"worker": worker, "bytes": written}))
+"""
+
+
+def expected_data(worker: int, i: int) -> bytes:
+    return b"%d:%d;" % (worker, i) * (1 + (worker * 7 + i) % 13)
+
+
+def test_eight_processes_create_into_one_container(api, backend, tmp_path):
+    api.container_create(ACCOUNT, "shared")
+    before = api.event_list()
+    api.object_create(ACCOUNT, "other", data=b"12345", obj_name="elsewhere")
+    (create_type,) = {e["type"] for e in api.event_list()[len(before) :] if "content" in e["type"]}
+    go = tmp_path / "go"
+    args = backend.connect_args(api)
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                json.dumps([args, ACCOUNT, OBJECTS_EACH, worker, str(go)]),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(PROCESSES)
+    ]
+    go.touch()
+    reports = []
+    for child in children:
+        out, err = child.communicate(timeout=600)
+        assert "locked" not in err.lower(), err
+        assert child.returncode == 0, err
+        reports.append(json.loads(out))
+    total_bytes = sum(r["bytes"] for r in reports)
+    assert total_bytes == sum(
+        len(expected_data(w, i)) for w in range(PROCESSES) for i in range(OBJECTS_EACH)
+    )
+
+    # Every object is listed exactly once (paginated), with the right size.
+    listed, marker = [], None
+    while True:
+        page = api.object_list(ACCOUNT, "shared", limit=250, marker=marker)
+        listed += page["objects"]
+        if not page["truncated"]:
+            break
+        marker = page["next_marker"]
+    expected_names = sorted(
+        f"w{w}/obj-{i:04d}" for w in range(PROCESSES) for i in range(OBJECTS_EACH)
+    )
+    assert [o["name"] for o in listed] == expected_names
+    sizes = {o["name"]: o["size"] for o in listed}
+    for w in range(PROCESSES):
+        for i in range(OBJECTS_EACH):
+            assert sizes[f"w{w}/obj-{i:04d}"] == len(expected_data(w, i))
+    for w, i in [(0, 0), (3, 77), (7, 199)]:
+        assert fetch(api, "shared", f"w{w}/obj-{i:04d}") == expected_data(w, i)
+    assert api.object_get_properties(ACCOUNT, "shared", "w5/obj-0150")["properties"] == {"i": "150"}
+
+    # Statistics are exact at every level.
+    count = PROCESSES * OBJECTS_EACH
+    system = api.container_get_properties(ACCOUNT, "shared")["system"]
+    assert (int(system["sys.m2.objects"]), int(system["sys.m2.usage"])) == (count, total_bytes)
+    rows = {row[0]: row for row in api.container_list(ACCOUNT)}
+    assert (rows["shared"][1], rows["shared"][2]) == (count, total_bytes)
+    account = api.account_show(ACCOUNT)
+    assert (account["objects"], account["bytes"], account["containers"]) == (
+        count + 1,
+        total_bytes + 5,
+        2,
+    )
+    # One creation event per object, none lost.
+    created = [
+        e["data"]["name"]
+        for e in api.event_list()
+        if e["type"] == create_type and e["url"].get("container") == "shared"
+    ]
+    assert sorted(created) == expected_names
+    assert backend.chunk_file_count(api) == count + 1
