@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import uuid
+import secrets
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -114,7 +114,7 @@ class ObjectStorageApi:
     def _reqid(self, kwargs: dict[str, Any]) -> str:
         reqid = kwargs.get("reqid") or kwargs.get("request_id") or self.request_id
         if not reqid:
-            reqid = uuid.uuid4().hex
+            reqid = secrets.token_hex(16)
         return str(reqid)[:63]
 
     # ------------------------------------------------------------ accounts
@@ -191,6 +191,12 @@ class ObjectStorageApi:
                 self.backend.policies.method(value)
             if key == "sys.m2.policy.version" and value:
                 _version(value)
+            if key == "sys.status":
+                from oiocli.backends.embedded.meta import STATUS_NAMES
+
+                if not value.isdigit() or int(value) not in STATUS_NAMES:
+                    known = ", ".join(f"{v} ({n})" for v, n in STATUS_NAMES.items())
+                    raise BadRequest(f"Invalid container status {value!r} (known: {known})")
         return system
 
     def container_create(

@@ -8,9 +8,6 @@ memory in the heap removes that cost (ISA-L encode: 0.6 -> 10 GB/s).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _done = False
@@ -22,6 +19,9 @@ def keep_freed_memory(pad: int = 64 * 1024 * 1024) -> None:
     if _done:
         return
     _done = True
+    import ctypes  # only when the data path runs: it costs CLI start-up time
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

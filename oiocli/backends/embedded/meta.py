@@ -395,7 +395,14 @@ class EmbeddedNamespace:
             self.emit(conn, "account.update", {"account": account}, reqid, {"metadata": set_})
 
     def account_refresh(self, account: str | None, reqid: str | None = None) -> None:
-        """Recompute account totals from its container rows."""
+        """Recompute account totals from its containers' own statistics."""
+        rows = self._ns_read(
+            "SELECT account, name FROM containers" + (" WHERE account = ?" if account else ""),
+            (account,) if account else (),
+        )
+        for owner, name in rows:
+            with contextlib.suppress(NoSuchContainer):
+                self.container_touch(owner, name, reqid=reqid)
         with self._ns_tx() as conn:
             if (
                 account is not None

@@ -184,7 +184,24 @@ class _Server(ThreadingHTTPServer):
         self.service = service
         self._active: dict[Any, threading.Thread] = {}
         self._active_lock = threading.Lock()
+        # Threads handling a request (not idle between keep-alive requests).
+        self._busy: set[threading.Thread] = set()
+        self._idle = threading.Condition(self._active_lock)
         super().__init__(address, handler)
+
+    def set_busy(self, busy: bool) -> None:
+        me = threading.current_thread()
+        with self._idle:
+            if busy:
+                self._busy.add(me)
+            else:
+                self._busy.discard(me)
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        me = threading.current_thread()
+        with self._idle:
+            self._idle.wait_for(lambda: not (self._busy - {me}), timeout)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._active_lock:
@@ -209,10 +226,6 @@ class _Server(ThreadingHTTPServer):
                 pass
         return [thread for _sock, thread in active]
 
-    def active_threads(self) -> list[threading.Thread]:
-        with self._active_lock:
-            return list(self._active.values())
-
 
 class _Service:
     """One listening socket served by its own thread; can be stopped and restarted."""
@@ -224,6 +237,7 @@ class _Service:
         self.host = host
         self.port = port
         self._server: _Server | None = None
+        self._last_server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.stopped = threading.Event()
@@ -267,6 +281,7 @@ class _Service:
             server, self._server = self._server, None
             if server is None:
                 return
+            self._last_server = server
             self.stopped.set()
             server.shutdown()
             server.server_close()
@@ -278,14 +293,14 @@ class _Service:
                     thread.join(30)
 
     def wait_idle(self) -> None:
-        """Wait for the requests in progress (other than the caller's) to end."""
-        server = self._server
-        if server is None:
-            return
-        me = threading.current_thread()
-        for thread in server.active_threads():
-            if thread is not me:
-                thread.join(30)
+        """Wait for the requests in progress (other than the caller's) to end.
+
+        Works on a stopped service too: a request cut by `stop` may still be
+        cleaning up (a partial chunk file is removed by its own thread).
+        """
+        server = self._server or self._last_server
+        if server is not None:
+            server.wait_idle()
 
 
 def advertised_host(host: str) -> str:
@@ -307,6 +322,18 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def service(self) -> Any:
         return self.server.service  # type: ignore[attr-defined]
+
+    def parse_request(self) -> bool:
+        # The request line has been read: from here until the reply is out, this
+        # connection is busy (before, it was idle between keep-alive requests).
+        self.server.set_busy(True)  # type: ignore[attr-defined]
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.set_busy(False)  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         LOG.debug("%s %s: " + format, self.service.label, self.client_address[0], *args)
@@ -466,6 +493,10 @@ class RawxHandler(_Handler):
                 yield piece
                 if service.fault is not None:
                     service.fault("put", self, size)
+                if service.stopped.is_set():
+                    # A stopped rawx behaves as a dead process: no upload in
+                    # progress completes, whatever the socket buffers still hold.
+                    raise BodyError("service stopped")
             # Everything the chunk's footer records must be known before it is written.
             digest = md5.hexdigest().upper()
             if stored_meta.get("chunk_hash") and stored_meta["chunk_hash"].upper() != digest:
@@ -485,6 +516,8 @@ class RawxHandler(_Handler):
                 raise _Reject(400, "Missing metachunk size or hash (mandatory for EC chunks)")
             stored_meta["chunk_hash"] = digest
             stored_meta["chunk_size"] = size
+            if service.stopped.is_set():
+                raise BodyError("service stopped")
 
         try:
             service.store.put(url, pieces(), stored_meta)
@@ -501,6 +534,10 @@ class RawxHandler(_Handler):
             # Conflict (the id exists), no space, ...: the body was not read.
             self.close_connection = True
             self._fail(exc)
+            return
+        if service.stopped.is_set():
+            service.store.delete(url)  # stored, but "died" before saying so
+            self.close_connection = True
             return
         headers = protocol.chunk_headers(
             {"chunk_id": chunk_id, "chunk_hash": md5.hexdigest().upper(), "chunk_size": size}
@@ -595,11 +632,13 @@ class RawxHandler(_Handler):
         sent = 0
         try:
             for piece in _chain(first, pieces):
-                self.wfile.write(piece)
-                sent += len(piece)
                 if service.fault is not None:
                     service.fault("get", self, sent)
-        except (OioException, OSError) as exc:
+                if service.stopped.is_set():
+                    raise BodyError("service stopped")
+                self.wfile.write(piece)
+                sent += len(piece)
+        except (OioException, OSError, BodyError) as exc:
             # Headers are out: the only way to say "this is not the data" is to
             # close the connection before Content-Length bytes were sent.
             LOG.warning(
@@ -688,7 +727,8 @@ class RawxService(_Service):
         self.store = owner.ns.chunks
         self.label = f"rawx-{index}"
         # Test hooks: seconds before answering a GET or HEAD; a callable
-        # (event, handler, bytes so far) called as PUT/GET bodies flow.
+        # (event, handler, bytes so far) called as PUT/GET bodies flow: "put"
+        # after each piece received, "get" before each piece sent.
         self.delay = 0.0
         self.fault: Callable[[str, Any, int], None] | None = None
 
