@@ -142,6 +142,8 @@ class CreateObject(MultiName):
         return jobs
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        from oiocli.commands.transfer import notice
+
         if parsed_args.recursive:
             return self._tree(parsed_args)
         jobs = self._jobs(parsed_args)
@@ -184,12 +186,12 @@ class CreateObject(MultiName):
             resumed += kept
             note = meta.get("resume")
             if note and note != "resumed":
-                self.warn(f"{name}: {note}")
+                notice(self, parsed_args, f"{name}: {note}")
             return name, size, md5.upper() if isinstance(md5, str) else md5, "Ok"
 
         rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
-            self.warn(f"resumed: {resumed} bytes not sent again")
+            notice(self, parsed_args, f"resumed: {resumed} bytes not sent again")
         return ("Name", "Size", "Hash", "Status"), rows
 
     def _tree(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
@@ -347,7 +349,7 @@ class FetchObject(Lister):
         return download_tree(self, parsed_args, account, container, directory, parsed_args.prefix)
 
     def _fetch_one(self, parsed_args: argparse.Namespace) -> None:
-        from oiocli.commands.transfer import FileProgress
+        from oiocli.commands.transfer import FileProgress, notice
 
         if parsed_args.object is None:
             raise UsageError("Give an <object>, or --prefix/-D for a tree")
@@ -376,9 +378,9 @@ class FetchObject(Lister):
                 )
                 shown.done(result.size, result.sent, result.resumed)
             if result.note and result.note != "resumed":
-                self.warn(f"{parsed_args.object}: {result.note}")
+                notice(self, parsed_args, f"{parsed_args.object}: {result.note}")
             if result.resumed:
-                self.warn(f"resumed: {result.resumed} bytes not fetched again")
+                notice(self, parsed_args, f"resumed: {result.resumed} bytes not fetched again")
             return
         meta, stream = self.api.object_fetch(
             account, container, parsed_args.object, version=parsed_args.version, ranges=ranges

@@ -97,6 +97,18 @@ def progress_mode(app: Any, parsed_args: argparse.Namespace) -> str | None:
     return "bar" if app.show_progress else None  # never on a non-terminal stderr
 
 
+def notice(cmd: Any, parsed_args: argparse.Namespace, text: str) -> None:
+    """A message on stderr: a JSON `message` event with --progress json, else a line."""
+    if progress_mode(cmd.app, parsed_args) == "json":
+        import json
+        import time
+
+        record = {"event": "message", "time": round(time.time(), 3), "message": text}
+        cmd.app.stderr.write(json.dumps(record) + "\n")
+    else:
+        cmd.app.stderr.write(text + "\n")
+
+
 def reporter(cmd: Any, parsed_args: argparse.Namespace, operation: str) -> Any:
     from oiocli.transfer import Reporter
 
