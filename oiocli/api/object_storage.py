@@ -46,6 +46,14 @@ def default_data_dir(namespace: str) -> str:
     return os.path.join(base, "oiocli", namespace)
 
 
+def _object_names(account: Any, container: Any, obj: Any) -> tuple[str, str, str]:
+    return (
+        check_name("account", account),
+        check_name("container", container),
+        check_name("object", obj),
+    )
+
+
 def _version(version: Any) -> int | None:
     if version in (None, ""):
         return None
@@ -669,9 +677,7 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> dict[str, Any]:
         return self.backend.content_get(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             allow_deleted=version is not None,
         )
@@ -689,9 +695,7 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         meta, chunks = self.backend.content_locate(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
         )
         offsets = {}
@@ -782,9 +786,7 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         self.backend.content_update_props(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             check_properties(properties),
             clear=clear,
@@ -801,9 +803,7 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         self.backend.content_update_props(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             {},
             delete=list(properties),
@@ -835,9 +835,7 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> tuple[bool, int]:
         return self.backend.content_delete(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             self._reqid(kwargs),
         )
@@ -858,9 +856,7 @@ class ObjectStorageApi:
         self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
     ) -> None:
         self.backend.content_touch(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             self._reqid(kwargs),
         )
@@ -869,9 +865,7 @@ class ObjectStorageApi:
         self, account: str, container: str, obj: str, version: int | None = None, **kwargs: Any
     ) -> None:
         self.backend.content_drain(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             self._reqid(kwargs),
         )
@@ -1000,9 +994,7 @@ class ObjectStorageApi:
         self, account: str, container: str, obj: str, maxvers: int | None = None, **kwargs: Any
     ) -> None:
         self.backend.content_purge(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             maxvers,
             self._reqid(kwargs),
         )
@@ -1025,9 +1017,7 @@ class ObjectStorageApi:
     ) -> dict[str, Any]:
         """Verify every chunk of an object; its redundancy state; optionally repair."""
         return self.checker.check_object(
-            check_name("account", account),
-            check_name("container", container),
-            check_name("object", obj),
+            *_object_names(account, container, obj),
             _version(version),
             repair=repair,
         )

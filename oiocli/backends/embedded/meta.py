@@ -711,6 +711,12 @@ class EmbeddedNamespace:
         value = props.get("sys.m2.policy.version")
         return int(value) if value not in (None, "") else int(self.config["max_versions"])
 
+    def writable_props(self, conn: sqlite3.Connection, cdb: ContainerDB) -> dict[str, str]:
+        """The container's properties, read in the caller's write transaction."""
+        props = dict(conn.execute("SELECT key, value FROM props"))
+        self.check_writable(cdb, props)
+        return props
+
     @staticmethod
     def check_writable(cdb: ContainerDB, props: dict[str, str]) -> None:
         status = int(props.get("sys.status", "0") or 0)
@@ -790,8 +796,7 @@ class EmbeddedNamespace:
             )
 
         def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            props = self.writable_props(conn, cdb)
             latest = self.latest_alias(conn, name)
             if append and latest is not None and not latest[3]:
                 if latest[10] == "drained":
@@ -916,8 +921,7 @@ class EmbeddedNamespace:
         """Delete an object or one version: (marker created or removed, version, garbage)."""
         garbage: list[str] = []
         with cdb.transaction() as conn:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            props = self.writable_props(conn, cdb)
             maxvers = self.max_versions(props)
             if version is None:
                 latest = self.latest_alias(conn, name)
@@ -986,8 +990,7 @@ class EmbeddedNamespace:
         reqid: str | None = None,
     ) -> None:
         with cdb.transaction() as conn:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            self.writable_props(conn, cdb)
             row = self.get_alias_in(conn, cdb, name, version)
             current = {} if clear else json.loads(row[12] or "{}")
             current.update({str(k): str(v) for k, v in set_.items()})
@@ -1018,8 +1021,7 @@ class EmbeddedNamespace:
         self, cdb: ContainerDB, name: str, version: int | None, reqid: str | None = None
     ) -> list[str]:
         with cdb.transaction() as conn:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            self.writable_props(conn, cdb)
             row = self.get_alias_in(conn, cdb, name, version)
             garbage = self._drop_content(conn, row[2])
             conn.execute(
@@ -1044,8 +1046,7 @@ class EmbeddedNamespace:
     ) -> list[str]:
         """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`."""
         with cdb.transaction() as conn:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            self.writable_props(conn, cdb)
             row = self.get_alias_in(conn, cdb, name, version)
             old_size = row[7] or 0
             content = row[2]
@@ -1116,8 +1117,7 @@ class EmbeddedNamespace:
         garbage: list[str] = []
         d_objects = d_bytes = 0
         with cdb.transaction() as conn:
-            props = dict(conn.execute("SELECT key, value FROM props"))
-            self.check_writable(cdb, props)
+            props = self.writable_props(conn, cdb)
             if maxvers is None:
                 maxvers = self.max_versions(props)
             if name is None:
