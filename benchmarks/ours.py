@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    MIB,
     ChildResult,
     Config,
     Limit,
@@ -467,11 +468,101 @@ def listing(ctx: Context) -> list[Row]:
     return rows
 
 
+TREE_FILE_KIB = 64
+TREE_LARGE_FILES = 4
+TREE_LARGE_MIB = 256
+
+
+def _tree_variants(ctx: Context) -> list[tuple[str, str, int, int, str]]:
+    """(kind, unit, files, bytes per file, limit name) of the two tree uploads."""
+    cfg = ctx.cfg
+    large = min(TREE_LARGE_MIB, cfg.size_mib) * MIB
+    return [
+        ("small", "files/s", cfg.small_objects, TREE_FILE_KIB * 1024, "small_files_fsync"),
+        ("large", "MB/s", TREE_LARGE_FILES, large, "disk_write_fsync"),
+    ]
+
+
+def _tree_name(files: int, size: int, concurrency: int | None) -> str:
+    size_label = f"{size // 1024} KiB" if size < MIB else f"{size // MIB} MiB"
+    conc = "default concurrency" if concurrency is None else f"concurrency {concurrency}"
+    return f"tree upload {files:,} x {size_label} (SINGLE), {conc}"
+
+
+def tree(ctx: Context) -> list[Row]:
+    """`oio object create DIR --recursive`: many small files (files/s), a few big (MB/s),
+    on one worker and on the default number, against the raw disk limits of this run."""
+    cfg = ctx.cfg
+    runs = [(v, c) for v in _tree_variants(ctx) for c in (1, None)]
+    names = [(_tree_name(v[2], v[3], c), v[1]) for v, c in runs]
+    why = ctx.api_error or ctx.cli_error
+    if why:
+        return _skip("tree", names, why)
+    rows: list[Row] = []
+    for kind, _unit, files, size, _limit in _tree_variants(ctx):
+        src = cfg.work_dir / f"tree-{kind}"
+        ctx.log(f"  writing the {kind} tree: {files} x {size // 1024} KiB")
+        for i in range(files):
+            sub = src / f"d{i % 20:02d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            write_random_file(sub / f"f{i:05d}.bin", size)
+        for (variant, concurrency), (name, unit) in zip(runs, names, strict=True):
+            if variant[0] != kind:
+                continue
+            ctx.log(f"  {name}")
+            try:
+                rows.append(_tree_run(ctx, src, variant, concurrency, name, unit))
+            except Exception as exc:  # noqa: BLE001
+                rows.append(Row("tree", name, None, unit, error=str(exc)))
+        shutil.rmtree(src, ignore_errors=True)
+    return rows
+
+
+def _tree_run(
+    ctx: Context,
+    src: Path,
+    variant: tuple[str, str, int, int, str],
+    concurrency: int | None,
+    name: str,
+    unit: str,
+) -> Row:
+    import json
+
+    kind, _unit, files, size, limit_name = variant
+    container = f"tree-{kind}-{concurrency or 'default'}"
+    args = ["object", "create", container, str(src), "--recursive", "--policy", "SINGLE"]
+    if concurrency is not None:
+        args += ["--concurrency", str(concurrency)]
+    settle(ctx.cfg.settle)
+    try:
+        res = _oio(ctx, *args, "-f", "json")
+        if res.returncode:
+            raise RuntimeError(f"oio object create --recursive: {res.error_line()}")
+        (summary,) = json.loads(res.stdout)
+    finally:
+        _oio(ctx, "container", "flush", container, "--quickly")
+    if summary["Files"] != files or summary["Failed"]:
+        raise RuntimeError(f"uploaded {summary['Files']} of {files}, {summary['Failed']} failed")
+    total = files * size
+    if kind == "small":
+        value = files / res.wall
+        label = "durable 4 KiB files/s, 1 thread"
+    else:
+        value = mbps(total, res.wall)
+        label = "write"
+    note = (
+        f"{res.wall:.2f} s wall (start-up included), {summary['Elapsed']:.2f} s inside; "
+        f"peak RSS {res.maxrss_kib / 1024:.0f} MiB"
+    )
+    return Row("tree", name, value, unit, label, ctx.limit(limit_name), note=note)
+
+
 SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "startup": startup,
     "small": small,
     "transfer": transfer,
     "listing": listing,
+    "tree": tree,
 }
 
 
