@@ -348,6 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.close_connection:
+            # Said explicitly, so that the client does not reuse this connection.
+            self.send_header("Connection", "close")
         if content_type and body:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
