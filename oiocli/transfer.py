@@ -54,6 +54,12 @@ READ_SIZE = 1024 * 1024
 MD5_CACHE_MIN_AGE = 2.0
 
 
+RESUME_NEEDS_DATA_DIR = (
+    "--resume: uploads resume only on an embedded namespace (their journals live in its "
+    "data directory); uploading from the start"
+)
+
+
 class TransferError(OioException):
     """A file could not be transferred (name refused, size or hash mismatch, ...)."""
 
@@ -956,6 +962,7 @@ class Transfer:
         self.use_md5_cache = md5_cache
         self.page_size = page_size
         self._md5_cache: Md5Cache | None = None
+        self._resume_warned = False
         self._made_dirs: set[str] = set()
         self._dirs_lock = threading.Lock()
 
@@ -994,7 +1001,7 @@ class Transfer:
         }
         if not self.autocreate:
             kwargs["autocreate"] = False
-        if self.resume:
+        if self.resume and self._uploads_resumable():
             kwargs["resume"] = True
         if self.chunk_concurrency:
             kwargs["chunk_concurrency"] = self.chunk_concurrency
@@ -1008,6 +1015,16 @@ class Transfer:
         self.reporter.done(
             "upload", item.name, size, moved=size - resumed, resumed=resumed, hash=md5
         )
+
+    def _uploads_resumable(self) -> bool:
+        """Upload journals live in the namespace's data directory: none over a proxy."""
+        if getattr(self.api, "data_dir", None):
+            return True
+        with self._dirs_lock:
+            warned, self._resume_warned = self._resume_warned, True
+        if not warned:
+            self.reporter.warn(RESUME_NEEDS_DATA_DIR)
+        return False
 
     def _prepare_container(self) -> None:
         if self.autocreate:

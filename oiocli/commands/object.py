@@ -155,6 +155,18 @@ class CreateObject(MultiName):
         if parsed_args.chunk_concurrency:
             extra["chunk_concurrency"] = parsed_args.chunk_concurrency
         resumed = 0
+        warned: list[bool] = []
+
+        def resumable() -> bool:
+            # upload journals live in the data directory: none over a proxy
+            if getattr(self.api, "data_dir", None):
+                return True
+            if not warned:
+                from oiocli.transfer import RESUME_NEEDS_DATA_DIR
+
+                warned.append(True)
+                notice(self, parsed_args, RESUME_NEEDS_DATA_DIR)
+            return False
 
         def upload(job: tuple[str, str]) -> tuple[str, int, str, str]:
             nonlocal resumed
@@ -163,7 +175,7 @@ class CreateObject(MultiName):
             path, name = job  # two files may share a base name: keep each its own path
             mime_type = parsed_args.mime_type or _guess_type(name)
             # a resumable upload needs the path: its journal is keyed by it
-            resume = parsed_args.resume and path != "-"
+            resume = parsed_args.resume and path != "-" and resumable()
             with _open_source(self.app, path) as (source, total):
                 shown = FileProgress(self, parsed_args, total, name, "upload")
                 with shown as progress:
