@@ -61,6 +61,8 @@ def ec_limits(args: dict[str, Any]) -> dict[str, Any]:
 def _api(args: dict[str, Any]):
     from oiocli.api import ObjectStorageApi
 
+    if args.get("proxy"):  # the proxy backend (`oio namespace serve` in another process)
+        return ObjectStorageApi(NAMESPACE, proxy=args["proxy"])
     return ObjectStorageApi(NAMESPACE, data_dir=args["data_dir"])
 
 

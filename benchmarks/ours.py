@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -557,12 +558,131 @@ def _tree_run(
     return Row("tree", name, value, unit, label, ctx.limit(limit_name), note=note)
 
 
+PROXY_POLICIES = ("SINGLE", "EC")
+
+
+def _proxy_names(policy: str) -> list[tuple[str, str]]:
+    return [(f"upload proxy {policy}", "MB/s"), (f"download proxy {policy}", "MB/s")]
+
+
+def _start_serve(ctx: Context, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """`oio namespace serve` on free ports, in its own process (own GIL, as a real proxy)."""
+    cmd = [sys.executable, "-m", "oiocli.shell", "--ns", NAMESPACE, "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(
+        [*cmd, "namespace", "serve", "--port", "0"],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=data_dir.parent,
+    )
+    url = (proc.stdout.readline() if proc.stdout else "").strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        err = proc.stderr.read() if proc.stderr else ""
+        raise RuntimeError(f"oio namespace serve did not start: {err.strip()[-300:]}")
+    return proc, url
+
+
+def proxy(ctx: Context) -> list[Row]:
+    """Upload and download of the big object through the proxy backend (HTTP to `oio namespace
+    serve` in another process), as a ratio to the embedded backend in this same run."""
+    cfg = ctx.cfg
+    policies = [p for p in PROXY_POLICIES if p in cfg.policies] or list(PROXY_POLICIES[:1])
+    names = [n for p in policies for n in _proxy_names(p)]
+    if ctx.api_error:
+        return _skip("proxy", names, ctx.api_error)
+    if ctx.source is None:
+        ctx.log(f"  writing a {cfg.size_mib} MiB random source file")
+        ctx.source = cfg.work_dir / "source.bin"
+        ctx.source_md5 = write_random_file(ctx.source, cfg.size)
+    served_dir = cfg.work_dir / "served-namespace"
+    try:
+        proc, url = _start_serve(ctx, served_dir)
+    except Exception as exc:  # noqa: BLE001
+        return _error_rows("proxy", names, exc)
+    rows: list[Row] = []
+    try:
+        for policy in policies:
+            embedded = ctx.api_transfers.get(policy)
+            try:
+                if embedded is None:
+                    ctx.log(f"  {policy}: embedded")
+                    embedded, _ = run_worker(
+                        "api_transfer", _proxy_args(ctx, policy, ctx.data_dir), timeout=cfg.timeout
+                    )
+                ctx.log(f"  {policy}: proxy at {url}")
+                args = _proxy_args(ctx, policy, served_dir, proxy=url)
+                ans, _ = run_worker("api_transfer", args, timeout=cfg.timeout)
+            except Exception as exc:  # noqa: BLE001
+                rows += _error_rows("proxy", _proxy_names(policy), exc)
+                continue
+            rows += _proxy_rows(policy, ans, embedded)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(served_dir, ignore_errors=True)
+    return rows
+
+
+def _proxy_args(ctx: Context, policy: str, data_dir: Path, proxy: str | None = None) -> dict:
+    cfg = ctx.cfg
+    args = {
+        "data_dir": str(data_dir),  # evicted from the page cache before the cold download
+        "policy": policy,
+        "src": str(ctx.source),
+        "dst": str(cfg.work_dir / "download-proxy.bin"),
+        "size": cfg.size,
+        "md5": ctx.source_md5,
+        "settle": cfg.settle,
+        "degrade": False,
+    }
+    if proxy:
+        args["proxy"] = proxy
+    return args
+
+
+def _proxy_rows(policy: str, ans: dict[str, Any], embedded: dict[str, Any]) -> list[Row]:
+    up_note = f"{ans['upload_s']:.2f} s vs embedded {embedded['upload_s']:.2f} s"
+    if not ans.get("upload_hash_ok"):
+        up_note += "; returned size/hash differ from the source!"
+    down_note = f"{ans['download_s']:.2f} s vs embedded {embedded['download_s']:.2f} s, cold"
+    if not ans.get("download_ok"):
+        down_note += "; DOWNLOADED BYTES DIFFER!"
+    return [
+        Row(
+            "proxy",
+            f"upload proxy {policy}",
+            ans["upload_mbps"],
+            "MB/s",
+            f"embedded upload {policy}",
+            embedded["upload_mbps"],
+            Target("ratio", ">=", 0.6),
+            note=up_note,
+        ),
+        Row(
+            "proxy",
+            f"download proxy {policy}",
+            ans["download_mbps"],
+            "MB/s",
+            f"embedded download {policy}",
+            embedded["download_mbps"],
+            Target("ratio", ">=", 0.6),
+            note=down_note,
+        ),
+    ]
+
+
 SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "startup": startup,
     "small": small,
     "transfer": transfer,
     "listing": listing,
     "tree": tree,
+    "proxy": proxy,
 }
 
 
