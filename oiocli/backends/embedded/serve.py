@@ -1434,6 +1434,19 @@ def conscience_list(app: ProxyApp, req: Request) -> Reply:
     return Reply(200, services)
 
 
+def oiocli_events(app: ProxyApp, req: Request) -> Reply:
+    """The namespace's event journal (an oiocli extension: OpenIO queues its events)."""
+    since = req.param("since")
+    try:
+        since_value = float(since) if since is not None else None
+    except ValueError:
+        raise BadRequest(f"Invalid since {since!r}") from None
+    events = app.ns.event_list(
+        since=since_value, limit=req.int_param("limit"), marker=req.int_param("marker")
+    )
+    return Reply(200, events)
+
+
 # ------------------------------------------------------------- account routes
 
 
@@ -1548,6 +1561,7 @@ _ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "content/purge"): content_purge,
     ("GET", "conscience/info"): conscience_info,
     ("GET", "conscience/list"): conscience_list,
+    ("GET", "oiocli/events"): oiocli_events,
     ("account", "create"): account_create,
     ("account", "delete"): account_delete,
     ("account", "list"): account_list,

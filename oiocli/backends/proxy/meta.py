@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
-from oiocli.exceptions import BadRequest, NoSuchContainer, NoSuchObject
+from oiocli.exceptions import BadRequest, NoSuchContainer, NoSuchObject, NotFound
 from oiocli.io.storage_method import PolicyTable
 
 LIST_PAGE = 1000
@@ -227,11 +227,25 @@ class ProxyNamespace:
             "OpenIO's own rebuilders (openio-admin) do it on the cluster"
         )
 
-    def event_list(self, since: float | None = None, limit: int | None = None, **kw: Any) -> list:
-        raise BadRequest(
-            "The event journal belongs to the embedded namespace; an OpenIO SDS cluster "
-            "sends its events to its own event queue (beanstalkd/Kafka)"
-        )
+    def event_list(
+        self, since: float | None = None, limit: int | None = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """The event journal, served by `oio namespace serve` only (an oiocli extension).
+
+        An OpenIO SDS cluster sends its events to its own queue (beanstalkd, Kafka):
+        a real proxy answers 404, reported as such.
+        """
+        params = {"since": since, "limit": limit, "marker": kwargs.get("marker")}
+        try:
+            _resp, body = self._proxy("GET", "oiocli/events", params)
+        except NotFound as exc:
+            if isinstance(exc, (NoSuchContainer, NoSuchObject)):
+                raise
+            raise BadRequest(
+                f"The proxy at {self.proxy_url} serves no event journal: an OpenIO SDS "
+                "cluster sends its events to its own event queue (beanstalkd or Kafka)"
+            ) from None
+        return list(body or [])
 
     # ------------------------------------------------------------ accounts
     @property
