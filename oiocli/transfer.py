@@ -653,6 +653,7 @@ class Reporter:
         self.stats = Stats()
         self._write_lock = threading.Lock()
         self._bar: Any = None
+        self._last_refresh = 0.0
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -692,6 +693,8 @@ class Reporter:
             self._ticker.join(5)
             self._ticker = None
         if self._bar is not None:
+            self._last_refresh = 0.0
+            self._bar_update(0)  # the final state, however briefly
             with self._write_lock:
                 self._bar.close()
             self._bar = None
@@ -849,7 +852,13 @@ class Reporter:
                 f"{'+' if s.planning else ''} files",
                 refresh=False,
             )
-            bar.update(n) if n else bar.refresh()
+            if n:
+                bar.update(n)  # tqdm redraws at most every mininterval
+            elif time.monotonic() - self._last_refresh >= 0.2:
+                bar.refresh()
+            else:
+                return
+            self._last_refresh = time.monotonic()
 
     def _event(self, event: str, **fields: Any) -> None:
         record = {"event": event, "time": round(time.time(), 3), **fields}

@@ -127,3 +127,44 @@ def random_file(path: Path, size: int) -> str:
             md5.update(block)
             left -= len(block)
     return md5.hexdigest().upper()
+
+
+def run_with_tty_stderr(oio: Oio, *args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run oio with stderr on a pseudo-terminal (100 columns); (result, stderr text)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.run(
+            oio.argv(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=oio.env,
+            cwd=oio.cwd,
+            timeout=300,
+        )
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    return proc, b"".join(chunks).decode(errors="replace")

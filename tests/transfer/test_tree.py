@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from .helpers import ACCOUNT, MiB, read_tree, write_tree
+from .helpers import ACCOUNT, MiB, read_tree, run_with_tty_stderr, write_tree
 
 
 def test_tree_round_trip_2000_small_and_3_large(oio):
@@ -166,3 +166,16 @@ def test_bad_usage(oio):
     assert oio.run("object", "fetch", "c", "o", "--resume").returncode == 2  # needs --file
     proc = oio.run("container", "save", "nope", "-D", "x")
     assert proc.returncode == 3, proc.err
+
+
+def test_one_aggregate_bar_on_a_terminal(oio):
+    write_tree(oio.cwd / "t", {f"d/f{i}": os.urandom(50_000) for i in range(300)})
+    proc, shown = run_with_tty_stderr(oio, "object", "create", "c", "t", "--recursive")
+    assert proc.returncode == 0
+    assert "300/300 files" in shown and "100%" in shown
+    proc, shown = run_with_tty_stderr(oio, "container", "save", "c", "-D", "out", "-q")
+    assert proc.returncode == 0 and shown.strip() == ""  # -q: no bar
+    proc, shown = run_with_tty_stderr(
+        oio, "container", "save", "c", "-D", "out2", "--progress", "none"
+    )
+    assert proc.returncode == 0 and shown.strip() == ""
