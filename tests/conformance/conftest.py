@@ -1,11 +1,18 @@
 """Fixtures of the API conformance suite, in the manner of rclone's fstests.
 
 Every scenario takes `api` (an `ObjectStorageApi` on a fresh, empty namespace with
-1 MiB chunks) and, when it needs more, `backend`: a small per-backend helper that
-makes more namespaces (another chunk size), tells a child process how to open the
-same namespace, and damages chunk files for fault scenarios. Scenarios never reach
-into a backend's internals except through this helper, so adding a backend (the
-proxy one) is a matter of one helper class and one entry in BACKENDS.
+1 MiB chunks) and, when it needs more, `backend`: a small per-backend helper.
+Scenarios never reach into a backend's internals except through it, so adding a
+backend (the proxy one) is one helper class and one entry in BACKENDS. A helper has:
+
+    new_api(chunk_size=1 MiB, **kw)  a fresh, empty namespace (None: the 10 MiB default)
+    connect_args(api)                JSON-able ObjectStorageApi kwargs reopening it (children)
+    chunk_path(url)                  the file holding a chunk (data | meta | crc table | footer)
+    delete_chunk(url), corrupt_chunk(url, offset=100)     faults
+    preserved_chunks(urls)           context manager restoring those chunks on exit
+    chunk_file_count(api)            chunk files stored, referenced or orphan
+    destroy(api)                     free a namespace's disk space (big scenarios)
+    cleanup()                        stop whatever the helper started (fixture teardown)
 """
 
 from __future__ import annotations
@@ -93,7 +100,11 @@ class EmbeddedBackend:
         shutil.rmtree(api.data_dir, ignore_errors=True)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop what the helper started (nothing here).
+
+        The small namespaces stay for pytest's tmp_path retention: removing them at
+        once costs more than writing them on a busy disk; big scenarios call destroy().
+        """
 
 
 BACKENDS = {"embedded": EmbeddedBackend}
@@ -105,13 +116,11 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def backend(backend_name: str, tmp_path: Path) -> EmbeddedBackend:
-    """The helper of the backend under test, for this test only.
-
-    Small namespaces are left to pytest's tmp_path retention (removing them at once
-    costs more than writing them on a busy disk); big scenarios call destroy().
-    """
-    return BACKENDS[backend_name](tmp_path / backend_name)
+def backend(backend_name: str, tmp_path: Path) -> Iterator[EmbeddedBackend]:
+    """The helper of the backend under test, for this test only."""
+    helper = BACKENDS[backend_name](tmp_path / backend_name)
+    yield helper
+    helper.cleanup()
 
 
 @pytest.fixture
