@@ -266,6 +266,11 @@ def check_sorted(items: Iterable[Any], key: Callable[[Any], str], what: str) -> 
         yield item
 
 
+def is_directory_marker(entry: dict[str, Any]) -> bool:
+    """An object named like a directory ("photos/"), as S3 tools create: no file."""
+    return entry["name"].endswith("/")
+
+
 def local_path(root: str, name: str) -> str:
     """Where object `name` goes under `root`; names that cannot map there are refused.
 
@@ -684,7 +689,8 @@ class Reporter:
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
+        """Stop reporting: a last log line (or the summary event)."""
         stats = self.stats
         if stats.finished is None:
             stats.finished = time.monotonic()
@@ -699,9 +705,10 @@ class Reporter:
                 self._bar.close()
             self._bar = None
         if self.mode == "log":
-            self._write(self._log_line(final=True))
+            self._write(self._log_line(final=True, interrupted=interrupted))
         if self.mode == "json":
-            self._event("summary", **{k.lower(): v for k, v in stats.summary().items()})
+            fields = {k.lower(): v for k, v in stats.summary().items()}
+            self._event("summary", interrupted=interrupted, **fields)
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
@@ -821,7 +828,7 @@ class Reporter:
         fields["eta"] = None if s.planning or rate <= 0 else round(max(left, 0) / rate, 1)
         return fields
 
-    def _log_line(self, final: bool = False) -> str:
+    def _log_line(self, final: bool = False, interrupted: bool = False) -> str:
         f = self._progress_fields()
         total_files = f"{f['planned_files']}{'+' if f['planning'] else ''}"
         total_bytes = human_size(f["planned_bytes"]) + ("+" if f["planning"] else "")
@@ -831,7 +838,8 @@ class Reporter:
         eta = "" if f["eta"] is None or final else f", ETA {_duration(f['eta'])}"
         return (
             f"{time.strftime('%H:%M:%S')} {self.operation}"
-            f"{' done' if final else ''}: {f['files']}/{total_files} files, "
+            f"{(' interrupted' if interrupted else ' done') if final else ''}: "
+            f"{f['files']}/{total_files} files, "
             f"{human_size(f['bytes'])}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
             f"{f['skipped']} skipped, {f['failed']} failed"
             f"{', ' + str(f['deleted']) + ' deleted' if f['deleted'] else ''}, "
@@ -891,6 +899,7 @@ class _Pool:
         self.handler = handler
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, workers) * 2)
         self.crash: BaseException | None = None
+        self.stopped = threading.Event()
         self.threads = [
             threading.Thread(target=self._run, daemon=True, name=f"oio-transfer-{i}")
             for i in range(max(1, workers))
@@ -901,7 +910,7 @@ class _Pool:
     def _run(self) -> None:
         while True:
             task = self.queue.get()
-            if task is None:
+            if task is None or self.stopped.is_set():
                 return
             try:
                 self.handler(task)
@@ -912,6 +921,13 @@ class _Pool:
         if self.crash is not None:
             raise self.crash
         self.queue.put(task)
+
+    def abort(self) -> None:
+        """Workers stop after their current task; nobody waits for them."""
+        self.stopped.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.queue.get_nowait()
 
     def close(self) -> None:
         for _ in self.threads:
@@ -981,6 +997,11 @@ class Transfer:
         with self.stats.lock:
             self.stats.skipped += 1
 
+    def _skip_marker(self, name: str) -> None:
+        self.reporter.warn(f"Skipping object {name!r}: a directory marker, not a file")
+        with self.stats.lock:
+            self.stats.skipped += 1
+
     def _local_error(self, error: BaseException) -> None:
         self.reporter.failed("walk", None, error)
 
@@ -989,9 +1010,14 @@ class Transfer:
         try:
             for task in tasks:
                 pool.submit(task)
-        finally:
+        except BaseException:
+            # a listing failed, or Ctrl-C: queued tasks are dropped, running ones are
+            # not waited for (daemon threads)
+            pool.abort()
             self.reporter.planning_done()
-            pool.close()
+            raise
+        self.reporter.planning_done()
+        pool.close()
 
     def _guard(self, action: str, name: str, work: Callable[[], None]) -> None:
         try:
@@ -1085,12 +1111,17 @@ class Transfer:
         """Every object (under `prefix`) to `directory/<name>`; existing files are
         skipped unless `overwrite`."""
         root = os.path.abspath(directory)
+        existing = 0
 
         def tasks() -> Iterator[tuple[dict[str, Any], str]]:
+            nonlocal existing
             for entry in iter_remote(
                 self.api, self.account, self.container, prefix, self.page_size
             ):
                 name = entry["name"]
+                if is_directory_marker(entry):
+                    self._skip_marker(name)
+                    continue
                 try:
                     path = local_path(root, name)
                 except TransferError as exc:
@@ -1098,6 +1129,7 @@ class Transfer:
                     continue
                 if not self.overwrite and os.path.lexists(path):
                     self.reporter.skipped("download", name, 0, "exists", planned=False)
+                    existing += 1
                     continue
                 self.reporter.planned(int(entry.get("size") or 0))
                 yield entry, path
@@ -1109,9 +1141,7 @@ class Transfer:
                 "download", task[0]["name"], lambda: self.download_file(*task)
             ),
         )
-        with self.stats.lock:
-            existing = self.stats.skipped  # downloads skip existing files only
-        if existing and not self.overwrite:
+        if existing:
             self.reporter.message(
                 f"{existing} existing file(s) skipped: give --overwrite to replace them"
             )
@@ -1203,6 +1233,9 @@ class Transfer:
                         self.reporter.planned(item.size)
                         yield item, entry, ""
                     elif not upload and entry is not None:
+                        if is_directory_marker(entry):
+                            self._skip_marker(entry["name"])
+                            continue
                         try:
                             path = local_path(root, entry["name"])
                         except TransferError as exc:
@@ -1321,6 +1354,9 @@ class Transfer:
                         window.append(PlanRow(action, item.name, item.size, "new"))  # type: ignore[union-attr]
                     else:
                         name = entry["name"]  # type: ignore[index]
+                        if is_directory_marker(entry):  # type: ignore[arg-type]
+                            self._skip_marker(name)
+                            continue
                         try:
                             local_path(root, name)
                         except TransferError as exc:

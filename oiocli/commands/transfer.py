@@ -168,9 +168,12 @@ def run(job: Any, engine_obj: Any) -> Any:
     """Run `job()` between the reporter's start and close (close even on Ctrl-C)."""
     engine_obj.reporter.start(container=engine_obj.container)
     try:
-        return job()
-    finally:
-        engine_obj.reporter.close()
+        result = job()
+    except BaseException:
+        engine_obj.reporter.close(interrupted=True)
+        raise
+    engine_obj.reporter.close()
+    return result
 
 
 def upload_tree(

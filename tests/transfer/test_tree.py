@@ -68,7 +68,7 @@ def test_save_refuses_names_outside_the_directory(oio):
     api = oio.api()
     outside = oio.root / "outside"
     outside.mkdir()
-    for name in ("ok", "../evil", "/abs", "a/../../up", "a/./b", "x//y", "link/inside"):
+    for name in ("ok", "../evil", "/abs", "a/../../up", "a/./b", "x//y", "link/inside", "d/"):
         api.object_create_ext(ACCOUNT, "c", data=b"payload", obj_name=name)
     out = oio.root / "out"
     out.mkdir()
@@ -76,12 +76,13 @@ def test_save_refuses_names_outside_the_directory(oio):
     proc = oio.run("container", "save", "c", "-D", str(out), "-f", "json")
     assert proc.returncode == 8, proc.err
     (row,) = json.loads(proc.out)
-    assert (row["Files"], row["Failed"]) == (1, 6)
+    assert (row["Files"], row["Failed"], row["Skipped"]) == (1, 6, 1)
     assert (out / "ok").read_bytes() == b"payload"
     assert list(outside.iterdir()) == []
     assert not (oio.root / "evil").exists() and not (oio.root / "up").exists()
-    assert len(proc.err.strip().splitlines()) == 6
-    assert "Refusing" in proc.err
+    lines = proc.err.strip().splitlines()
+    assert sum("Refusing" in line for line in lines) == 6
+    assert sum("directory marker" in line for line in lines) == 1 and len(lines) == 7
 
 
 def test_existing_files_kept_unless_overwrite(oio):
