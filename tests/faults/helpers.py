@@ -62,6 +62,7 @@ class Namespace:
         self.env = env
         self.command = oio_command()
         self.wrapper: list[str] = []  # e.g. setpriv, to run the CLI with fewer rights
+        self.chunk_size = chunk_size or CHUNK_SIZE
         if chunk_size:
             self.api()  # create it now, with small chunks
 
@@ -70,7 +71,7 @@ class Namespace:
         """A fresh ObjectStorageApi (no state shared with earlier calls)."""
         from oiocli.api import ObjectStorageApi
 
-        return ObjectStorageApi(NAMESPACE, str(self.data_dir), chunk_size=CHUNK_SIZE)
+        return ObjectStorageApi(NAMESPACE, str(self.data_dir), chunk_size=self.chunk_size)
 
     # -- CLI, in a subprocess --------------------------------------------------
     def popen_args(self, *args: str | bytes) -> list[str | bytes]:
@@ -168,20 +169,52 @@ class Namespace:
         return deleted
 
 
-def read_all(api: Any, container: str, name: str, **kwargs: Any) -> bytes:
-    _meta, stream = api.object_fetch(ACCOUNT, container, name, **kwargs)
-    return b"".join(stream)
+class ReaderLoops(AssertionError):
+    """The read path opened chunks far more often than any read needs: a loop."""
 
 
-def flip_bytes(path: str, rng: random.Random, count: int = 1) -> list[int]:
-    """Flip `count` bytes of a chunk file's data part; return their offsets."""
+class GuardedStore:
+    """A chunk store that fails fast when a read keeps re-opening chunks (a hang)."""
+
+    def __init__(self, store: Any, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self.opens = 0
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        self.opens += 1
+        if self.opens > self._limit:
+            raise ReaderLoops(f"{self.opens} chunk reads for one object read: the reader loops")
+        return self._store.get(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def read_all(api: Any, container: str, name: str, limit: int = 2000, **kwargs: Any) -> bytes:
+    """The object's bytes; ReaderLoops instead of hanging if the reader loops."""
+    store = api.chunks
+    api.chunks = GuardedStore(store, limit)
+    try:
+        _meta, stream = api.object_fetch(ACCOUNT, container, name, **kwargs)
+        return b"".join(stream)
+    finally:
+        api.chunks = store
+
+
+def flip_bytes(
+    path: str, rng: random.Random, count: int = 1, offsets: list[int] | None = None
+) -> list[int]:
+    """Flip `count` random bytes (or those at `offsets`) of a chunk file's data part."""
     from oiocli.backends.embedded.chunks import FOOTER
 
     with open(path, "r+b") as f:
         f.seek(-FOOTER.size, os.SEEK_END)
         _magic, size, *_ = FOOTER.unpack(f.read(FOOTER.size))
-        offsets = sorted(rng.sample(range(size), min(count, size)))
+        if offsets is None:
+            offsets = sorted(rng.sample(range(size), min(count, size)))
         for offset in offsets:
+            assert 0 <= offset < size
             f.seek(offset)
             byte = f.read(1)[0]
             f.seek(offset)
