@@ -356,7 +356,12 @@ class HttpClient:
                 )
                 retry = idempotent and not isinstance(body, ChunkedBody)
             else:
-                if resp.status == 503 and idempotent and attempt < self.retries:
+                if (
+                    resp.status == 503
+                    and idempotent
+                    and attempt < self.retries
+                    and not _lasting(resp, preload_content)
+                ):
                     LOG.debug("%s: 503 from %s, retrying (request id %s)", what, url, reqid)
                     _discard(resp)
                     self._backoff(attempt)
@@ -397,6 +402,20 @@ class HttpClient:
             except ValueError:
                 body = data
         return resp, body
+
+
+# 503s that a retry will not cure: a frozen or disabled container, no room for a policy.
+_LASTING_CODES = (CODE_CONTAINER_FROZEN, CODE_CONTAINER_DISABLED, CODE_POLICY_NOT_SATISFIABLE)
+
+
+def _lasting(resp: urllib3.BaseHTTPResponse, preloaded: bool) -> bool:
+    if not preloaded or not resp.data:
+        return False
+    try:
+        code = json.loads(resp.data).get("status")
+    except (ValueError, AttributeError):
+        return False
+    return code in _LASTING_CODES
 
 
 def _discard(resp: urllib3.BaseHTTPResponse) -> None:
