@@ -138,7 +138,8 @@ class CreateObject(MultiName):
         jobs: list[tuple[str, str]] = []
         for index, path in enumerate(files):
             name = names[index] if names else None
-            jobs.append((path, name or os.path.basename(path.rstrip("/")) or path))
+            default = os.path.basename(path.rstrip("/")) or path
+            jobs.append((path, default if name is None else name))
         return jobs
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
