@@ -29,6 +29,8 @@ import pytest
 
 from oiocli.api import ObjectStorageApi
 
+from .proxy_backend import ProxyBackend
+
 MiB = 1024 * 1024
 NAMESPACE = "NS"
 TEST_CHUNK_SIZE = MiB
@@ -107,7 +109,7 @@ class EmbeddedBackend:
         """
 
 
-BACKENDS = {"embedded": EmbeddedBackend}
+BACKENDS = {"embedded": EmbeddedBackend, "proxy": ProxyBackend}
 
 
 @pytest.fixture(scope="session", params=sorted(BACKENDS))

@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -78,6 +79,7 @@ LIST_DEFAULT = 1000
 LIST_MAX = 10000
 IO_SIZE = 1024 * 1024
 FLUSH_BATCH = 1000
+META_WORKERS = 8  # threads running metadata routes
 
 
 # ------------------------------------------------------------------- errors
@@ -803,22 +805,40 @@ Route = Callable[["ProxyApp", Request], Reply]
 class ProxyApp:
     """The proxy's and account service's routes, mapped onto EmbeddedNamespace.
 
-    Metadata calls are serialized by one lock: the namespace's SQLite
-    connections are shared, and each call is short.
+    Routes run on a fixed pool of worker threads rather than on the connection's
+    thread: the embedded namespace opens one SQLite connection per thread and
+    keeps it, so a thread per client connection (one per CLI run) would pile up
+    connections; a pool bounds them, and still lets concurrent creates share a
+    group commit.
     """
 
-    def __init__(self, server: NamespaceServer) -> None:
+    def __init__(self, server: NamespaceServer, workers: int = META_WORKERS) -> None:
         self.server = server
         self.ns = server.ns
-        self.lock = threading.RLock()
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Route] = {}
         for (method, name), func in _ROUTES.items():
             self.routes[(method, name)] = func
 
+    def _run(self, func: Callable[..., Reply], *args: Any) -> Reply:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="oio-serve-meta")
+            pool = self._pool
+        return pool.submit(func, *args).result()
+
+    def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def handle(self, request: Request) -> Reply:
         path = request.path
         if path == "/status":
-            return Reply(200, {"account_count": len(self.ns.account_list())})
+            return self._run(lambda: Reply(200, {"account_count": len(self.ns.account_list())}))
         if path.startswith(protocol.ACCOUNT_PREFIX + "/"):
             key = ("account", path[len(protocol.ACCOUNT_PREFIX) + 1 :])
             methods = _ACCOUNT_METHODS.get(key[1])
@@ -838,8 +858,7 @@ class ProxyApp:
         route = self.routes.get(key)
         if route is None:
             raise NotFound(f"No route for {request.method} {path}")
-        with self.lock:
-            return route(self, request)
+        return self._run(route, self, request)
 
     # ------------------------------------------------------------ helpers
     def container_of(self, request: Request) -> tuple[str, str]:
@@ -1620,6 +1639,7 @@ class NamespaceServer:
         self.proxy.stop()
         for rawx in self.rawx:
             rawx.stop()
+        self.app.close()
 
     def __enter__(self) -> NamespaceServer:
         return self.start()

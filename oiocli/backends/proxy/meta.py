@@ -164,8 +164,8 @@ class ProxyNamespace:
         _resp, services = self._proxy("GET", "conscience/list", {"type": service_type})
         return services if isinstance(services, list) else []
 
-    @property
-    def config(self) -> dict[str, Any]:
+    def _settings(self) -> dict[str, Any]:
+        """The namespace's settings, from the (cached) conscience answer."""
         info = self._namespace_info()
         options = info.get("options") or {}
         return {
@@ -175,8 +175,12 @@ class ProxyNamespace:
             "storage_policy": options.get("ns.storage_policy") or DEFAULT_POLICY,
             "max_versions": int(options.get("meta2.max_versions", 1)),
             "policies": self._policies(info),
-            "volumes": self.volumes,
         }
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Settings and the rawx services, in the shape of the embedded namespace's config."""
+        return dict(self._settings(), volumes=self.volumes)
 
     @staticmethod
     def _policies(info: dict[str, Any]) -> dict[str, str]:
@@ -203,11 +207,11 @@ class ProxyNamespace:
 
     @property
     def chunk_size(self) -> int:
-        return int(self.config["chunk_size"])
+        return int(self._settings()["chunk_size"])
 
     @property
     def default_policy(self) -> str:
-        return self.config["storage_policy"]
+        return self._settings()["storage_policy"]
 
     @property
     def volumes(self) -> list[str]:
