@@ -1091,9 +1091,11 @@ def container_flush(app: ProxyApp, req: Request) -> Reply:
 def container_snapshot(app: ProxyApp, req: Request) -> Reply:
     """Copy a container into a new, frozen one.
 
-    Unlike OpenIO's proxy, which copies the database only and leaves the client
-    to copy each chunk (rawx COPY) and swap them in (`raw_update`), the embedded
-    namespace makes the whole independent copy here: its chunks are hard links.
+    OpenIO's proxy copies the database only (the copy shares the source's chunk
+    URLs) and leaves the client to link each chunk under a new id (rawx COPY) and
+    swap the records (`raw_update`). The embedded namespace already makes the copy
+    independent here (its chunks are hard links under new ids); the client's own
+    relinking then only adds a link and drops the previous one.
     """
     account, container = app.container_of(req)
     body = req.json({}) or {}
@@ -1106,36 +1108,55 @@ def container_snapshot(app: ProxyApp, req: Request) -> Reply:
 
 
 def container_raw_update(app: ProxyApp, req: Request) -> Reply:
-    """Swap chunk records (`{"old": [beans], "new": [beans]}`) of one object."""
+    """Swap chunk records (`{"old": [beans], "new": [beans]}`), object by object.
+
+    A chunk bean names its object by content id (`content`); an old bean without
+    one is found by its URL. Each object's swap is atomic, the batch is not.
+    """
     account, container = app.container_of(req)
     body = req.json({}) or {}
-    old = [app.to_file(b["id"]) for b in body.get("old") or [] if b.get("type", "chunk") == "chunk"]
-    new = app.chunks_from_json(
-        [
-            {"url": b["id"], "pos": b["pos"], "size": b["size"], "hash": b.get("hash")}
-            for b in body.get("new") or []
-            if b.get("type", "chunk") == "chunk"
-        ]
-    )
-    if not old and not new:
-        return Reply(204)
     cdb = app.ns.container(account, container)
-    content = None
-    for bean in (body.get("old") or []) + (body.get("new") or []):
-        if bean.get("content"):
-            content = bean["content"]
-            break
-    if content is None and old:
-        row = cdb.conn.execute("SELECT content FROM chunks WHERE url = ?", (old[0],)).fetchone()
-        content = row[0] if row else None
-    row = None
-    if content is not None:
+    groups: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+
+    def chunk_beans(key: str) -> list[dict[str, Any]]:
+        beans = body.get(key) or []
+        if not isinstance(beans, list):
+            raise BadRequest(f"{key!r} must be a list of beans")
+        return [b for b in beans if isinstance(b, dict) and b.get("type", "chunk") == "chunk"]
+
+    for bean in chunk_beans("old"):
+        url = app.to_file(str(bean.get("id")))
+        content = bean.get("content")
+        if not content:
+            row = cdb.conn.execute("SELECT content FROM chunks WHERE url = ?", (url,)).fetchone()
+            if row is None:
+                raise NoSuchObject(f"No object holds chunk {bean.get('id')!r}")
+            content = row[0]
+        groups.setdefault(str(content), ([], []))[0].append(url)
+    for bean in chunk_beans("new"):
+        content = bean.get("content")
+        if not content:
+            if len(groups) != 1:
+                raise BadRequest("A new chunk bean needs its content id")
+            content = next(iter(groups))
+        (chunk,) = app.chunks_from_json(
+            [
+                {
+                    "url": bean.get("id"),
+                    "pos": bean.get("pos"),
+                    "size": bean.get("size"),
+                    "hash": bean.get("hash"),
+                }
+            ]
+        )
+        groups.setdefault(str(content), ([], []))[1].append(chunk)
+    for content, (old, new) in groups.items():
         row = cdb.conn.execute(
             "SELECT name, version FROM aliases WHERE content = ?", (content,)
         ).fetchone()
-    if row is None:
-        raise NoSuchObject("No object holds these chunks")
-    app.ns.content_replace_chunks(account, container, row[0], row[1], old, new, req.reqid)
+        if row is None:
+            raise NoSuchObject(f"No object has content id {content!r}")
+        app.ns.content_replace_chunks(account, container, row[0], row[1], old, new, req.reqid)
     return Reply(204)
 
 

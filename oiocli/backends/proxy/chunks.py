@@ -204,16 +204,20 @@ class HttpChunkStore:
         except ServiceBusy as exc:
             LOG.warning("Chunk %s not deleted (left as an orphan): %s", url, exc)
 
-    def link(self, url: str, new_url: str) -> None:
+    def link(self, url: str, new_url: str, full_path: str | None = None) -> None:
+        """A new id for the same data on the same rawx; `full_path` names its new object."""
         service, _ = protocol.split_chunk_url(url)
         new_service, _ = protocol.split_chunk_url(new_url)
         if service != new_service:
             raise BadRequest(f"Cannot link {url} to another rawx ({new_url})")
+        headers = {"Destination": new_url}
+        if full_path:
+            headers.update(protocol.chunk_headers({"full_path": full_path}))
         reqid = self.http.reqid()
         resp = self.http.request(
             "COPY",
             url,
-            headers={"Destination": new_url},
+            headers=headers,
             reqid=reqid,
             what=f"COPY chunk {url}",
         )

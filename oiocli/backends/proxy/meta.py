@@ -40,6 +40,7 @@ LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
 PLACEHOLDER_PATH = ".oiocli-upload"
 NAMES_CACHE = 4096
+SNAPSHOT_BATCH = 100  # chunk records swapped per container/raw_update
 # The namespace defaults when the conscience does not tell them.
 DEFAULT_POLICY = "SINGLE"
 
@@ -517,14 +518,81 @@ class ProxyNamespace:
         dst_container: str,
         reqid: str | None = None,
     ) -> None:
-        self._remember(dst_account, dst_container)
-        self._proxy(
-            "POST",
-            "container/snapshot",
-            self._remember(account, container),
-            json_body={"account": dst_account, "container": dst_container},
-            reqid=reqid,
-        )
+        """A frozen, independent copy, made as OpenIO's clients make it.
+
+        The source is frozen (unless it already was) while the proxy copies its
+        database; then every chunk of the copy is linked under a new id carrying
+        the copy's full path (rawx COPY) and the records are swapped
+        (`container/raw_update`), so that the copy no longer shares chunk files
+        with the source; the source is re-enabled whatever happens.
+        """
+        src = self._remember(account, container)
+        dst = self._remember(dst_account, dst_container)
+        status = self.container_props(account, container).get("sys.status", "0")
+        freeze = status in ("", "0")
+        if freeze:
+            self._proxy("POST", "admin/freeze", dict(src, type="meta2"), reqid=reqid)
+        try:
+            self._proxy(
+                "POST",
+                "container/snapshot",
+                src,
+                json_body={"account": dst_account, "container": dst_container},
+                reqid=reqid,
+            )
+            self._relink(dst_account, dst_container, reqid)
+            self._proxy("POST", "container/touch", dst, reqid=reqid, idempotent=True)
+        finally:
+            if freeze:
+                self._proxy("POST", "admin/enable", dict(src, type="meta2"), reqid=reqid)
+
+    def _relink(self, account: str, container: str, reqid: str | None) -> None:
+        """Give every chunk of a (frozen) container a new id of its own."""
+        old: list[dict[str, Any]] = []
+        new: list[dict[str, Any]] = []
+        params = dict(self._remember(account, container), frozen=1)
+
+        def flush() -> None:
+            if old:
+                self._proxy(
+                    "POST",
+                    "container/raw_update",
+                    params,
+                    json_body={"old": old, "new": new},
+                    reqid=reqid,
+                )
+            old.clear()
+            new.clear()
+
+        try:
+            for name, version in self.container_versions(account, container):
+                located = self._content_params(account, container, name, version)
+                located["properties"] = "false"
+                resp, body = self._proxy("GET", "content/locate", located)
+                content_id = protocol.content_meta_from_headers(resp.headers, account, container)[
+                    "id"
+                ]
+                path = protocol.full_path(account, container, name, version, content_id)
+                for chunk in body or []:
+                    bean = {
+                        "type": "chunk",
+                        "id": chunk["url"],
+                        "hash": chunk.get("hash") or "",
+                        "size": int(chunk["size"]),
+                        "pos": str(chunk["pos"]),
+                        "content": content_id,
+                    }
+                    new_url = self.link_target(chunk["url"])
+                    self.chunks.link(chunk["url"], new_url, full_path=path)
+                    old.append(bean)
+                    new.append(dict(bean, id=new_url))
+                    if len(old) >= SNAPSHOT_BATCH:
+                        flush()
+            flush()
+        except BaseException:
+            for bean in new:  # linked, not swapped in: nothing will reference them
+                self.chunks.delete(bean["id"])
+            raise
 
     def resolve_cid(self, cid: str) -> tuple[str, str]:
         _resp, body = self._proxy("GET", "reference/show", {"cid": cid.upper()})
