@@ -38,7 +38,12 @@ def big_ns(ns_root):
     return Namespace(ns_root, chunk_size=MiB)
 
 
-@pytest.mark.parametrize("policy", POLICIES)
+QUICK = ("SINGLE", "THREECOPIES", "EC", "EC21LIBEC")
+
+
+@pytest.mark.parametrize(
+    "policy", [p if p in QUICK else pytest.param(p, marks=pytest.mark.slow) for p in POLICIES]
+)
 def test_file_size_limit_during_upload(big_ns, policy):
     ns = big_ns
     ns.api().container_create(ACCOUNT, "c")
