@@ -42,7 +42,7 @@ class Config:
     startup_runs: int = 15
     small_objects: int = 2000
     threads: int = 8
-    list_objects: int = 20_000
+    list_objects: int = 1_000_000
     list_page: int = 1000
     policies: tuple[str, ...] = ("SINGLE", "THREECOPIES", "EC", "ECISAL", "ECLIBEC")
     cli: bool = True
