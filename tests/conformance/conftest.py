@@ -112,6 +112,21 @@ class EmbeddedBackend:
 BACKENDS = {"embedded": EmbeddedBackend, "proxy": ProxyBackend}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow_on(*backends): `slow` when run on one of these backends only"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m 'not slow'` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("slow_on")
+        callspec = getattr(item, "callspec", None)
+        if marker and callspec and callspec.params.get("backend_name") in marker.args:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", params=sorted(BACKENDS))
 def backend_name(request: pytest.FixtureRequest) -> str:
     return request.param

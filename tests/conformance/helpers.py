@@ -74,7 +74,7 @@ class Hang(AssertionError):
 
 
 @contextlib.contextmanager
-def no_hang(seconds: float = 20.0, what: str = "operation"):
+def no_hang(seconds: float = 10.0, what: str = "operation"):
     """Turn a hang (an endless loop) into a test failure instead of a stuck suite.
 
     Not a performance assertion: the bound is orders of magnitude above the

@@ -121,3 +121,27 @@ def test_snapshot_errors(api, source):
         api.container_snapshot(ACCOUNT, "src", ACCOUNT, "src")
     names = [row[0] for row in api.container_list(ACCOUNT)]
     assert names == ["existing", "src"]
+
+
+def test_snapshot_keeps_versions_and_markers(api):
+    api.container_create(ACCOUNT, "vsrc", system={"sys.m2.policy.version": "-1"})
+    for i in range(3):
+        api.object_create(ACCOUNT, "vsrc", data=b"v%d" % i, obj_name="doc")
+    api.object_create(ACCOUNT, "vsrc", data=b"bye", obj_name="gone")
+    api.object_delete(ACCOUNT, "vsrc", "gone")
+    rows = [
+        (o["name"], o["version"], o["deleted"], o["is_latest"])
+        for o in api.object_list(ACCOUNT, "vsrc", versions=True)["objects"]
+    ]
+    api.container_snapshot(ACCOUNT, "vsrc", ACCOUNT, "vsnap")
+    assert [
+        (o["name"], o["version"], o["deleted"], o["is_latest"])
+        for o in api.object_list(ACCOUNT, "vsnap", versions=True)["objects"]
+    ] == rows
+    for name, version, deleted, _latest in rows:
+        if not deleted:
+            assert fetch(api, "vsnap", name, version=version) == fetch(
+                api, "vsrc", name, version=version
+            )
+    system = api.container_get_properties(ACCOUNT, "vsnap")["system"]
+    assert system["sys.m2.policy.version"] == "-1"
