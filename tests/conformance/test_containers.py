@@ -261,7 +261,7 @@ def container_listing_api(module_backend):
 
 
 @pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py:588 container_list with a delimiter "
+    reason="bug: oiocli/backends/embedded/meta.py container_list with a delimiter "
     "lists again the prefix given as marker, so paging by last row repeats it forever",
     strict=True,
 )
@@ -275,7 +275,7 @@ def test_container_listing_pages_with_delimiter(container_listing_api):
 
 
 @pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py:588 container_list with a delimiter "
+    reason="bug: oiocli/backends/embedded/meta.py container_list with a delimiter "
     "lists again the prefix given as marker, so paging by last row repeats it forever",
     strict=True,
 )

@@ -80,8 +80,8 @@ def test_upload_argument_errors_create_nothing(api):
 
 @pytest.mark.xfail(
     reason="bug: ObjectStorageApi.object_create_ext autocreates the account and container "
-    "before it checks the policy and opens the source, so an upload refused for a bad "
-    "argument leaves a new container behind (DESIGN invariant 4: done or not done)",
+    "(content_prepare) before it checks the policy and opens the source, so an upload "
+    "refused for a bad argument leaves a new container behind (DESIGN invariant 4)",
     strict=True,
 )
 @pytest.mark.parametrize(

@@ -154,7 +154,7 @@ def test_delete_marker_hides_then_undelete(api):
 
 
 @pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py:920 gives a delete marker the version "
+    reason="bug: oiocli/backends/embedded/meta.py content_delete gives a delete marker the version "
     "max(now_us(), latest + 1) instead of latest + 1",
     strict=True,
 )
