@@ -77,7 +77,8 @@ CHUNK_FIELDS: dict[str, str] = {
     "block_size": "block-size",
 }
 CHUNK_INT_FIELDS = ("content_version", "metachunk_size", "chunk_size", "block_size")
-CHUNK_QUOTED_FIELDS = ("content_path", "full_path")
+# URL-quoted on the wire. (A full path is made of quoted parts already: as is.)
+CHUNK_QUOTED_FIELDS = ("content_path",)
 # Known only once the data has been streamed: sent as trailers of the PUT.
 CHUNK_TRAILER_FIELDS = ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
 CHUNK_REQUIRED_FIELDS = ("policy", "chunk_method", "pos", "full_path")
@@ -114,7 +115,7 @@ def chunk_headers(meta: Mapping[str, Any], fields: Any = None) -> dict[str, str]
         if value is None or value == "":
             continue
         if field in CHUNK_QUOTED_FIELDS:
-            value = quote(str(value), safe="/" if field == "full_path" else "")
+            value = quote(str(value), safe="")
         out[chunk_header(field)] = str(value)
     return out
 
