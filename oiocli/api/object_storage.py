@@ -1063,6 +1063,9 @@ class ObjectStorageApi:
         }
 
     def volume_list(self, **kwargs: Any) -> list[dict[str, Any]]:
+        own = getattr(self.backend, "volume_list", None)
+        if own is not None:  # the proxy backend: rawx services, not local directories
+            return own()
         from oiocli.backends.embedded.volumes import volume_stats
 
         return [volume_stats(path) for path in self.backend.volumes]

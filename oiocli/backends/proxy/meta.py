@@ -223,6 +223,38 @@ class ProxyNamespace:
             if s.get("addr") and s.get("score", 1) != 0
         ]
 
+    def volume_list(self) -> list[dict[str, Any]]:
+        """The rawx services as the conscience lists them (in `volume list`'s shape)."""
+        rows = []
+        for service in self._services("rawx"):
+            tags = service.get("tags") or {}
+            up = bool(tags.get("tag.up", True)) and service.get("score", 1) != 0
+            rows.append(
+                {
+                    "volume": tags.get("tag.service_id") or service.get("addr"),
+                    "path": "http://" + str(service.get("addr")),
+                    "chunks": None,
+                    "bytes": None,
+                    "free": None,
+                    "state": "ok" if up else "down",
+                    "location": tags.get("tag.vol"),
+                }
+            )
+        return rows
+
+    def _files_only(self, what: str) -> BadRequest:
+        return BadRequest(
+            f"{what} reads the embedded namespace's files; through an OpenIO proxy, use "
+            "OpenIO's own tools on the cluster (openio-admin)"
+        )
+
+    def _ns_read(self, *args: Any, **kwargs: Any) -> Any:
+        # Used by volume and namespace checks, which walk the embedded databases.
+        raise self._files_only("This check")
+
+    def container(self, account: str, name: str) -> Any:
+        raise self._files_only("This check")
+
     def volume_of(self, url: str) -> str:
         return protocol.split_chunk_url(url)[0]
 
