@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection
@@ -133,15 +133,6 @@ def _param_value(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
-
-
-def quote_header(value: Any) -> str:
-    """Header values travel URL-quoted (names and properties may be any UTF-8)."""
-    return quote(str(value), safe="")
-
-
-def unquote_header(value: str | None) -> str | None:
-    return None if value is None else unquote(value)
 
 
 def error_from_response(
@@ -449,6 +440,4 @@ __all__ = [
     "encode_params",
     "error_from_response",
     "new_request_id",
-    "quote_header",
-    "unquote_header",
 ]
