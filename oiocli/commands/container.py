@@ -495,7 +495,12 @@ class SaveContainer(Lister):
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+        from oiocli.commands.transfer import (
+            MEMORY_HELP,
+            SUMMARY_HELP,
+            add_transfer_options,
+            epilog,
+        )
 
         parser = super().get_parser(prog_name)
         add_container_arg(parser)
@@ -509,7 +514,7 @@ class SaveContainer(Lister):
         )
         parser.add_argument("--prefix", metavar="<prefix>", help="Only objects starting so")
         add_transfer_options(parser, upload=False)
-        parser.epilog = f"{SUMMARY_HELP}\n\n{MEMORY_HELP}"
+        parser.epilog = epilog(SUMMARY_HELP, MEMORY_HELP)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:

@@ -116,10 +116,15 @@ class CreateObject(MultiName):
             action="store_false",
             help="Fail if the container does not exist (default: create it)",
         )
-        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+        from oiocli.commands.transfer import (
+            MEMORY_HELP,
+            SUMMARY_HELP,
+            add_transfer_options,
+            epilog,
+        )
 
         add_transfer_options(parser, download=False)
-        parser.epilog = f"with --recursive, {SUMMARY_HELP}\n\n{MEMORY_HELP}"
+        parser.epilog = epilog(f"with --recursive, {SUMMARY_HELP}", MEMORY_HELP)
         return parser
 
     def _jobs(self, parsed_args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -304,7 +309,12 @@ class FetchObject(Lister):
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from oiocli.commands.transfer import MEMORY_HELP, SUMMARY_HELP, add_transfer_options
+        from oiocli.commands.transfer import (
+            MEMORY_HELP,
+            SUMMARY_HELP,
+            add_transfer_options,
+            epilog,
+        )
 
         parser = super().get_parser(prog_name)
         add_container_arg(parser)
@@ -337,7 +347,7 @@ class FetchObject(Lister):
             help="Directory the tree goes to (default: the current directory)",
         )
         add_transfer_options(parser, upload=False)
-        parser.epilog = f"with --prefix or -D, {SUMMARY_HELP}\n\n{MEMORY_HELP}"
+        parser.epilog = epilog(f"with --prefix or -D, {SUMMARY_HELP}", MEMORY_HELP)
         return parser
 
     @staticmethod

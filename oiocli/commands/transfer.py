@@ -32,6 +32,13 @@ SUMMARY_HELP = (
 )
 
 
+def epilog(*paragraphs: str) -> str:
+    """Help paragraphs wrapped for the raw description formatter."""
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(p, 79, subsequent_indent="  ") for p in paragraphs)
+
+
 def add_transfer_options(
     parser: argparse.ArgumentParser,
     upload: bool = True,
@@ -214,8 +221,8 @@ class SyncContainer(Lister):
     downloads: the direction comes from which argument is an existing directory,
     or from --upload / --download. A file is transferred when it is missing on the
     other side or differs in size or MD5 (the object's recorded hash against the
-    local file's MD5, cached by path, size and mtime under the namespace's data
-    directory); modification times alone never decide. With --delete, what the
+    local file's MD5, cached by path, size and mtime in <data dir>/cache/md5.sqlite);
+    modification times alone never decide. With --delete, what the
     source lacks is deleted from the destination at the end (not at all if some
     transfer failed or if there are more than --max-delete). --dry-run prints the
     plan (Action, Name, Size, Reason) and changes nothing.
@@ -229,7 +236,7 @@ class SyncContainer(Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.epilog = f"{SUMMARY_HELP}\n\n{MEMORY_HELP}"
+        parser.epilog = epilog(SUMMARY_HELP, MEMORY_HELP)
         parser.add_argument("source", metavar="<source>", help="Directory or container")
         parser.add_argument("destination", metavar="<destination>", help="Container or directory")
         direction = parser.add_mutually_exclusive_group()
