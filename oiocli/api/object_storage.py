@@ -29,7 +29,7 @@ from oiocli.exceptions import (
 from oiocli.io.pipeline import Source
 from oiocli.io.reader import group_metachunks, normalize_ranges, read_object
 from oiocli.io.storage_method import StorageMethod, parse_method
-from oiocli.io.writer import write_object
+from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
 
 LOG = logging.getLogger("oiocli")
 LIST_LIMIT_DEFAULT = 1000
@@ -434,7 +434,15 @@ class ObjectStorageApi:
         obj_name = check_name("object", obj_name)
         properties = check_properties(properties if properties is not None else metadata)
         reqid = self._reqid(kwargs)
-        prep = self.backend.content_prepare(account, container, policy, autocreate, reqid)
+        # Refuse bad arguments before anything is created (container autocreation).
+        if policy is not None:
+            self.backend.policies.method(policy)
+        source = Source(file_or_path, data)
+        try:
+            prep = self.backend.content_prepare(account, container, policy, autocreate, reqid)
+        except BaseException:
+            source.close()
+            raise
         policy, method = prep["policy"], parse_method(prep["chunk_method"])
         version, content_id = prep["version"], prep["content_id"]
         first_position = 0
@@ -455,10 +463,10 @@ class ObjectStorageApi:
                 metachunks = group_metachunks(chunks)
                 first_position = metachunks[-1].index + 1 if metachunks else 0
                 content_id = current["id"]
-        source = Source(file_or_path, data)
         chunk_method = str(method)
         journal, done, resume_note = None, None, None
-        if resume and not append and isinstance(file_or_path, str | os.PathLike):
+        # Journals live in the namespace's data dir: none behind a proxy.
+        if resume and not append and self.data_dir and isinstance(file_or_path, str | os.PathLike):
             journal, done, resume_note, content_id, version = self._resume_state(
                 account,
                 container,
@@ -489,6 +497,7 @@ class ObjectStorageApi:
             done=done,
             on_metachunk=journal.record if journal else None,
             keep_on_failure=journal is not None,
+            chunk_concurrency=int(kwargs.get("chunk_concurrency") or CHUNK_CONCURRENCY),
         )
         for url, error in result.failed:
             LOG.warning("Chunk %s of %r failed (within quorum): %s", url, obj_name, error)
@@ -515,7 +524,27 @@ class ObjectStorageApi:
             raise
         if journal is not None:
             journal.finish()
-        meta = self.object_get_properties(account, container, obj_name, version=version)
+        try:
+            meta = self.object_get_properties(account, container, obj_name, version=version)
+        except NoSuchObject:
+            # Another writer replaced this version meanwhile: the upload still succeeded.
+            meta = {
+                "name": obj_name,
+                "version": version,
+                "id": content_id,
+                "content": content_id,
+                "size": result.size,
+                "length": result.size,
+                "hash": result.hash,
+                "hash_method": "md5",
+                "policy": policy,
+                "chunk_method": chunk_method,
+                "mime_type": mime_type or "application/octet-stream",
+                "deleted": False,
+                "properties": properties,
+                "account": account,
+                "container": container,
+            }
         meta["resumed_bytes"] = result.resumed_bytes
         if resume_note:
             meta["resume"] = resume_note

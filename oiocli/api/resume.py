@@ -59,7 +59,9 @@ class UploadJournal:
         self._save()
 
     def _save(self) -> None:
-        os.makedirs(os.path.dirname(self.path), 0o700, exist_ok=True)
+        from oiocli.backends.embedded.chunks import makedirs_private
+
+        makedirs_private(os.path.dirname(self.path))
         tmp = f"{self.path}.tmp"
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             json.dump(self.state, f)

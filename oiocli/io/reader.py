@@ -193,18 +193,16 @@ def _read_ec(
     for seg in range(first_seg, last_seg + 1):
         offset = seg * frag_size
         want = last_frag if seg == nsegments - 1 else frag_size
-        fragments = []
-        while len(fragments) < method.k:
+        while True:
             fill()
-            if len(active) + len(fragments) < method.k or not active:
+            if len(active) < method.k:
                 raise UnrecoverableContent(
                     f"Object {name!r}: metachunk {mc.index} is unreadable, "
-                    f"{len(active) + len(fragments)}/{method.k} fragments available "
-                    f"({'; '.join(errors)})"
+                    f"{len(active)}/{method.k} fragments available ({'; '.join(errors)})"
                 )
-            pending = list(active)
             fragments = []
-            for source in pending:
+            failed = False
+            for source in list(active):
                 try:
                     fragments.append(source.read(want))
                 except OioException as exc:
@@ -212,10 +210,12 @@ def _read_ec(
                     if on_problem:
                         on_problem(source.chunk, exc)
                     active.remove(source)
-            if len(fragments) < method.k:
-                # Sources that succeeded already consumed this segment; a new
-                # source must be aligned, so restart the segment on fresh readers.
-                active[:] = [_FragmentSource(store, src.chunk, offset, frag_stop) for src in active]
+                    failed = True
+            if not failed:
+                break
+            # The sources that succeeded consumed this segment: reopen them at its
+            # start, so they stay aligned with the spares that replace the bad ones.
+            active[:] = [_FragmentSource(store, src.chunk, offset, frag_stop) for src in active]
         try:
             segment = driver.decode(fragments)
         except Exception as exc:

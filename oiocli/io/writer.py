@@ -75,8 +75,9 @@ def write_object(
     in_flight: deque[_PendingMetachunk] = deque()
 
     def complete_oldest() -> None:
-        pending = in_flight.popleft()
-        record = pending.wait(store, result)
+        pending = in_flight[0]
+        record = pending.wait(store, result)  # on failure it stays listed, to be cleaned
+        in_flight.popleft()
         written.extend(pending.urls)
         if on_metachunk is not None:
             on_metachunk(record)

@@ -106,7 +106,8 @@ def test_create_unknown_policy(oio):
     proc = oio.run("object", "create", "c", "f", "--policy", "NOPE")
     assert proc.returncode == 1
     assert "NOPE" in proc.err and "Traceback" not in proc.err
-    assert oio.names("c") == []
+    # Refused before anything is made: not even the container is autocreated.
+    assert oio.run("container", "show", "c").returncode == 3
 
 
 def test_create_append(oio):

@@ -171,12 +171,6 @@ def contention(module_backend, tmp_path_factory):
     return api, module_backend, errors
 
 
-@pytest.mark.xfail(
-    reason="bug: ObjectStorageApi.object_create_ext reads the new version back with "
-    "object_get_properties(version=...) after the commit; when another writer has "
-    "replaced it meanwhile, a successful upload raises NoSuchObject",
-    strict=True,
-)
 def test_concurrent_overwrites_raise_nothing(contention):
     _api, _backend, errors = contention
     assert errors == []

@@ -260,11 +260,6 @@ def container_listing_api(module_backend):
     return api
 
 
-@pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py container_list with a delimiter "
-    "lists again the prefix given as marker, so paging by last row repeats it forever",
-    strict=True,
-)
 def test_container_listing_pages_with_delimiter(container_listing_api):
     """Paging with the last row as marker never repeats a prefix row (reference 5.2 #15)."""
     api = container_listing_api
@@ -274,11 +269,6 @@ def test_container_listing_pages_with_delimiter(container_listing_api):
     assert [r[0] for r in second] == ["ab", "ab/"]
 
 
-@pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py container_list with a delimiter "
-    "lists again the prefix given as marker, so paging by last row repeats it forever",
-    strict=True,
-)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix=st.one_of(st.none(), fragments),

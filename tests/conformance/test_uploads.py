@@ -78,12 +78,6 @@ def test_upload_argument_errors_create_nothing(api):
     assert [r[0] for r in api.container_list(ACCOUNT)] == ["ct"]
 
 
-@pytest.mark.xfail(
-    reason="bug: ObjectStorageApi.object_create_ext autocreates the account and container "
-    "(content_prepare) before it checks the policy and opens the source, so an upload "
-    "refused for a bad argument leaves a new container behind (DESIGN invariant 4)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "bad",
     ["missing-file", "unknown-policy", "unsupported-data"],

@@ -153,11 +153,6 @@ def test_delete_marker_hides_then_undelete(api):
     assert_stats_match_listing(api, "vm")
 
 
-@pytest.mark.xfail(
-    reason="bug: oiocli/backends/embedded/meta.py content_delete gives a delete marker the version "
-    "max(now_us(), latest + 1) instead of latest + 1",
-    strict=True,
-)
 def test_delete_marker_version_is_previous_plus_one(api):
     """Reference 3.7 and 5.2 #16: a marker's version is the latest version + 1."""
     make_container(api, "vm1", -1)

@@ -15,7 +15,7 @@ import pytest
 from oiocli.exceptions import OioException, UnrecoverableContent
 from oiocli.io.reader import group_metachunks
 
-from .helpers import ACCOUNT, POLICIES, Namespace, ReaderLoops, flip_bytes, read_all
+from .helpers import ACCOUNT, POLICIES, Namespace, flip_bytes, read_all
 
 MiB = 1024 * 1024
 SIZES = (1, 90_000, 1_200_000)  # EC: more than one 1 MiB segment in the last case
@@ -177,12 +177,6 @@ def test_bitrot_reported_on_stderr_for_whole_and_ranged_reads(ns_root):
         assert seen >= set(reported), proc.err
 
 
-@pytest.mark.xfail(
-    reason="bug: a ranged chunk read verifies (and fails on) blocks past the range: "
-    "backends/embedded/chunks.py:203 reads READ_SIZE worth of blocks whatever `end` is, "
-    "so rot outside the range makes the reader skip the chunk and report it",
-    strict=True,
-)
 def test_ranged_read_ignores_rot_outside_the_range(ns_root):
     ns = Namespace(ns_root, chunk_size=MiB)
     rng = random.Random(9)
@@ -238,13 +232,6 @@ def test_unreadable_past_tolerance_is_a_clear_error(ns):
     assert not (ns.cwd / "out").exists()
 
 
-@pytest.mark.xfail(
-    reason="bug: an EC read with more bad fragments than m loops forever instead of raising "
-    "UnrecoverableContent (io/reader.py:199 _read_ec counts the previous round's fragments "
-    "in `len(active) + len(fragments) < method.k`)",
-    raises=ReaderLoops,
-    strict=True,
-)
 @pytest.mark.parametrize("policy", ["EC", "EC21"])
 def test_ec_past_tolerance_fails_cleanly(ns, policy):
     rng = random.Random(8)

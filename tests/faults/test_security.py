@@ -55,12 +55,6 @@ def test_namespace_files_are_0600(used_namespace):
     assert [(p, m) for p, m in files if m != oct(0o600)] == []
 
 
-@pytest.mark.xfail(
-    reason="bug: intermediate directories (containers/, volumes/) get 0777 & ~umask: "
-    "os.makedirs applies its mode to the leaf only (backends/embedded/meta.py:457 "
-    "containers/XY, backends/embedded/chunks.py:54 prepare_volume)",
-    strict=True,
-)
 def test_namespace_directories_are_0700(used_namespace):
     dirs = [(p, oct(m)) for p, m, is_dir in _modes(used_namespace) if is_dir]
     assert len(dirs) > 9 * 256

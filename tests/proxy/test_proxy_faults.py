@@ -199,11 +199,6 @@ def test_slow_rawx_past_read_timeout(served, connect):
     assert direct.value.exit_code == 5
 
 
-@pytest.mark.xfail(
-    reason="oiocli/io/writer.py: when a metachunk misses its write quorum, its chunks that "
-    "did succeed are not deleted (complete_oldest pops it before wait() raises)",
-    strict=False,
-)
 def test_failed_metachunk_leaves_no_orphans(served, api):
     api.container_create(ACCOUNT, "faults")
     hook = StopOnce("put")

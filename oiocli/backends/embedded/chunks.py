@@ -50,8 +50,24 @@ def chunk_path(url: str) -> str:
     return os.path.join(volume, chunk_id[:SUBDIR_CHARS], chunk_id)
 
 
+def makedirs_private(path: str, mode: int = 0o700) -> None:
+    """os.makedirs applies `mode` to the leaf only; give it to every directory it makes."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            pass
+
+
 def prepare_volume(volume: str, dir_mode: int = 0o700) -> None:
-    os.makedirs(volume, dir_mode, exist_ok=True)
+    makedirs_private(volume, dir_mode)
     for i in range(16**SUBDIR_CHARS):
         os.makedirs(os.path.join(volume, f"{i:0{SUBDIR_CHARS}X}"), dir_mode, exist_ok=True)
     _fsync_dir(volume)
@@ -119,7 +135,7 @@ class LocalChunkStore:
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
             except FileNotFoundError:
-                os.makedirs(parent, self.dir_mode, exist_ok=True)
+                makedirs_private(parent, self.dir_mode)
                 _fsync_dir(os.path.dirname(parent))
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
         except FileExistsError:
@@ -199,8 +215,9 @@ class LocalChunkStore:
             blocks_per_read = max(1, READ_SIZE // block_size)
             block = start // block_size
             pos = block * block_size
+            stop = min(size, -(-end // block_size) * block_size)  # end of the last block
             while pos < end:
-                length = min(blocks_per_read * block_size, size - pos)
+                length = min(blocks_per_read * block_size, stop - pos)
                 data = os.pread(fd, length, pos)
                 if len(data) != length:
                     raise ChunkCorrupt(f"Chunk {url} is shorter than recorded")

@@ -32,6 +32,7 @@ from oiocli.backends.embedded.chunks import (
     LocalChunkStore,
     chunk_path,
     chunk_url,
+    makedirs_private,
     prepare_volume,
 )
 from oiocli.exceptions import (
@@ -195,7 +196,7 @@ class EmbeddedNamespace:
             return config
         if config is None:
             try:
-                os.makedirs(self.data_dir, 0o700, exist_ok=True)
+                makedirs_private(self.data_dir)
             except OSError as exc:
                 raise BadRequest(
                     f"Cannot create namespace directory {self.data_dir}: {exc}"
@@ -454,7 +455,7 @@ class EmbeddedNamespace:
         # The database is made complete under a temporary name, then renamed and
         # registered: a crash leaves at worst an unregistered file, never half a container.
         path = self.container_db_path(cid)
-        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+        makedirs_private(os.path.dirname(path))
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
         now = time.time()
         conn = db.connect(tmp, "FULL")
@@ -592,7 +593,7 @@ class EmbeddedNamespace:
             cut = name.find(delimiter, plen)
             if cut >= 0:
                 common = name[: cut + len(delimiter)]
-                if result and result[-1][0] == common:
+                if (result and result[-1][0] == common) or (marker and marker.startswith(common)):
                     continue
                 result.append([common, 0, 0, 1, 0])
             else:
@@ -928,7 +929,7 @@ class EmbeddedNamespace:
                 if latest is None or latest[3]:
                     raise NoSuchObject(f"Object {name!r} not found in container {cdb.name!r}")
                 if maxvers < 0 or maxvers > 1:
-                    marker_version = max(now_us(), latest[1] + 1)
+                    marker_version = latest[1] + 1  # OpenIO: latest version + 1
                     conn.execute("UPDATE aliases SET latest = 0 WHERE name = ?", (name,))
                     conn.execute(
                         f"INSERT INTO aliases ({ALIAS_COLUMNS}) "

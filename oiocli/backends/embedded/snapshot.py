@@ -12,7 +12,7 @@ import os
 import secrets
 
 from oiocli.backends.embedded import db
-from oiocli.backends.embedded.chunks import chunk_url
+from oiocli.backends.embedded.chunks import chunk_url, makedirs_private
 from oiocli.backends.embedded.meta import (
     STATUS_FROZEN,
     EmbeddedNamespace,
@@ -37,7 +37,7 @@ def snapshot_container(
     if ns._ns_read("SELECT 1 FROM containers WHERE cid = ?", (dst_cid,)):
         raise Conflict(f"Container {dst_container!r} already exists in account {dst_account!r}")
     path = ns.container_db_path(dst_cid)
-    os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+    makedirs_private(os.path.dirname(path))
     tmp = f"{path}.{secrets.token_hex(4)}.tmp"
     linked: list[str] = []
     try:
