@@ -67,6 +67,8 @@ run "$OIO" account show demo
 
 heading "Cleanup"
 run "$OIO" object delete photos video.bin copy-of-video.bin
+# A snapshot is frozen (read-only): enable it before emptying it.
+run "$OIO" container set photos-snapshot --status enabled
 run "$OIO" object delete photos-snapshot video.bin copy-of-video.bin
 run "$OIO" container delete photos photos-snapshot
 run "$OIO" account delete demo
