@@ -90,13 +90,8 @@ def test_ec63_reads_with_any_three_fragments_lost(api, backend, ec_object, mode)
             ), (mode, combo)
 
 
-@pytest.mark.xfail(
-    reason="damage at different offsets can fall in different EC segments; reads verify "
-    "only the blocks they need, so the object may still be recoverable (then it reads "
-    "exactly, which is right): the test assumes any 4 damaged fragments are fatal",
-    strict=False,
-)
 def test_ec63_four_fragments_lost_is_unrecoverable(api, backend, ec_object):
+    """4 fragments lost, or corrupt in the same segment: no segment can be decoded."""
     data, groups = ec_object
     for mode in MODES:
         for position in (0, 1):
@@ -104,15 +99,34 @@ def test_ec63_four_fragments_lost_is_unrecoverable(api, backend, ec_object):
             for combo in [(0, 1, 2, 3), (5, 6, 7, 8), (0, 3, 6, 8)]:
                 victims = [fragments[i] for i in combo]
                 with backend.preserved_chunks([c["url"] for c in victims]):
-                    for nth, (chunk, how) in enumerate(
-                        zip(victims, modes_for(mode, 4), strict=True)
-                    ):
-                        damage(backend, chunk, how, nth)
+                    for chunk, how in zip(victims, modes_for(mode, 4), strict=True):
+                        damage(backend, chunk, how)  # corrupt: all at offset 100, segment 0
                     with pytest.raises(UnrecoverableContent) as excinfo:
                         fetch(api, "faults", "ec-obj")
                     assert_unrecoverable(excinfo, "ec-obj", position)
     # Once repaired, everything reads again.
     assert fetch(api, "faults", "ec-obj") == data
+
+
+@pytest.mark.parametrize("count", [4, 6, 9])
+def test_ec63_damage_spread_over_segments_never_returns_wrong_bytes(api, backend, ec_object, count):
+    """More than m fragments corrupt, each in another segment: every segment still has k
+    good fragments, so a read returns the exact bytes, or at worst refuses (a reader may
+    give up on a fragment after its first bad block); never other bytes."""
+    data, groups = ec_object
+    fragments = sorted(groups[0], key=lambda c: c["pos"])
+    segment_fragment = fragments[0]["chunk_size"] // 6  # metachunk 0 has 6 full segments
+    with backend.preserved_chunks([c["url"] for c in fragments[:count]]):
+        for i, chunk in enumerate(fragments[:count]):
+            backend.corrupt_chunk(chunk["url"], offset=(i % 6) * segment_fragment + 1000)
+        for ranges in (None, [(500_000, 5 * MiB)], [(0, 10), (6 * MiB - 3, 6 * MiB + 3)]):
+            try:
+                got = fetch(api, "faults", "ec-obj", ranges=ranges)
+            except UnrecoverableContent as exc:
+                assert "ec-obj" in str(exc)
+                continue
+            expected = data if ranges is None else b"".join(data[a : b + 1] for a, b in ranges)
+            assert got == expected, ranges
 
 
 def test_ec63_other_metachunk_still_reads(api, backend, ec_object):
