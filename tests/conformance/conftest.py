@@ -17,7 +17,6 @@ backend (the proxy one) is one helper class and one entry in BACKENDS. A helper 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -29,6 +28,7 @@ import pytest
 
 from oiocli.api import ObjectStorageApi
 
+from .helpers import ChunkFiles
 from .proxy_backend import ProxyBackend
 
 MiB = 1024 * 1024
@@ -36,7 +36,7 @@ NAMESPACE = "NS"
 TEST_CHUNK_SIZE = MiB
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(ChunkFiles):
     """Namespaces on local disk (SQLite + volume directories) under one directory."""
 
     name = "embedded"
@@ -60,34 +60,6 @@ class EmbeddedBackend:
         from oiocli.backends.embedded.chunks import chunk_path
 
         return chunk_path(url)
-
-    def delete_chunk(self, url: str) -> None:
-        os.unlink(self.chunk_path(url))
-
-    def corrupt_chunk(self, url: str, offset: int = 100) -> None:
-        """Flip one byte of the chunk's data (the file is `data | meta | crc table | footer`)."""
-        path = self.chunk_path(url)
-        with open(path, "r+b") as f:
-            f.seek(offset)
-            byte = f.read(1)
-            assert len(byte) == 1, f"offset {offset} is past the end of {path}"
-            f.seek(offset)
-            f.write(bytes([byte[0] ^ 0xFF]))
-
-    @contextlib.contextmanager
-    def preserved_chunks(self, urls: list[str]) -> Iterator[None]:
-        """Restore the chunks of `urls` (deleted or corrupted inside the block) on exit."""
-        saved = {}
-        for url in urls:
-            path = self.chunk_path(url)
-            saved[path] = Path(path).read_bytes()
-        try:
-            yield
-        finally:
-            for path, data in saved.items():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)  # never write through a hard link shared with another chunk
-                Path(path).write_bytes(data)
 
     def chunk_file_count(self, api: ObjectStorageApi) -> int:
         """Chunk files stored by the namespace (referenced or orphan)."""

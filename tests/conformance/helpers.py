@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import signal
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 MiB = 1024 * 1024
@@ -94,3 +97,38 @@ def no_hang(seconds: float = 10.0, what: str = "operation"):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+class ChunkFiles:
+    """Fault injection on chunk files; a backend gives `chunk_path(url)`."""
+
+    def chunk_path(self, url: str) -> str:
+        raise NotImplementedError
+
+    def delete_chunk(self, url: str) -> None:
+        os.unlink(self.chunk_path(url))
+
+    def corrupt_chunk(self, url: str, offset: int = 100) -> None:
+        """Flip one byte of the chunk's data (the file is `data | meta | crc table | footer`)."""
+        path = self.chunk_path(url)
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            byte = f.read(1)
+            assert len(byte) == 1, f"offset {offset} is past the end of {path}"
+            f.seek(offset)
+            f.write(bytes([byte[0] ^ 0xFF]))
+
+    @contextlib.contextmanager
+    def preserved_chunks(self, urls: list[str]) -> Iterator[None]:
+        """Restore the chunks of `urls` (deleted or corrupted inside the block) on exit."""
+        saved = {}
+        for url in urls:
+            path = self.chunk_path(url)
+            saved[path] = Path(path).read_bytes()
+        try:
+            yield
+        finally:
+            for path, data in saved.items():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)  # never write through a hard link shared with another chunk
+                Path(path).write_bytes(data)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from oiocli.api import ObjectStorageApi
 from oiocli.backends.embedded.serve import NamespaceServer, serve_namespace
+
+from .helpers import ChunkFiles
 
 MiB = 1024 * 1024
 NAMESPACE = "NS"
@@ -28,7 +29,7 @@ TEST_CHUNK_SIZE = MiB
 NAMESPACE_KWARGS = ("storage_policy", "volumes", "policies", "max_versions", "update_config")
 
 
-class ProxyBackend:
+class ProxyBackend(ChunkFiles):
     """Namespaces served over HTTP by in-process proxy + rawx servers."""
 
     name = "proxy"
@@ -64,34 +65,6 @@ class ProxyBackend:
             with contextlib.suppress(Exception):
                 return server.file_path(url)
         raise KeyError(f"No served namespace holds chunk {url}")
-
-    def delete_chunk(self, url: str) -> None:
-        os.unlink(self.chunk_path(url))
-
-    def corrupt_chunk(self, url: str, offset: int = 100) -> None:
-        """Flip one byte of the chunk's data (the file is `data | meta | crc table | footer`)."""
-        path = self.chunk_path(url)
-        with open(path, "r+b") as f:
-            f.seek(offset)
-            byte = f.read(1)
-            assert len(byte) == 1, f"offset {offset} is past the end of {path}"
-            f.seek(offset)
-            f.write(bytes([byte[0] ^ 0xFF]))
-
-    @contextlib.contextmanager
-    def preserved_chunks(self, urls: list[str]) -> Iterator[None]:
-        """Restore the chunks of `urls` (deleted or corrupted inside the block) on exit."""
-        saved = {}
-        for url in urls:
-            path = self.chunk_path(url)
-            saved[path] = Path(path).read_bytes()
-        try:
-            yield
-        finally:
-            for path, data in saved.items():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)  # never write through a hard link shared with another chunk
-                Path(path).write_bytes(data)
 
     def chunk_file_count(self, api: ObjectStorageApi) -> int:
         """Chunk files stored by the namespace (referenced or orphan)."""
