@@ -57,6 +57,11 @@ class BufferPool:
             self._allocated += 1
         return bytearray(self.size)
 
+    def in_use(self) -> int:
+        """Buffers handed out and not yet given back (0 whenever no upload runs)."""
+        with self._cond:
+            return self._allocated - len(self._free)
+
     def put(self, buf: bytearray) -> None:
         with self._cond:
             self._free.append(buf)

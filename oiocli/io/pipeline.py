@@ -39,6 +39,9 @@ class SharedBuffer:
         with self._lock:
             self._count -= 1
             done = self._count == 0
+            if self._count < 0:
+                # Pooling it a second time would hand one buffer to two uploads.
+                raise RuntimeError("pooled buffer released twice")
         if done and self._pool is not None:
             self.view.release()
             self._pool.put(self._buf)

@@ -82,6 +82,7 @@ def write_object(
         if on_metachunk is not None:
             on_metachunk(record)
 
+    current: SharedBuffer | None = None
     try:
         index = 0
         for record in done or ():
@@ -95,6 +96,7 @@ def write_object(
             # An empty object still has one (empty) metachunk at position 0.
             if current.view.nbytes == 0 and index > 0:
                 current.release()
+                current = None
                 break
             while len(in_flight) >= max(1, chunk_concurrency):
                 complete_oldest()
@@ -102,9 +104,9 @@ def write_object(
                 store, method, targets(first_position + index), first_position + index, base_meta
             )
             in_flight.append(pending)
-            current, eof = pending.feed(
-                source, pool, current, eof, metachunk_size, obj_md5, progress
-            )
+            # feed() owns the buffer from here on, and releases it even when it fails.
+            first, current = current, None
+            current, eof = pending.feed(source, pool, first, eof, metachunk_size, obj_md5, progress)
             index += 1
         while in_flight:
             complete_oldest()
@@ -115,6 +117,10 @@ def write_object(
             raise EtagMismatch(f"ETag mismatch: expected {etag.upper()}, got {result.hash}")
         return result
     except BaseException:
+        # A pooled buffer kept on a failure is lost for good: once the pool is
+        # empty every later upload of the process waits for it forever.
+        if current is not None:
+            current.release()
         if obj_md5.is_alive():
             obj_md5.finish()
         unfinished = []
@@ -139,8 +145,10 @@ def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: Consumer) -
     while left:
         buf, eof = _read_buffer(source, pool, min(BUFFER_SIZE, left))
         got = buf.view.nbytes
-        obj_md5.submit(buf)
-        buf.release()
+        try:
+            obj_md5.submit(buf)
+        finally:
+            buf.release()
         left -= got
         if eof and left:
             raise Conflict("The source is shorter than the part already uploaded")
@@ -149,7 +157,11 @@ def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: Consumer) -
 def _read_buffer(source: Source, pool: BufferPool, want: int) -> tuple[SharedBuffer, bool]:
     """Read up to `want` bytes into a pooled buffer; True when the source is exhausted."""
     buf = pool.get()
-    got = source.readinto(memoryview(buf)[:want]) if want else 0
+    try:
+        got = source.readinto(memoryview(buf)[:want]) if want else 0
+    except BaseException:
+        pool.put(buf)
+        raise
     return SharedBuffer(buf, got, pool), got < want
 
 
