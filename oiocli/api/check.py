@@ -115,9 +115,15 @@ class Checker:
             expected = method.chunks_per_metachunk
             state, detail = self._state(method, good, expected)
             if repair and bad and state != "lost":
-                repaired = self.repair_metachunk(meta, mc, [c for c, _ in bad], method)
-                row["repaired"] += repaired
-                state, detail = self._state(method, good + len(repaired), expected)
+                try:
+                    repaired = self.repair_metachunk(meta, mc, [c for c, _ in bad], method)
+                except OioException as exc:
+                    # e.g. no healthy volume left to put a fragment on: the row
+                    # keeps its state and says why, the other objects are repaired.
+                    detail = f"{detail}; not repaired: {exc}"
+                else:
+                    row["repaired"] += repaired
+                    state, detail = self._state(method, good + len(repaired), expected)
             states.append(state)
             details.append(f"metachunk {mc.index}: {detail}")
         row["state"] = worst(states)
@@ -325,7 +331,7 @@ class Checker:
         min_age: float = ORPHAN_MIN_AGE,
         verify: bool = True,
     ) -> list[dict[str, Any]]:
-        from oiocli.backends.embedded.chunks import chunk_url
+        from oiocli.backends.embedded.chunks import chunk_path, chunk_url
         from oiocli.backends.embedded.volumes import iter_chunk_files
 
         volume = self.resolve_volume(volume)
@@ -346,7 +352,14 @@ class Checker:
                     "object": "",
                 }
             )
-        for chunk_id, path in iter_chunk_files(volume):
+        # Directories that cannot be listed (chmod 000, I/O error): the chunks
+        # recorded there are reported unreadable, not missing, and the directory
+        # itself gets a row when an object has a chunk in it (an unreadable
+        # volume no object uses any more, e.g. after `volume rebuild`, is clean).
+        errors: list[tuple[str, OSError]] = []
+        unreadable: dict[str, str] = {}
+        reported: set[str] = set()
+        for chunk_id, path in iter_chunk_files(volume, errors):
             url = chunk_url(volume, chunk_id)
             seen.add(url)
             ref = refs.get(url)
@@ -385,18 +398,45 @@ class Checker:
                             "object": f"{ref[0]}/{ref[1]}",
                         }
                     )
+        for path, exc in errors:
+            unreadable[path] = exc.strerror or str(exc)
         for url, ref in refs.items():
-            if url not in seen:
-                rows.append(
-                    {
-                        "volume": volume,
-                        "chunk": url,
-                        "state": "missing",
-                        "detail": "chunk file is missing",
-                        "object": f"{ref[0]}/{ref[1]}",
-                    }
-                )
+            if url in seen:
+                continue
+            chunk_dir = os.path.dirname(chunk_path(url))
+            why = unreadable.get(volume, unreadable.get(chunk_dir))
+            if why is None:
+                state, detail = "missing", "chunk file is missing"
+            else:
+                where = "volume directory" if volume in unreadable else chunk_dir
+                state, detail = "unreadable", f"{where} is unreadable: {why}"
+                if where not in reported:
+                    reported.add(where)
+                    rows.append(
+                        {
+                            "volume": volume,
+                            "chunk": "",
+                            "state": "unreadable",
+                            "detail": f"{where} is unreadable: {why}",
+                            "object": "",
+                        }
+                    )
+            rows.append(
+                {
+                    "volume": volume,
+                    "chunk": url,
+                    "state": state,
+                    "detail": detail,
+                    "object": f"{ref[0]}/{ref[1]}",
+                }
+            )
         return rows
+
+    def volume_problem(self, volume: str) -> tuple[str, str] | None:
+        """(state, detail) when the volume directory cannot be listed, else None."""
+        from oiocli.backends.embedded.volumes import volume_problem
+
+        return volume_problem(self.resolve_volume(volume))
 
     def resolve_volume(self, volume: str) -> str:
         for path in self.backend.volumes:
@@ -414,7 +454,11 @@ class Checker:
         from oiocli.backends.embedded.chunks import prepare_volume
 
         volume = self.resolve_volume(volume)
-        prepare_volume(volume)
+        # Make a deleted volume directory again, to rebuild onto; a volume that
+        # cannot be (unreadable, read-only) is left alone: pick_volumes skips it,
+        # and its chunks are rebuilt on the other volumes.
+        with contextlib.suppress(OSError):
+            prepare_volume(volume)
         refs = self.referenced_urls(volume)
         done: set[tuple[str, str, str]] = set()
         rows = []

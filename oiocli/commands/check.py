@@ -200,8 +200,11 @@ class CheckVolume(_Check):
     Orphans younger than --min-age (default one hour) are left alone: they may
     belong to an upload in progress, as do chunks of an interrupted upload that
     `object create --resume` can continue. Exit code: 0 nothing wrong (orphans
-    deleted count as fixed), 7 missing or corrupt chunks (`oio container check`
-    tells each object's state), 1 orphans found and not deleted.
+    deleted count as fixed), 7 missing, corrupt or unreadable chunks (`oio
+    container check` tells each object's state), 1 orphans found and not deleted.
+    An unreadable volume directory (chmod 000) gets an "unreadable" row when an
+    object has a chunk on it; one no object uses any more is clean (the summary
+    says it could not be listed).
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -231,12 +234,19 @@ class CheckVolume(_Check):
             min_age=parsed_args.min_age,
         )
         counts = Counter(row.get("state") for row in rows)
-        if counts["missing"] or counts["corrupt"]:
+        if counts["missing"] or counts["corrupt"] or counts["unreadable"]:
             self.exit_status = exc.EXIT_DEGRADED
         elif counts["orphan"]:
             self.exit_status = exc.EXIT_ERROR
         found = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         self.summary = f"{parsed_args.volume}: {found or 'no problem found'}"
+        if not rows:
+            problem = self.api.checker.volume_problem(parsed_args.volume)
+            if problem is not None:  # no object uses it, but say what was not looked at
+                self.summary = (
+                    f"{parsed_args.volume}: no object has a chunk on it, but its "
+                    f"{problem[1]} (orphans not listed)"
+                )
         return VOLUME_COLUMNS, [
             tuple(row.get(k) for k in ("volume", "chunk", "state", "object", "detail"))
             for row in rows

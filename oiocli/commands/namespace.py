@@ -30,7 +30,12 @@ class ShowNamespace(ShowOne):
 
 
 class ListVolume(Lister):
-    """List the volumes of the embedded namespace: path, chunks, bytes, free space."""
+    """List the volumes of the embedded namespace: path, chunks, bytes, free space, state.
+
+    State is ok, read-only, missing (no directory) or unreadable (it cannot be
+    listed: Detail names the error, and Chunks/Bytes are then unknown); through
+    an OpenIO proxy, ok or down.
+    """
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         human = self.humanize(parsed_args)
@@ -41,10 +46,12 @@ class ListVolume(Lister):
                 vol.get("chunks"),
                 size_cell(vol.get("bytes"), human),
                 size_cell(vol.get("free"), human),
+                vol.get("state"),
+                vol.get("detail") or "",
             )
             for vol in self.api.volume_list()
         ]
-        return ("Volume", "Path", "Chunks", "Bytes", "Free"), rows
+        return ("Volume", "Path", "Chunks", "Bytes", "Free", "State", "Detail"), rows
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -20,7 +20,8 @@ def test_namespace_show(oio):
 def test_volume_list(oio):
     before = oio.json("volume", "list")
     assert len(before) >= 9  # enough for EC 6+3
-    assert set(before[0]) == {"Volume", "Path", "Chunks", "Bytes", "Free"}
+    assert set(before[0]) == {"Volume", "Path", "Chunks", "Bytes", "Free", "State", "Detail"}
+    assert {(v["State"], v["Detail"]) for v in before} == {("ok", "")}
     assert all(os.path.isdir(v["Path"]) for v in before)
     oio.ok("object", "create", "c", "-", "--name", "o", "--policy", "THREECOPIES", input=b"x")
     after = oio.json("volume", "list")

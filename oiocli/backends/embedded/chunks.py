@@ -254,6 +254,8 @@ class LocalChunkStore:
             os.unlink(chunk_path(url))
         except FileNotFoundError:
             pass
+        except OSError as exc:  # e.g. an unreadable volume: an OioException, not a crash
+            _raise_os_error(exc, url)
 
     def link(self, url: str, new_url: str) -> None:
         src, dst = chunk_path(url), chunk_path(new_url)

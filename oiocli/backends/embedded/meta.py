@@ -688,11 +688,13 @@ class EmbeddedNamespace:
 
     # ------------------------------------------------------------- placement
     def pick_volumes(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
+        # A missing, read-only or unreadable (chmod 000) volume is never a target:
+        # the policy is met on the others, or NotEnoughVolumes says it cannot be.
         avoid = set(avoid)
         usable = [
             v
             for v in self.volumes
-            if v not in avoid and os.path.isdir(v) and os.access(v, os.W_OK | os.X_OK)
+            if v not in avoid and os.path.isdir(v) and os.access(v, os.R_OK | os.W_OK | os.X_OK)
         ]
         if len(usable) < count:
             raise NotEnoughVolumes(
