@@ -97,14 +97,78 @@ class Consumer(threading.Thread):
         self.join()
         return self.result
 
+    def stop(self) -> None:
+        """Abandon the stream: wait until every submitted buffer is given back."""
+        self.finish()
 
-def hash_consumer(hasher: Any) -> Consumer:
+
+class InlineConsumer:
+    """A Consumer that runs `target` in the caller's thread when closed.
+
+    For data that fits in one buffer (small objects) a thread per consumer costs
+    more than the work itself: the items are kept until `close`, then consumed.
+    """
+
+    def __init__(self, target: Callable[[Iterator[Any]], Any]) -> None:
+        self._target = target
+        self._items: list[Any] = []
+        self._open = True
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def submit(self, item: Any) -> None:
+        if isinstance(item, SharedBuffer):
+            item.retain()
+        self._items.append(item)
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        items, self._items = self._items, []
+        try:
+            self.result = self._target(
+                item.view if isinstance(item, SharedBuffer) else item for item in items
+            )
+        except Exception as exc:  # reported through .error, as a Consumer thread does
+            self.error = exc
+        finally:
+            for item in items:
+                if isinstance(item, SharedBuffer):
+                    item.release()
+
+    def finish(self) -> Any:
+        self.close()
+        return self.result
+
+    def stop(self) -> None:
+        """Abandon the stream without consuming it (no write is started on a failure)."""
+        self._open = False
+        items, self._items = self._items, []
+        for item in items:
+            if isinstance(item, SharedBuffer):
+                item.release()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing runs in the background."""
+
+    def is_alive(self) -> bool:
+        return self._open
+
+
+def _hash_items(hasher: Any) -> Callable[[Iterator[memoryview]], Any]:
     def run(items: Iterator[memoryview]) -> Any:
         for view in items:
             hasher.update(view)
         return hasher
 
-    return Consumer(run, depth=8)
+    return run
+
+
+def hash_consumer(hasher: Any, inline: bool = False) -> Consumer | InlineConsumer:
+    if inline:
+        return InlineConsumer(_hash_items(hasher))
+    return Consumer(_hash_items(hasher), depth=8)
 
 
 class Source:

@@ -16,7 +16,7 @@ from typing import Any
 from oiocli.backends.base import ChunkStore
 from oiocli.exceptions import EtagMismatch, OioException
 from oiocli.io.memory import BufferPool, shared_pool
-from oiocli.io.pipeline import Consumer, SharedBuffer, Source, hash_consumer
+from oiocli.io.pipeline import Consumer, InlineConsumer, SharedBuffer, Source, hash_consumer
 from oiocli.io.storage_method import StorageMethod
 
 BUFFER_SIZE = 1024 * 1024
@@ -39,8 +39,14 @@ class WriteResult:
         self.resumed_bytes = 0  # bytes of an interrupted upload not sent again
 
 
-def _writer(store: ChunkStore, url: str, meta: dict[str, Any]) -> Consumer:
-    return Consumer(lambda items: store.put(url, items, meta), depth=4)
+AnyConsumer = Consumer | InlineConsumer
+
+
+def _writer(store: ChunkStore, url: str, meta: dict[str, Any], inline: bool = False) -> AnyConsumer:
+    def put(items: Any) -> Any:
+        return store.put(url, items, meta)
+
+    return InlineConsumer(put) if inline else Consumer(put, depth=4)
 
 
 def write_object(
@@ -69,10 +75,10 @@ def write_object(
     """
     result = WriteResult()
     pool = shared_pool(BUFFER_SIZE, POOL_BUFFERS)
-    obj_md5 = hash_consumer(hashlib.md5())
     metachunk_size = method.metachunk_size(chunk_size)
     written: list[str] = []  # chunks of completed metachunks
     in_flight: deque[_PendingMetachunk] = deque()
+    obj_md5: AnyConsumer | None = None
 
     def complete_oldest() -> None:
         pending = in_flight[0]
@@ -84,6 +90,8 @@ def write_object(
 
     current: SharedBuffer | None = None
     try:
+        if done:
+            obj_md5 = hash_consumer(hashlib.md5())
         index = 0
         for record in done or ():
             _hash_only(source, pool, int(record["size"]), obj_md5)
@@ -92,6 +100,11 @@ def write_object(
             result.resumed_bytes += int(record["size"])
             index += 1
         current, eof = _read_buffer(source, pool, min(BUFFER_SIZE, metachunk_size))
+        # Whole in one buffer: hash (and write a single chunk) in this thread, since
+        # starting threads would cost more than the work (small objects per second).
+        small = eof and not done
+        if obj_md5 is None:
+            obj_md5 = hash_consumer(hashlib.md5(), inline=small)
         while current is not None:
             # An empty object still has one (empty) metachunk at position 0.
             if current.view.nbytes == 0 and index > 0:
@@ -101,7 +114,12 @@ def write_object(
             while len(in_flight) >= max(1, chunk_concurrency):
                 complete_oldest()
             pending = _PendingMetachunk(
-                store, method, targets(first_position + index), first_position + index, base_meta
+                store,
+                method,
+                targets(first_position + index),
+                first_position + index,
+                base_meta,
+                small,
             )
             in_flight.append(pending)
             # feed() owns the buffer from here on, and releases it even when it fails.
@@ -121,8 +139,8 @@ def write_object(
         # empty every later upload of the process waits for it forever.
         if current is not None:
             current.release()
-        if obj_md5.is_alive():
-            obj_md5.finish()
+        if obj_md5 is not None and obj_md5.is_alive():
+            obj_md5.stop()
         unfinished = []
         for pending in in_flight:
             pending.abort()
@@ -137,7 +155,7 @@ def write_object(
         source.close()
 
 
-def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: Consumer) -> None:
+def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: AnyConsumer) -> None:
     """Feed `size` bytes of the source to the object hash only (already stored)."""
     from oiocli.exceptions import Conflict
 
@@ -175,6 +193,7 @@ class _PendingMetachunk:
         urls: list[str],
         pos: int,
         base_meta: dict[str, Any],
+        small: bool = False,
     ) -> None:
         self.method = method
         self.urls = urls
@@ -192,9 +211,11 @@ class _PendingMetachunk:
             if frag_size:
                 meta["block_size"] = frag_size
             self.metas.append(meta)
-        self.meta_md5 = hash_consumer(hashlib.md5())
+        self.meta_md5 = hash_consumer(hashlib.md5(), inline=small)
+        # Several chunks are written in parallel, so that their fsyncs overlap.
+        inline = small and len(urls) == 1
         self.writers = [
-            _writer(store, url, meta) for url, meta in zip(urls, self.metas, strict=True)
+            _writer(store, url, meta, inline) for url, meta in zip(urls, self.metas, strict=True)
         ]
         self.hash = ""
 
@@ -205,7 +226,7 @@ class _PendingMetachunk:
         current: SharedBuffer,
         eof: bool,
         metachunk_size: int,
-        obj_md5: Consumer,
+        obj_md5: AnyConsumer,
         progress: ProgressFn,
     ) -> tuple[SharedBuffer | None, bool]:
         """Stream one metachunk from `current` on; return the next metachunk's first buffer."""
@@ -281,12 +302,12 @@ class _PendingMetachunk:
     def abort(self) -> None:
         for writer in self.writers:
             if writer.is_alive():
-                writer.finish()
+                writer.stop()
         if self.meta_md5.is_alive():
-            self.meta_md5.finish()
+            self.meta_md5.stop()
 
 
-def _submit(writer: Consumer, item: Any) -> None:
+def _submit(writer: AnyConsumer, item: Any) -> None:
     # A failed writer is dropped; the quorum check decides whether that matters.
     if writer.error is None:
         writer.submit(item)

@@ -84,9 +84,23 @@ class Database:
         return conn
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, transaction(self.conn, self.path) as conn:
-            yield conn
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; fsync'd at commit unless not `durable`.
+
+        A commit that is not durable survives a crash of the process, not of the
+        machine: it reaches the disk with the next durable commit of this
+        database (WAL frames are written in order) or the next checkpoint.
+        """
+        with self._write_lock:
+            conn = self.conn
+            if not durable and self.synchronous == "FULL":
+                conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with transaction(conn, self.path):
+                    yield conn
+            finally:
+                if not durable and self.synchronous == "FULL":
+                    conn.execute("PRAGMA synchronous=FULL")
 
     def group_commit(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `work(conn)` in a transaction it may share with concurrent callers.
