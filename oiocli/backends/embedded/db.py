@@ -3,6 +3,10 @@
 WAL and a long busy timeout let many CLI processes (cron jobs) write at once;
 `transaction()` retries BEGIN IMMEDIATE itself so that "database is locked"
 never reaches a caller.
+
+A database SQLite cannot write (read-only mount, chmod -w on the file or its
+directory) is opened read-only: reads work, and a write fails up front with
+Forbidden ("... is read-only"), before it changes anything.
 """
 
 from __future__ import annotations
@@ -13,17 +17,88 @@ import random
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from oiocli.exceptions import CorruptDatabase, ServiceBusy, StorageFull
+from oiocli.exceptions import (
+    CorruptDatabase,
+    Forbidden,
+    ServerException,
+    ServiceBusy,
+    StorageFull,
+)
 
 BUSY_TIMEOUT_S = 60.0
+
+
+class ReadOnlyConnection(sqlite3.Connection):
+    """A connection opened read-only because the database cannot be written."""
+
+    reason = "read-only"
+
+
+def _why_not_writable(path: str) -> str | None:
+    """None when SQLite can write `path` (the file and, for its WAL, its directory)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.access(path, os.W_OK) and os.access(directory, os.W_OK | os.X_OK):
+        return None
+    return _denied(directory)
+
+
+def _denied(directory: str) -> str:
+    with contextlib.suppress(OSError):
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    return "permission denied"
+
+
+def _connect_read_only(path: str, reason: str) -> sqlite3.Connection:
+    """Open an existing database read-only (no WAL pragma: nothing is written).
+
+    SQLite reads a WAL database read-only when its -wal and -shm files exist or
+    can be made. When neither can (read-only directory) and there is no WAL to
+    replay, the main file holds every commit: it is opened `immutable`, which
+    needs no -shm. A non-empty -wal without its -shm cannot be read safely
+    (immutable would skip its commits): that is refused.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    wal, shm = path + "-wal", path + "-shm"
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    wal_size = os.path.getsize(wal) if os.path.exists(wal) else 0
+    if not (os.path.exists(wal) and os.path.exists(shm)) and not os.access(
+        directory, os.W_OK | os.X_OK
+    ):
+        if wal_size:
+            raise Forbidden(
+                f"Cannot read database {path}: it is read-only ({reason}) and its "
+                f"write-ahead log {wal} has commits to replay; make it writable once"
+            )
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=ReadOnlyConnection,
+        )
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fail here, not later
+    except sqlite3.DatabaseError as exc:
+        raise_db_error(exc, path)
+    conn.reason = reason
+    return conn
 
 
 def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite3.Connection:
     if not create and not os.path.exists(path):
         raise FileNotFoundError(path)
+    if os.path.exists(path):
+        reason = _why_not_writable(path)
+        if reason is not None:
+            return _connect_read_only(path, reason)
     try:
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -39,6 +114,12 @@ def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite
     return conn
 
 
+def check_writable(conn: sqlite3.Connection, path: str) -> None:
+    """Forbidden when `conn` was opened read-only: before a write changes anything."""
+    if isinstance(conn, ReadOnlyConnection):
+        raise Forbidden(f"Cannot write database {path}: the namespace is read-only ({conn.reason})")
+
+
 def raise_db_error(exc: sqlite3.Error, path: str) -> None:
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -49,8 +130,23 @@ def raise_db_error(exc: sqlite3.Error, path: str) -> None:
         "malformed" in text or "not a database" in text or "corrupt" in text
     ):
         raise CorruptDatabase(f"Database {path} is corrupt: {text}") from None
-    if "readonly" in text or "unable to open" in text:
-        raise CorruptDatabase(f"Cannot open database {path}: {text}") from None
+    # Permissions and read-only mounts: not corruption (exit 6), nothing to repair.
+    if "readonly" in text:
+        reason = _why_not_writable(path) if os.path.exists(path) else None
+        raise Forbidden(
+            f"Cannot write database {path}: the namespace is read-only "
+            f"({reason or 'read-only database'})"
+        ) from None
+    if "unable to open" in text:
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(path):
+            if not os.access(path, os.R_OK):
+                raise Forbidden(f"Cannot open database {path}: permission denied") from None
+        elif os.path.isdir(directory) and not os.access(directory, os.W_OK | os.X_OK):
+            raise Forbidden(
+                f"Cannot create database {path}: the namespace is read-only ({_denied(directory)})"
+            ) from None
+        raise ServerException(f"Cannot open database {path}: {text}") from None
     raise CorruptDatabase(f"Database {path}: {text}") from None
 
 
@@ -158,6 +254,7 @@ class _Slot:
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection, path: str = "") -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, retried while another process holds the lock."""
+    check_writable(conn, path)
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:

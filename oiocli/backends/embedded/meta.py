@@ -452,6 +452,7 @@ class EmbeddedNamespace:
         cid = compute_cid(account, name)
         if self._ns_read("SELECT 1 FROM containers WHERE cid = ?", (cid,)):
             return False
+        db.check_writable(self.ns, self.ns_db.path)  # a read-only namespace: say so
         # The database is made complete under a temporary name, then renamed and
         # registered: a crash leaves at worst an unregistered file, never half a container.
         path = self.container_db_path(cid)
@@ -725,6 +726,7 @@ class EmbeddedNamespace:
 
     @staticmethod
     def check_writable(cdb: ContainerDB, props: dict[str, str]) -> None:
+        db.check_writable(cdb.conn, cdb.path)  # read-only namespace: before any chunk
         status = int(props.get("sys.status", "0") or 0)
         if status == STATUS_FROZEN:
             raise ContainerFrozen(f"Container {cdb.name!r} is frozen (read-only)")
