@@ -170,6 +170,11 @@ class ChunkCorrupt(UnrecoverableContent):
     """Chunk corrupt."""
 
 
+class ChunkMisplaced(ChunkCorrupt):
+    """A chunk whose own metadata says it is not the chunk recorded (another object's,
+    another position): as bad as a corrupt one, its bytes are never served."""
+
+
 class StorageFull(ServerException):
     """No space left on a volume."""
 

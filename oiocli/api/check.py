@@ -22,7 +22,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from oiocli.exceptions import OioException, UnrecoverableContent
-from oiocli.io.reader import ExactReader, Metachunk, group_metachunks, position_of
+from oiocli.io.reader import (
+    ExactReader,
+    Metachunk,
+    expected_identity,
+    group_metachunks,
+    position_of,
+)
 from oiocli.io.storage_method import StorageMethod, parse_method
 
 if TYPE_CHECKING:
@@ -43,13 +49,22 @@ class Checker:
         self.store = api.chunks
 
     # ------------------------------------------------------------ chunks
-    def verify_chunk(self, chunk: dict[str, Any], method: StorageMethod) -> str | None:
-        """None when the chunk is intact, else what is wrong with it."""
+    def verify_chunk(
+        self, chunk: dict[str, Any], method: StorageMethod, content_id: str | None = None
+    ) -> str | None:
+        """None when the chunk is intact, else what is wrong with it.
+
+        Intact: every block's CRC, the size and MD5 recorded (a replica's is the
+        metachunk hash, an EC fragment's its `chunk_hash` when recorded), and the
+        chunk's own metadata naming this object's content and position: a chunk
+        file of another object in its place is "corrupt: ... misplaced ...".
+        """
         url = chunk["url"]
-        md5 = hashlib.md5() if not method.is_ec else None
+        want_md5 = chunk.get("chunk_hash") if method.is_ec else chunk.get("hash")
+        md5 = hashlib.md5() if want_md5 else None
         size = 0
         try:
-            for piece in self.store.get(url):
+            for piece in self.store.get(url, expect=expected_identity(chunk, content_id)):
                 size += len(piece)
                 if md5 is not None:
                     md5.update(piece)
@@ -58,8 +73,8 @@ class Checker:
         expected = chunk.get("chunk_size") if method.is_ec else chunk["size"]
         if expected is not None and size != int(expected):
             return f"corrupt: size {size}, expected {expected}"
-        if md5 is not None and chunk.get("hash") and md5.hexdigest().upper() != chunk["hash"]:
-            return f"corrupt: MD5 {md5.hexdigest().upper()}, expected {chunk['hash']}"
+        if md5 is not None and md5.hexdigest().upper() != str(want_md5).upper():
+            return f"corrupt: MD5 {md5.hexdigest().upper()}, expected {want_md5}"
         return None
 
     # ----------------------------------------------------------- objects
@@ -102,7 +117,7 @@ class Checker:
             bad: list[tuple[dict[str, Any], str]] = []
             seen_volumes: set[str] = set()
             for chunk in mc.chunks:
-                problem = self.verify_chunk(chunk, method)
+                problem = self.verify_chunk(chunk, method, meta.get("id"))
                 volume = self.backend.volume_of(chunk["url"])
                 if volume not in volumes or volume in seen_volumes:
                     row["misplaced"].append(chunk["url"])
@@ -292,6 +307,8 @@ class Checker:
                         self.store.delete(each["url"])
                 raise writer.error
             chunk["chunk_size"] = result["size"]
+            if result.get("hash"):
+                chunk["chunk_hash"] = str(result["hash"]).upper()
         return new_chunks
 
     # -------------------------------------------------------- containers

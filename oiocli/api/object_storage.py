@@ -621,6 +621,7 @@ class ObjectStorageApi:
             normalize_ranges(None, meta["size"]),
             obj,
             self._problem_logger(obj),
+            content_id=meta["id"],
         )
         base_meta = {
             "content_id": prep["content_id"],
@@ -693,7 +694,13 @@ class ObjectStorageApi:
         spans = normalize_ranges(ranges, meta["size"])
         method = parse_method(meta["chunk_method"])
         stream = read_object(
-            self.chunks, method, chunks, spans, obj, self._problem_logger(obj, problems)
+            self.chunks,
+            method,
+            chunks,
+            spans,
+            obj,
+            self._problem_logger(obj, problems),
+            content_id=meta["id"],
         )
         return meta, stream
 
@@ -739,6 +746,10 @@ class ObjectStorageApi:
                 try:
                     head = self.chunks.head(chunk["url"])
                     chunk["chunk_size"] = head["size"]
+                    # An EC fragment recorded before its own hash was: the chunk knows it.
+                    known = head["meta"].get("chunk_hash")
+                    if known and "." in str(chunk["pos"]) and not chunk.get("chunk_hash"):
+                        chunk["chunk_hash"] = str(known).upper()
                 except OioException as exc:
                     chunk["error"] = str(exc)
         return meta, chunks
@@ -926,7 +937,13 @@ class ObjectStorageApi:
             if inside or (size == 0 and mc.index == 0):
                 replace_pos = mc.index
                 keep = read_object(
-                    self.chunks, method, chunks, [(mc.offset, size)], obj, self._problem_logger(obj)
+                    self.chunks,
+                    method,
+                    chunks,
+                    [(mc.offset, size)],
+                    obj,
+                    self._problem_logger(obj),
+                    content_id=meta["id"],
                 )
                 base_meta = {
                     "content_id": meta["id"],

@@ -7,21 +7,84 @@ ever talks to these, so it does not know which backend it runs on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
+from oiocli.exceptions import ChunkMisplaced
+
 Buffer = bytes | bytearray | memoryview
+
+
+def _position(pos: Any) -> tuple[int, int] | str:
+    meta, _, sub = str(pos).partition(".")
+    try:
+        return int(meta), int(sub) if sub else -1
+    except ValueError:
+        return str(pos)
+
+
+def _upper(value: Any) -> str:
+    return str(value).upper() if value else ""
+
+
+def check_chunk_identity(
+    url: str, stored: Mapping[str, Any], expect: Mapping[str, Any] | None
+) -> None:
+    """Raise ChunkMisplaced unless a chunk's own metadata matches its record.
+
+    `stored` is what the chunk says of itself (chunk file trailer, rawx headers);
+    `expect` what the object's chunk list records: `content_id`, `pos` and the
+    `metachunk_hash` (the chunk record's "hash"). Checked once per chunk opened.
+
+    - the position must be the recorded one (a fragment is not another fragment);
+    - the metachunk hash, when both sides know it, must be the recorded one;
+    - the content id must be the object's, unless the metachunk hashes agree: a
+      hard-linked chunk (object link, snapshot, bulk) keeps the metadata of the
+      object it was written for, and holds the recorded data all the same.
+
+    A field either side lacks (chunks of older versions, other writers) is not
+    checked: such chunks stay readable.
+    """
+    if not expect:
+        return
+    want_pos, have_pos = expect.get("pos"), stored.get("pos")
+    if want_pos is not None and have_pos is not None and _position(want_pos) != _position(have_pos):
+        raise ChunkMisplaced(
+            f"Chunk {url} is misplaced: it holds position {have_pos}, expected {want_pos}"
+        )
+    want_hash = _upper(expect.get("metachunk_hash"))
+    have_hash = _upper(stored.get("metachunk_hash"))
+    if want_hash and have_hash and want_hash != have_hash:
+        raise ChunkMisplaced(
+            f"Chunk {url} is misplaced: it holds metachunk hash {have_hash}, expected {want_hash}"
+        )
+    want_id, have_id = _upper(expect.get("content_id")), _upper(stored.get("content_id"))
+    if want_id and have_id and want_id != have_id and not (want_hash and want_hash == have_hash):
+        raise ChunkMisplaced(
+            f"Chunk {url} is misplaced: it belongs to content {have_id}, expected {want_id}"
+        )
 
 
 class ChunkStore(Protocol):
     def put(self, url: str, data: Iterable[Buffer], meta: dict[str, Any]) -> dict[str, Any]:
         """Store a chunk durably; `meta` may be completed by the producer until `data` ends.
 
-        Returns `{"size": n}`. Raises StorageFull, Conflict (url exists), ...
+        Returns `{"size": n}`, and `"hash"` (MD5 of the data) when known for free
+        (always for EC fragments). Raises StorageFull, Conflict (url exists), ...
         """
 
-    def get(self, url: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Yield verified bytes [start, end) of a chunk; ChunkNotFound / ChunkCorrupt."""
+    def get(
+        self,
+        url: str,
+        start: int = 0,
+        end: int | None = None,
+        expect: Mapping[str, Any] | None = None,
+    ) -> Iterator[bytes]:
+        """Yield verified bytes [start, end) of a chunk; ChunkNotFound / ChunkCorrupt.
+
+        With `expect`, the chunk's own metadata is checked against it when the
+        chunk is opened (`check_chunk_identity`), before any byte is yielded.
+        """
 
     def head(self, url: str) -> dict[str, Any]:
         """`{"size": n, "meta": {...}}` of a chunk; ChunkNotFound."""

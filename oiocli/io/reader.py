@@ -1,9 +1,11 @@
 """Client-side read path: object ranges -> metachunk ranges -> chunks.
 
 Every block read from a chunk is verified by the chunk store (CRC32 per block),
-so a corrupt or missing replica or fragment is skipped and the read goes on from
-the others; each skip is reported through `on_problem` so the caller can say the
-read was degraded.
+and every chunk, when opened, is checked to be the one recorded (content id,
+position and metachunk hash, from its trailer or its rawx reply headers), so a
+corrupt, misplaced or missing replica or fragment is skipped and the read goes
+on from the others; each skip is reported through `on_problem` so the caller can
+say the read was degraded.
 """
 
 from __future__ import annotations
@@ -79,6 +81,11 @@ def normalize_ranges(
     return result
 
 
+def expected_identity(chunk: dict[str, Any], content_id: str | None) -> dict[str, Any]:
+    """What a chunk must say of itself to be the one recorded (`check_chunk_identity`)."""
+    return {"content_id": content_id, "pos": chunk["pos"], "metachunk_hash": chunk.get("hash")}
+
+
 def read_object(
     store: ChunkStore,
     method: StorageMethod,
@@ -86,8 +93,13 @@ def read_object(
     ranges: list[tuple[int, int]],
     name: str = "",
     on_problem: ProblemFn = None,
+    content_id: str | None = None,
 ) -> Iterator[bytes]:
-    """Yield the bytes of each half-open range, in the order given."""
+    """Yield the bytes of each half-open range, in the order given.
+
+    `content_id` is the object's: a chunk that belongs to another content is
+    skipped as a corrupt one (see `expected_identity`).
+    """
     metachunks = group_metachunks(chunks)
     for start, stop in ranges:
         for mc in metachunks:
@@ -97,16 +109,22 @@ def read_object(
                 continue
             if method.is_ec:
                 yield from _read_ec(
-                    store, method, mc, lo - mc.offset, hi - mc.offset, name, on_problem
+                    store, method, mc, lo - mc.offset, hi - mc.offset, name, on_problem, content_id
                 )
             else:
                 yield from _read_replicated(
-                    store, mc, lo - mc.offset, hi - mc.offset, name, on_problem
+                    store, mc, lo - mc.offset, hi - mc.offset, name, on_problem, content_id
                 )
 
 
 def _read_replicated(
-    store: ChunkStore, mc: Metachunk, start: int, stop: int, name: str, on_problem: ProblemFn
+    store: ChunkStore,
+    mc: Metachunk,
+    start: int,
+    stop: int,
+    name: str,
+    on_problem: ProblemFn,
+    content_id: str | None = None,
 ) -> Iterator[bytes]:
     replicas = list(mc.chunks)
     random.shuffle(replicas)
@@ -114,7 +132,8 @@ def _read_replicated(
     errors = []
     for chunk in replicas:
         try:
-            for piece in store.get(chunk["url"], offset, stop):
+            expect = expected_identity(chunk, content_id)
+            for piece in store.get(chunk["url"], offset, stop, expect=expect):
                 offset += len(piece)
                 yield piece
             if offset >= stop:
@@ -148,12 +167,30 @@ class ExactReader:
         del self._buf[:n]
         return data
 
+    def prime(self) -> None:
+        """Open the source now (read its first piece), so that a bad one fails here."""
+        if not self._buf:
+            try:
+                self._buf += next(self._pieces)
+            except StopIteration:
+                pass
+
 
 class _FragmentSource(ExactReader):
     """Sequential reader of one EC fragment chunk, cut into per-segment fragments."""
 
-    def __init__(self, store: ChunkStore, chunk: dict[str, Any], start: int, stop: int):
-        super().__init__(store.get(chunk["url"], start, stop), f"Chunk {chunk['url']}")
+    def __init__(
+        self,
+        store: ChunkStore,
+        chunk: dict[str, Any],
+        start: int,
+        stop: int,
+        content_id: str | None = None,
+    ):
+        expect = expected_identity(chunk, content_id)
+        super().__init__(
+            store.get(chunk["url"], start, stop, expect=expect), f"Chunk {chunk['url']}"
+        )
         self.chunk = chunk
 
 
@@ -165,6 +202,7 @@ def _read_ec(
     stop: int,
     name: str,
     on_problem: ProblemFn,
+    content_id: str | None = None,
 ) -> Iterator[bytes]:
     driver = method.driver
     nsegments, frag_size, last_frag = method.fragment_layout(mc.size)
@@ -183,7 +221,11 @@ def _read_ec(
         while len(active) < method.k and spares:
             chunk = spares.pop(0)
             try:
-                active.append(_FragmentSource(store, chunk, offset, frag_stop))
+                # Opened now: a missing, corrupt or misplaced fragment is replaced by
+                # a spare before any segment is read from the others.
+                source = _FragmentSource(store, chunk, offset, frag_stop, content_id)
+                source.prime()
+                active.append(source)
             except OioException as exc:
                 errors.append(str(exc))
                 if on_problem:
@@ -215,7 +257,9 @@ def _read_ec(
                 break
             # The sources that succeeded consumed this segment: reopen them at its
             # start, so they stay aligned with the spares that replace the bad ones.
-            active[:] = [_FragmentSource(store, src.chunk, offset, frag_stop) for src in active]
+            active[:] = [
+                _FragmentSource(store, src.chunk, offset, frag_stop, content_id) for src in active
+            ]
         try:
             segment = driver.decode(fragments)
         except Exception as exc:

@@ -293,7 +293,13 @@ class _PendingMetachunk:
                 "hash": self.hash,
             }
             if self.method.is_ec:
-                chunk["chunk_size"] = self.writers[i].result["size"]
+                # A fragment's own size and MD5, as its chunk store computed them
+                # while streaming it (the embedded store hashes EC fragments, a
+                # rawx answers the hash of what it stored).
+                stored = self.writers[i].result
+                chunk["chunk_size"] = stored["size"]
+                if stored.get("hash"):
+                    chunk["chunk_hash"] = str(stored["hash"]).upper()
             chunks.append(chunk)
         result.chunks.extend(chunks)
         result.size += self.size

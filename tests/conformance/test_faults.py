@@ -221,13 +221,6 @@ def test_threecopies_ranged_reads_never_return_wrong_bytes(
         assert fetch(api, "faults", "rep-obj", ranges=[(start, end)]) == data[start : end + 1]
 
 
-@pytest.mark.xfail(
-    reason="bug: reads check each block's CRC but never that a chunk file is the one recorded "
-    "(its content id / position, or the metachunk MD5 of a whole-chunk read, DESIGN "
-    "invariant 3): a misplaced but self-consistent chunk file is served as the object's data "
-    "(oiocli/io/reader.py _read_replicated and _read_ec)",
-    strict=True,
-)
 @pytest.mark.parametrize("policy", ["THREECOPIES", "EC"])
 def test_misplaced_chunk_file_is_never_served(api, backend, policy):
     """A chunk file of another object in place of one of ours: never its bytes."""
@@ -247,3 +240,34 @@ def test_misplaced_chunk_file_is_never_served(api, backend, policy):
         shutil.copyfile(backend.chunk_path(source["url"]), path)
     for _attempt in range(10):  # replicas are picked at random
         assert fetch(api, "faults", "ours") == ours
+
+
+@pytest.mark.parametrize("policy", ["THREECOPIES", "EC"])
+def test_misplaced_chunk_files_are_reported_and_not_read(api, backend, policy):
+    """Whatever the chunk file put in place (another object's, another position of
+    ours): `object check` says corrupt, and reads never return its bytes."""
+    ours, theirs = os.urandom(3 * MiB), os.urandom(3 * MiB)
+    api.object_create(ACCOUNT, "faults", data=ours, obj_name="ours", policy=policy)
+    api.object_create(ACCOUNT, "faults", data=theirs, obj_name="theirs", policy=policy)
+    mine = by_metachunk(api.object_locate(ACCOUNT, "faults", "ours")[1])[0]
+    other = by_metachunk(api.object_locate(ACCOUNT, "faults", "theirs")[1])[0]
+    mine.sort(key=lambda c: c["pos"])
+    other.sort(key=lambda c: c["pos"])
+    if policy == "EC":
+        # Fragment 0.1 of ours where 0.0 should be (same content id, wrong position),
+        # and fragment 0.2 of theirs where our 0.2 should be.
+        swaps = [(mine[0], mine[1]), (mine[2], other[2])]
+    else:
+        swaps = [(mine[0], other[0])]
+    for target, source in swaps:
+        path = backend.chunk_path(target["url"])
+        os.unlink(path)
+        shutil.copyfile(backend.chunk_path(source["url"]), path)
+    row = api.object_check(ACCOUNT, "faults", "ours")
+    bad = sorted(c["url"] for c in row["corrupt"])
+    assert bad == sorted(t["url"] for t, _ in swaps), row
+    assert all("misplaced" in c["error"] for c in row["corrupt"]), row
+    assert row["state"] != "ok"
+    for _attempt in range(10):
+        assert fetch(api, "faults", "ours") == ours
+    assert fetch(api, "faults", "ours", ranges=[(MiB - 10, MiB + 10)]) == ours[MiB - 10 : MiB + 11]

@@ -61,12 +61,6 @@ def test_locate_chunk_keys(api, policy):
             assert re.search(r"[0-9A-F]{64}$", chunk["url"]), chunk["url"]
 
 
-@pytest.mark.xfail(
-    reason="bug: EC chunks from object_locate lack 'chunk_hash' (API-CONTRACT: '+chunk_size, "
-    "chunk_hash for EC fragments'); meta.py get_chunks stores and returns no fragment hash",
-    raises=KeyError,
-    strict=True,
-)
 def test_locate_ec_fragments_have_their_own_size_and_hash(api, backend):
     api.object_create(ACCOUNT, "ct", data=os.urandom(3 * MiB), obj_name="obj", policy="EC21")
     _meta, chunks = api.object_locate(ACCOUNT, "ct", "obj")

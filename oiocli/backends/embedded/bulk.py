@@ -51,7 +51,9 @@ def insert_empty_objects(
                 f"INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?,?,?,0,1,?,?,0,?,?,?,?,'{{}}')",
                 rows,
             )
-            conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, 0, ?, NULL)", chunks)
+            conn.executemany(
+                "INSERT INTO chunks (content, pos, url, size, hash) VALUES (?, ?, ?, 0, ?)", chunks
+            )
             _bump_stats(conn, len(rows), 0)
         with ns._ns_tx() as nsc:
             ns._apply_stats(nsc, account, container, len(rows), 0)

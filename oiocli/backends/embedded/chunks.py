@@ -16,13 +16,15 @@ bytes live.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from oiocli.backends.base import check_chunk_identity
 from oiocli.exceptions import (
     BadRequest,
     ChunkCorrupt,
@@ -128,7 +130,19 @@ class LocalChunkStore:
         self.mode = mode
         self.dir_mode = dir_mode
 
-    def put(self, url: str, data: Iterable[Any], meta: dict[str, Any]) -> dict[str, Any]:
+    def put(
+        self,
+        url: str,
+        data: Iterable[Any],
+        meta: dict[str, Any],
+        md5: bool | None = None,
+    ) -> dict[str, Any]:
+        """Write a chunk file; `md5` (default: for EC fragments) also hashes the data.
+
+        The MD5 of an EC fragment is its own (the metachunk's is in `meta`): it is
+        returned as `"hash"` and kept in the trailer as `chunk_hash`. A replica's is
+        the metachunk hash the writer computes once, so it is not hashed again.
+        """
         path = chunk_path(url)
         parent = os.path.dirname(path)
         try:
@@ -146,14 +160,22 @@ class LocalChunkStore:
         ok = False
         try:
             summer = _BlockSummer(int(meta.get("block_size") or DEFAULT_BLOCK_SIZE))
+            if md5 is None:
+                md5 = str(meta.get("chunk_method") or "").startswith("ec/")
+            hasher = hashlib.md5() if md5 else None
             for piece in data:
                 view = memoryview(piece)
                 summer.update(view)
+                if hasher is not None:
+                    hasher.update(view)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
                 size += len(piece)
             table = summer.finish()
+            digest = hasher.hexdigest().upper() if hasher is not None else None
+            if digest is not None:
+                meta = dict(meta, chunk_hash=digest)
             meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
             footer = FOOTER.pack(
                 MAGIC,
@@ -175,7 +197,7 @@ class LocalChunkStore:
                 except OSError:
                     pass
         _fsync_dir(parent)
-        return {"size": size}
+        return {"size": size} if digest is None else {"size": size, "hash": digest}
 
     def _open(self, url: str) -> tuple[int, int, dict[str, Any], int, list[int]]:
         """Open a chunk and read its footer: (fd, size, meta, block size, crcs)."""
@@ -205,9 +227,17 @@ class LocalChunkStore:
             os.close(fd)
             raise
 
-    def get(self, url: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        fd, size, _meta, block_size, crcs = self._open(url)
+    def get(
+        self,
+        url: str,
+        start: int = 0,
+        end: int | None = None,
+        expect: Mapping[str, Any] | None = None,
+    ) -> Iterator[bytes]:
+        fd, size, meta, block_size, crcs = self._open(url)
         try:
+            # The trailer is read anyway (block CRCs): checking whose chunk this is costs nothing.
+            check_chunk_identity(url, meta, expect)
             end = size if end is None else min(end, size)
             if start < 0 or start > end:
                 raise BadRequest(f"Invalid chunk range {start}-{end} for {url}")

@@ -83,10 +83,20 @@ CREATE INDEX IF NOT EXISTS aliases_latest ON aliases (name) WHERE latest = 1;
 CREATE INDEX IF NOT EXISTS aliases_content ON aliases (content);
 CREATE TABLE IF NOT EXISTS chunks (
     content TEXT NOT NULL, pos TEXT NOT NULL, url TEXT NOT NULL, size INTEGER, hash TEXT,
-    chunk_size INTEGER);
+    chunk_size INTEGER, chunk_hash TEXT);
 CREATE INDEX IF NOT EXISTS chunks_content ON chunks (content);
 CREATE INDEX IF NOT EXISTS chunks_url ON chunks (url);
 """
+
+# `hash` and `size` are the metachunk's (OpenIO's meta2 semantics); `chunk_size`
+# and `chunk_hash` an EC fragment's own (NULL for replicas, and `chunk_hash` for
+# fragments written before it was recorded).
+CHUNK_COLUMNS = ("content", "pos", "url", "size", "hash", "chunk_size", "chunk_hash")
+
+
+def _chunk_insert(columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO chunks ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
 
 ALIAS_COLUMNS = (
     "name, version, content, deleted, latest, ctime, mtime, size, hash, policy, "
@@ -146,6 +156,48 @@ class ContainerDB(db.Database):
             raise NoSuchContainer(
                 f"Container {name!r} of account {account!r} has no database ({path})"
             ) from None
+        self.chunk_hash_column = self._add_chunk_hash_column()
+
+    def insert_chunks(
+        self, conn: sqlite3.Connection, content: str, chunks: Iterable[dict[str, Any]]
+    ) -> None:
+        columns = CHUNK_COLUMNS if self.chunk_hash_column else CHUNK_COLUMNS[:-1]
+        conn.executemany(
+            _chunk_insert(columns),
+            [
+                (
+                    content,
+                    c["pos"],
+                    c["url"],
+                    c["size"],
+                    c["hash"],
+                    c.get("chunk_size"),
+                    c.get("chunk_hash"),
+                )[: len(columns)]
+                for c in chunks
+            ],
+        )
+
+    def _add_chunk_hash_column(self) -> bool:
+        """Containers made before EC fragment hashes were recorded get the column.
+
+        Adding a column rewrites nothing in SQLite. When it cannot be added (a
+        read-only database) the container stays readable: its chunks have no
+        fragment hash, as before.
+        """
+        try:
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(chunks)")}
+            if "chunk_hash" in columns:
+                return True
+            if isinstance(self.conn, db.ReadOnlyConnection):
+                return False
+            with self.transaction() as conn:
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
+                if "chunk_hash" not in columns:
+                    conn.execute("ALTER TABLE chunks ADD COLUMN chunk_hash TEXT")
+            return True
+        except (sqlite3.DatabaseError, OioException):
+            return False
 
     def props(self) -> dict[str, str]:
         try:
@@ -758,14 +810,19 @@ class EmbeddedNamespace:
         return row
 
     def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
+        fragment_hash = "chunk_hash" if cdb.chunk_hash_column else "NULL"
         rows = cdb.conn.execute(
-            "SELECT url, pos, size, hash, chunk_size FROM chunks WHERE content = ?", (content,)
+            f"SELECT url, pos, size, hash, chunk_size, {fragment_hash} FROM chunks "
+            "WHERE content = ?",
+            (content,),
         ).fetchall()
         result = []
-        for url, pos, size, hsh, chunk_size in rows:
+        for url, pos, size, hsh, chunk_size, chunk_hash in rows:
             chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
             if chunk_size is not None:
                 chunk["chunk_size"] = chunk_size
+            if chunk_hash:
+                chunk["chunk_hash"] = chunk_hash
             result.append(chunk)
         return result
 
@@ -795,13 +852,7 @@ class EmbeddedNamespace:
         now = time.time()
 
         def insert_chunks(conn: sqlite3.Connection, content_id: str) -> None:
-            conn.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (content_id, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
-                    for c in chunks
-                ],
-            )
+            cdb.insert_chunks(conn, content_id, chunks)
 
         def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
             props = self.writable_props(conn, cdb)
@@ -1071,13 +1122,7 @@ class EmbeddedNamespace:
                             (content, chunk["url"]),
                         )
                         garbage.append(chunk["url"])
-            conn.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (content, c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
-                    for c in new_chunks
-                ],
-            )
+            cdb.insert_chunks(conn, content, new_chunks)
             conn.execute(
                 "UPDATE aliases SET size = ?, hash = NULL, mtime = ? "
                 "WHERE name = ? AND version = ?",
@@ -1111,13 +1156,7 @@ class EmbeddedNamespace:
                 "DELETE FROM chunks WHERE content = ? AND url = ?",
                 [(row[2], url) for url in old_urls],
             )
-            conn.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (row[2], c["pos"], c["url"], c["size"], c["hash"], c.get("chunk_size"))
-                    for c in new_chunks
-                ],
-            )
+            cdb.insert_chunks(conn, row[2], new_chunks)
 
     def _content_purge(
         self, cdb: ContainerDB, name: str | None, maxvers: int | None, reqid: str | None = None

@@ -525,7 +525,8 @@ class RawxHandler(_Handler):
                 raise BodyError("service stopped")
 
         try:
-            service.store.put(url, pieces(), stored_meta)
+            # The MD5 is computed here (pieces()), not again by the store.
+            service.store.put(url, pieces(), stored_meta, md5=False)
         except _Reject as exc:
             self.close_connection = True
             self._plain_error(exc.status, str(exc))
@@ -891,8 +892,12 @@ class ProxyApp:
             "hash": chunk.get("hash") or "",
             "score": 100,
         }
+        # Not OpenIO's (its "size" and "hash" are the metachunk's, as here): an EC
+        # fragment's own size and MD5, which OpenIO keeps in the chunk's xattrs only.
         if chunk.get("chunk_size") is not None:
             record["chunk_size"] = chunk["chunk_size"]
+        if chunk.get("chunk_hash"):
+            record["chunk_hash"] = chunk["chunk_hash"]
         return record
 
     def chunks_from_json(self, items: Any) -> list[dict[str, Any]]:
@@ -911,6 +916,8 @@ class ProxyApp:
                 raise BadRequest(f"Invalid chunk record {item!r}") from None
             if item.get("chunk_size") is not None:
                 chunk["chunk_size"] = int(item["chunk_size"])
+            if item.get("chunk_hash"):
+                chunk["chunk_hash"] = str(item["chunk_hash"]).upper()
             if chunk["hash"]:
                 chunk["hash"] = str(chunk["hash"]).upper()
             chunks.append(chunk)
@@ -1146,6 +1153,8 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
                     "pos": bean.get("pos"),
                     "size": bean.get("size"),
                     "hash": bean.get("hash"),
+                    "chunk_size": bean.get("chunk_size"),
+                    "chunk_hash": bean.get("chunk_hash"),
                 }
             ]
         )

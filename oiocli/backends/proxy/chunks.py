@@ -17,11 +17,12 @@ skips a bad or unreachable replica or fragment and goes on with the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
+from oiocli.backends.base import check_chunk_identity
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.http import ChunkedBody, HttpClient, error_from_response
 from oiocli.exceptions import (
@@ -101,14 +102,25 @@ class HttpChunkStore:
         if expected and got and str(got).upper() != str(expected).upper():
             self.delete(url)
             raise ChunkCorrupt(f"Chunk {url}: rawx stored hash {got}, sent {expected}")
+        # The rawx hashes what it stores and says so: an EC fragment's own MD5, free.
+        # (A replica's is the metachunk hash, which the writer has already.)
+        if got and not replicated:
+            return {"size": size, "hash": str(got).upper()}
         return {"size": size}
 
     # ------------------------------------------------------------------ get
-    def get(self, url: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def get(
+        self,
+        url: str,
+        start: int = 0,
+        end: int | None = None,
+        expect: Mapping[str, Any] | None = None,
+    ) -> Iterator[bytes]:
         if start < 0 or (end is not None and end < start):
             raise BadRequest(f"Invalid chunk range {start}-{end} for {url}")
         if end is not None and end == start:
-            self.head(url)  # nothing to read, but a missing chunk is still missing
+            # Nothing to read, but a missing chunk is still missing.
+            check_chunk_identity(url, self.head(url)["meta"], expect)
             return
         headers = {}
         if start or end is not None:
@@ -127,6 +139,9 @@ class HttpChunkStore:
         try:
             if resp.status not in (200, 206):
                 raise self._error(resp, resp.read(), url, reqid, "GET")
+            if expect:
+                # Whose chunk this is travels in the reply headers, as from an OpenIO rawx.
+                check_chunk_identity(url, protocol.chunk_meta_from_headers(resp.headers), expect)
             expected = resp.headers.get("Content-Length")
             received = 0
             try:

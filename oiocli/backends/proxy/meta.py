@@ -616,8 +616,10 @@ class ProxyNamespace:
                     }
                     new_url = self.link_target(chunk["url"])
                     self.chunks.link(chunk["url"], new_url, full_path=path)
+                    # oiocli's extension: an EC fragment's own size and hash go along.
+                    extra = {k: chunk[k] for k in ("chunk_size", "chunk_hash") if chunk.get(k)}
                     old.append(bean)
-                    new.append(dict(bean, id=new_url))
+                    new.append(dict(bean, id=new_url, **extra))
                     if len(old) >= SNAPSHOT_BATCH:
                         flush()
             flush()
@@ -771,8 +773,12 @@ class ProxyNamespace:
                 "size": int(raw["size"]),
                 "hash": raw.get("hash") or None,
             }
+            # oiocli's extension (an OpenIO proxy has neither): an EC fragment's own
+            # size and MD5; "size" and "hash" are the metachunk's, as in OpenIO.
             if raw.get("chunk_size") is not None:
                 chunk["chunk_size"] = int(raw["chunk_size"])
+            if raw.get("chunk_hash"):
+                chunk["chunk_hash"] = str(raw["chunk_hash"]).upper()
             chunks.append(chunk)
         self._set_context(
             account, container, policy=meta["policy"], path=name, version=meta["version"]
@@ -811,6 +817,8 @@ class ProxyNamespace:
             }
             if chunk.get("chunk_size") is not None:
                 record["chunk_size"] = int(chunk["chunk_size"])
+            if chunk.get("chunk_hash"):
+                record["chunk_hash"] = chunk["chunk_hash"]
             chunks.append(record)
         resp, _ = self._proxy(
             "POST",
@@ -921,6 +929,7 @@ class ProxyNamespace:
                 "size": int(c["size"]),
                 "hash": c.get("hash") or "",
                 **({"chunk_size": int(c["chunk_size"])} if c.get("chunk_size") else {}),
+                **({"chunk_hash": c["chunk_hash"]} if c.get("chunk_hash") else {}),
             }
             for c in new_chunks
         ]
@@ -956,12 +965,17 @@ class ProxyNamespace:
                 "content": meta["id"],
             }
 
+        def new_bean(chunk: dict[str, Any]) -> dict[str, Any]:
+            # oiocli's extension, as in content/create: an EC fragment's own size and hash.
+            extra = {k: chunk[k] for k in ("chunk_size", "chunk_hash") if chunk.get(k)}
+            return dict(bean(chunk), **extra)
+
         old = [bean(by_url.get(url, {"url": url})) for url in old_urls]
         self._proxy(
             "POST",
             "container/raw_update",
             self._remember(account, container),
-            json_body={"old": old, "new": [bean(c) for c in new_chunks]},
+            json_body={"old": old, "new": [new_bean(c) for c in new_chunks]},
             reqid=reqid,
         )
         for url in old_urls:
