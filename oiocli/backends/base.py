@@ -69,8 +69,8 @@ class ChunkStore(Protocol):
     def put(self, url: str, data: Iterable[Buffer], meta: dict[str, Any]) -> dict[str, Any]:
         """Store a chunk durably; `meta` may be completed by the producer until `data` ends.
 
-        Returns `{"size": n}`, and `"hash"` (MD5 of the data) when known for free
-        (always for EC fragments). Raises StorageFull, Conflict (url exists), ...
+        Returns `{"size": n}`, and `"hash"` (MD5 of the data) when the store knows it
+        for free (a rawx answers it). Raises StorageFull, Conflict (url exists), ...
         """
 
     def get(
