@@ -10,6 +10,9 @@ from __future__ import annotations
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
+_M_MMAP_THRESHOLD = -3
+# glibc's largest allowed mmap threshold on 64-bit (HEAP_MAX_SIZE / 2).
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 _done = False
 
 
@@ -29,6 +32,10 @@ def keep_freed_memory(pad: int = 64 * 1024 * 1024) -> None:
         return
     mallopt(_M_TOP_PAD, pad)
     mallopt(_M_TRIM_THRESHOLD, 2 * pad)
+    # Setting either knob above freezes glibc's mmap threshold at 128 KiB: every
+    # segment or fragment buffer would then be a fresh mmap, faulted in page by
+    # page and unmapped when freed (EC reads: 0.3 -> 1.7 GB/s with this line).
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
 
 
 class BufferPool:
