@@ -33,6 +33,7 @@ from oiocli.exceptions import (
     ServerException,
     StorageFull,
 )
+from oiocli.io.direct import DirectWriter
 
 FOOTER = struct.Struct("<8sQIII")
 MAGIC = b"OIOCHK01"
@@ -159,6 +160,7 @@ class LocalChunkStore:
             _raise_os_error(exc, url)
         size = 0
         ok = False
+        out = DirectWriter(fd)
         try:
             summer = _BlockSummer(int(meta.get("block_size") or DEFAULT_BLOCK_SIZE))
             hasher = hashlib.md5() if md5 else None
@@ -167,10 +169,8 @@ class LocalChunkStore:
                 summer.update(view)
                 if hasher is not None:
                     hasher.update(view)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                size += len(piece)
+                out.write(view)
+                size += len(view)
             table = summer.finish()
             digest = hasher.hexdigest().upper() if hasher is not None else None
             if digest is not None:
@@ -183,12 +183,14 @@ class LocalChunkStore:
                 summer.block_size,
                 zlib.crc32(table, zlib.crc32(meta_bytes)),
             )
-            os.write(fd, meta_bytes + table + footer)
+            out.write(meta_bytes + table + footer)
+            out.finish()
             os.fsync(fd)
             ok = True
         except OSError as exc:
             _raise_os_error(exc, url)
         finally:
+            out.release()
             os.close(fd)
             if not ok:
                 try:
