@@ -221,16 +221,24 @@ def test_threecopies_ranged_reads_never_return_wrong_bytes(
         assert fetch(api, "faults", "rep-obj", ranges=[(start, end)]) == data[start : end + 1]
 
 
+def _ours_and_theirs(api, policy: str) -> tuple[bytes, list[dict], list[dict]]:
+    """Objects "ours" and "theirs"; our data and both first metachunks' chunks, by position."""
+    ours = os.urandom(3 * MiB)
+    api.object_create(ACCOUNT, "faults", data=ours, obj_name="ours", policy=policy)
+    api.object_create(ACCOUNT, "faults", data=os.urandom(3 * MiB), obj_name="theirs", policy=policy)
+    mine, other = (
+        sorted(
+            by_metachunk(api.object_locate(ACCOUNT, "faults", name)[1])[0], key=lambda c: c["pos"]
+        )
+        for name in ("ours", "theirs")
+    )
+    return ours, mine, other
+
+
 @pytest.mark.parametrize("policy", ["THREECOPIES", "EC"])
 def test_misplaced_chunk_file_is_never_served(api, backend, policy):
     """A chunk file of another object in place of one of ours: never its bytes."""
-    ours, theirs = os.urandom(3 * MiB), os.urandom(3 * MiB)
-    api.object_create(ACCOUNT, "faults", data=ours, obj_name="ours", policy=policy)
-    api.object_create(ACCOUNT, "faults", data=theirs, obj_name="theirs", policy=policy)
-    mine = by_metachunk(api.object_locate(ACCOUNT, "faults", "ours")[1])[0]
-    other = by_metachunk(api.object_locate(ACCOUNT, "faults", "theirs")[1])[0]
-    mine.sort(key=lambda c: c["pos"])
-    other.sort(key=lambda c: c["pos"])
+    ours, mine, other = _ours_and_theirs(api, policy)
     # Two of three replicas, or one data fragment of nine: well within what reads survive.
     for target, source in list(zip(mine, other, strict=True))[
         : 2 if policy == "THREECOPIES" else 1
@@ -246,13 +254,7 @@ def test_misplaced_chunk_file_is_never_served(api, backend, policy):
 def test_misplaced_chunk_files_are_reported_and_not_read(api, backend, policy):
     """Whatever the chunk file put in place (another object's, another position of
     ours): `object check` says corrupt, and reads never return its bytes."""
-    ours, theirs = os.urandom(3 * MiB), os.urandom(3 * MiB)
-    api.object_create(ACCOUNT, "faults", data=ours, obj_name="ours", policy=policy)
-    api.object_create(ACCOUNT, "faults", data=theirs, obj_name="theirs", policy=policy)
-    mine = by_metachunk(api.object_locate(ACCOUNT, "faults", "ours")[1])[0]
-    other = by_metachunk(api.object_locate(ACCOUNT, "faults", "theirs")[1])[0]
-    mine.sort(key=lambda c: c["pos"])
-    other.sort(key=lambda c: c["pos"])
+    ours, mine, other = _ours_and_theirs(api, policy)
     if policy == "EC":
         # Fragment 0.1 of ours where 0.0 should be (same content id, wrong position),
         # and fragment 0.2 of theirs where our 0.2 should be.
