@@ -293,9 +293,8 @@ class _PendingMetachunk:
                 "hash": self.hash,
             }
             if self.method.is_ec:
-                # A fragment's own size and MD5, as its chunk store computed them
-                # while streaming it (the embedded store hashes EC fragments, a
-                # rawx answers the hash of what it stored).
+                # A fragment's own size, and its MD5 where the chunk store knows
+                # it for free (a rawx answers the hash of what it stored).
                 stored = self.writers[i].result
                 chunk["chunk_size"] = stored["size"]
                 if stored.get("hash"):

@@ -16,7 +16,6 @@ bytes live.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import struct
@@ -131,19 +130,12 @@ class LocalChunkStore:
         self.mode = mode
         self.dir_mode = dir_mode
 
-    def put(
-        self,
-        url: str,
-        data: Iterable[Any],
-        meta: dict[str, Any],
-        md5: bool = False,
-    ) -> dict[str, Any]:
-        """Write a chunk file; with `md5` also hash the data.
+    def put(self, url: str, data: Iterable[Any], meta: dict[str, Any]) -> dict[str, Any]:
+        """Write a chunk file: data, `meta`, a CRC32 per block, fsync'd.
 
-        Off by default: every block already has a CRC32 in the trailer, and one more
-        MD5 stream over 1.5 x the data would slow an EC upload by a third or more
-        (the object and metachunk MD5s already take both cores). When asked, the
-        digest is returned as `"hash"` and kept in the trailer as `chunk_hash`.
+        No MD5 of the chunk's own: an EC fragment's would be one more MD5 stream
+        over 1.5 x the data, slowing an upload by a third or more (the object and
+        metachunk MD5s already take both cores); the block CRCs guard it.
         """
         path = chunk_path(url)
         parent = os.path.dirname(path)
@@ -163,18 +155,12 @@ class LocalChunkStore:
         out = DirectWriter(fd)
         try:
             summer = _BlockSummer(int(meta.get("block_size") or DEFAULT_BLOCK_SIZE))
-            hasher = hashlib.md5() if md5 else None
             for piece in data:
                 view = memoryview(piece)
                 summer.update(view)
-                if hasher is not None:
-                    hasher.update(view)
                 out.write(view)
                 size += len(view)
             table = summer.finish()
-            digest = hasher.hexdigest().upper() if hasher is not None else None
-            if digest is not None:
-                meta = dict(meta, chunk_hash=digest)
             meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
             footer = FOOTER.pack(
                 MAGIC,
@@ -198,7 +184,7 @@ class LocalChunkStore:
                 except OSError:
                     pass
         _fsync_dir(parent)
-        return {"size": size} if digest is None else {"size": size, "hash": digest}
+        return {"size": size}
 
     def _open(self, url: str) -> tuple[int, int, dict[str, Any], int, list[int]]:
         """Open a chunk and read its footer: (fd, size, meta, block size, crcs)."""

@@ -525,8 +525,7 @@ class RawxHandler(_Handler):
                 raise BodyError("service stopped")
 
         try:
-            # The MD5 is computed here (pieces()), not again by the store.
-            service.store.put(url, pieces(), stored_meta, md5=False)
+            service.store.put(url, pieces(), stored_meta)
         except _Reject as exc:
             self.close_connection = True
             self._plain_error(exc.status, str(exc))
