@@ -851,16 +851,13 @@ class EmbeddedNamespace:
         """
         now = time.time()
 
-        def insert_chunks(conn: sqlite3.Connection, content_id: str) -> None:
-            cdb.insert_chunks(conn, content_id, chunks)
-
         def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
             props = self.writable_props(conn, cdb)
             latest = self.latest_alias(conn, name)
             if append and latest is not None and not latest[3]:
                 if latest[10] == "drained":
                     raise ContentDrained(f"Object {name!r} is drained")
-                insert_chunks(conn, latest[2])
+                cdb.insert_chunks(conn, latest[2], chunks)
                 conn.execute(
                     "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
                     "WHERE name = ? AND version = ?",
@@ -915,7 +912,7 @@ class EmbeddedNamespace:
                     props_json,
                 ),
             )
-            insert_chunks(conn, content)
+            cdb.insert_chunks(conn, content, chunks)
             d_objects += 1
             d_bytes += size
             if not (keep_version or restore_drained):
