@@ -56,6 +56,17 @@ def normalize_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _fragment_fields(chunk: dict[str, Any]) -> dict[str, Any]:
+    """oiocli's extension to OpenIO's chunk records (whose "size" and "hash" are the
+    metachunk's): an EC fragment's own size and MD5, when known."""
+    fields: dict[str, Any] = {}
+    if chunk.get("chunk_size") is not None:
+        fields["chunk_size"] = int(chunk["chunk_size"])
+    if chunk.get("chunk_hash"):
+        fields["chunk_hash"] = chunk["chunk_hash"]
+    return fields
+
+
 class ProxyNamespace:
     """Metadata of one namespace, served by an OpenIO proxy and account service."""
 
@@ -616,10 +627,8 @@ class ProxyNamespace:
                     }
                     new_url = self.link_target(chunk["url"])
                     self.chunks.link(chunk["url"], new_url, full_path=path)
-                    # oiocli's extension: an EC fragment's own size and hash go along.
-                    extra = {k: chunk[k] for k in ("chunk_size", "chunk_hash") if chunk.get(k)}
                     old.append(bean)
-                    new.append(dict(bean, id=new_url, **extra))
+                    new.append(dict(bean, id=new_url, **_fragment_fields(chunk)))
                     if len(old) >= SNAPSHOT_BATCH:
                         flush()
             flush()
@@ -814,11 +823,8 @@ class ProxyNamespace:
                 "pos": str(chunk["pos"]),
                 "size": int(chunk["size"]),
                 "hash": chunk.get("hash") or "",
+                **_fragment_fields(chunk),
             }
-            if chunk.get("chunk_size") is not None:
-                record["chunk_size"] = int(chunk["chunk_size"])
-            if chunk.get("chunk_hash"):
-                record["chunk_hash"] = chunk["chunk_hash"]
             chunks.append(record)
         resp, _ = self._proxy(
             "POST",
@@ -928,8 +934,7 @@ class ProxyNamespace:
                 "pos": str(c["pos"]),
                 "size": int(c["size"]),
                 "hash": c.get("hash") or "",
-                **({"chunk_size": int(c["chunk_size"])} if c.get("chunk_size") else {}),
-                **({"chunk_hash": c["chunk_hash"]} if c.get("chunk_hash") else {}),
+                **_fragment_fields(c),
             }
             for c in new_chunks
         ]
@@ -965,17 +970,15 @@ class ProxyNamespace:
                 "content": meta["id"],
             }
 
-        def new_bean(chunk: dict[str, Any]) -> dict[str, Any]:
-            # oiocli's extension, as in content/create: an EC fragment's own size and hash.
-            extra = {k: chunk[k] for k in ("chunk_size", "chunk_hash") if chunk.get(k)}
-            return dict(bean(chunk), **extra)
-
         old = [bean(by_url.get(url, {"url": url})) for url in old_urls]
         self._proxy(
             "POST",
             "container/raw_update",
             self._remember(account, container),
-            json_body={"old": old, "new": [new_bean(c) for c in new_chunks]},
+            json_body={
+                "old": old,
+                "new": [dict(bean(c), **_fragment_fields(c)) for c in new_chunks],
+            },
             reqid=reqid,
         )
         for url in old_urls:
