@@ -125,7 +125,7 @@ class InlineConsumer:
         if not self._open:
             return
         self._open = False
-        items, self._items = self._items, []
+        items = self._items
         try:
             self.result = self._target(
                 item.view if isinstance(item, SharedBuffer) else item for item in items
@@ -133,9 +133,7 @@ class InlineConsumer:
         except Exception as exc:  # reported through .error, as a Consumer thread does
             self.error = exc
         finally:
-            for item in items:
-                if isinstance(item, SharedBuffer):
-                    item.release()
+            self._release_items()
 
     def finish(self) -> Any:
         self.close()
@@ -144,6 +142,9 @@ class InlineConsumer:
     def stop(self) -> None:
         """Abandon the stream without consuming it (no write is started on a failure)."""
         self._open = False
+        self._release_items()
+
+    def _release_items(self) -> None:
         items, self._items = self._items, []
         for item in items:
             if isinstance(item, SharedBuffer):
