@@ -204,8 +204,9 @@ class FlushAccount(Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         if parsed_args.dry_run:
             self.api.account_show(parsed_args.account)  # fails on an unknown account
+            human = self.humanize(parsed_args)
             rows = [
-                (entry[0], entry[1], entry[2], "would reset")
+                (entry[0], entry[1], size_cell(entry[2], human), "would reset")
                 for entry in _all_containers(self.api, parsed_args.account)
             ]
             return ("Name", "Count", "Bytes", "Action"), rows

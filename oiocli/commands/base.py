@@ -22,17 +22,19 @@ from oiocli import exceptions as exc
 # -- formatters ----------------------------------------------------------------
 
 _LIST_FORMATTERS = {
-    "csv": "cliff.formatters.commaseparated:CSVLister",
+    "csv": "oiocli.commands._format:CSVFormatter",
     "json": "cliff.formatters.json_format:JSONFormatter",
-    "table": "oiocli.commands._table:FastTableFormatter",
-    "value": "cliff.formatters.value:ValueFormatter",
+    "markdown": "oiocli.commands._format:MarkdownFormatter",
+    "table": "oiocli.commands._format:TableFormatter",
+    "value": "oiocli.commands._format:ValueFormatter",
     "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
 }
 _SHOW_FORMATTERS = {
     "json": "cliff.formatters.json_format:JSONFormatter",
-    "shell": "cliff.formatters.shell:ShellFormatter",
-    "table": "oiocli.commands._table:FastTableFormatter",
-    "value": "cliff.formatters.value:ValueFormatter",
+    "markdown": "oiocli.commands._format:MarkdownFormatter",
+    "shell": "oiocli.commands._format:ShellFormatter",
+    "table": "oiocli.commands._format:TableFormatter",
+    "value": "oiocli.commands._format:ValueFormatter",
     "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
 }
 
@@ -136,11 +138,52 @@ class _Display(_Fast):
         self._formatter_group.add_argument(
             "--human",
             action="store_true",
-            help="Table output only: sizes with units (KiB, MiB, ...) and dates.",
+            help="Sizes with binary units (KiB, MiB, ...) in table and markdown output",
         )
 
     def humanize(self, parsed_args: argparse.Namespace) -> bool:
-        return bool(getattr(parsed_args, "human", False)) and parsed_args.formatter == "table"
+        """--human: size cells carry their text; json, yaml, csv and value keep numbers."""
+        return bool(getattr(parsed_args, "human", False))
+
+    def _selected(
+        self, parsed_args: argparse.Namespace, names: Sequence[str], optional: str = ""
+    ) -> list[int] | None:
+        """Indexes of the -c columns (None: all of them); an unknown name is a usage error.
+
+        Names are compared as cliff does (case, spaces and underscores aside); a
+        name starting with `optional` (user properties) may be absent.
+        """
+        if not parsed_args.columns:
+            return None
+        normal = [_normal(n) for n in names]
+        wanted: list[int] = []
+        for column in parsed_args.columns:
+            key = _normal(column)
+            if key in normal:
+                wanted.append(normal.index(key))
+            elif optional and column.startswith(optional):
+                wanted.append(-1 - len(wanted))  # a missing property: an empty cell
+            else:
+                raise UsageError(
+                    f"-c {column}: no such column (columns: {', '.join(names) or 'none'})"
+                )
+        return wanted
+
+
+def _normal(name: str) -> str:
+    return name.lower().strip().replace(" ", "_")
+
+
+def sort_key(cell: Any) -> tuple[int, Any]:
+    """Order of a cell in --sort-column: numbers, then text, then nulls last."""
+    value = cell.machine_readable() if isinstance(cell, cliff_columns.FormattableColumn) else cell
+    if value is None:
+        return (3, 0)
+    if isinstance(value, bool | int | float):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, repr(value))
 
 
 class Lister(_Display, lister.Lister):
@@ -153,6 +196,37 @@ class Lister(_Display, lister.Lister):
     def need_sort_by_cliff(self) -> bool:
         return True
 
+    def produce_output(
+        self, parsed_args: argparse.Namespace, column_names: Sequence[str], data: Iterable[Any]
+    ) -> int:
+        """Sort (nulls last, any types) and select columns, then format.
+
+        cliff's own sort gives up on mixed types (a delete marker's null size)
+        after consuming the rows: the listing came out empty with exit 0.
+        """
+        names = list(column_names)
+        wanted = self._selected(parsed_args, names)
+        sort_columns = getattr(parsed_args, "sort_columns", None) or []
+        if sort_columns and self.need_sort_by_cliff:
+            normal = [_normal(n) for n in names]
+            indexes = []
+            for column in sort_columns:
+                if _normal(column) not in normal:
+                    raise UsageError(
+                        f"--sort-column {column}: no such column (columns: {', '.join(names)})"
+                    )
+                indexes.append(normal.index(_normal(column)))
+            data = sorted(
+                data,
+                key=lambda row: tuple(sort_key(row[i]) for i in indexes),
+                reverse=parsed_args.sort_direction == "desc",
+            )
+        if wanted is not None:
+            names = [names[i] for i in wanted]
+            data = ([row[i] for i in wanted] for row in data)
+        self.formatter.emit_list(names, data, self.app.stdout, parsed_args)
+        return 0
+
 
 class ShowOne(_Display, show.ShowOne):
     """A command showing one item: take_action returns (keys, values)."""
@@ -164,6 +238,19 @@ class ShowOne(_Display, show.ShowOne):
         """Keys sorted alphabetically, as OpenIO's CLI prints them."""
         keys = tuple(sorted(data))
         return keys, tuple(data[k] for k in keys)
+
+    def produce_output(
+        self, parsed_args: argparse.Namespace, column_names: Sequence[str], data: Sequence[Any]
+    ) -> int:
+        """-c selects fields in the order given; a missing `meta.<key>` is a null field."""
+        names, values = list(column_names), list(data)
+        wanted = self._selected(parsed_args, names, optional="meta.")
+        if wanted is not None:
+            columns = parsed_args.columns
+            names = [names[i] if i >= 0 else columns[-1 - i] for i in wanted]
+            values = [values[i] if i >= 0 else None for i in wanted]
+        self.formatter.emit_one(names, values, self.app.stdout, parsed_args)
+        return 0
 
 
 # -- columns -------------------------------------------------------------------
@@ -180,22 +267,45 @@ def human_size(value: int | float | None) -> str:
     return str(value)  # pragma: no cover
 
 
-def human_time(value: int | float | None) -> str:
+def human_rate(value: int | float | None) -> str:
+    return "" if value is None else f"{human_size(value)}/s"
+
+
+def iso_time(value: int | float | None) -> str:
+    """Seconds since the epoch as ISO 8601 local time with its offset (no datetime import)."""
     if value is None:
         return ""
     import time
 
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(value)))
+    moment = time.localtime(float(value))
+    offset = moment.tm_gmtoff or 0
+    sign = "-" if offset < 0 else "+"
+    offset = abs(offset)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", moment)
+    return f"{text}{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}"
 
 
 class SizeColumn(cliff_columns.FormattableColumn[Any]):
+    """A size: with units in a table (--human, summaries), the number elsewhere."""
+
     def human_readable(self) -> str:
         return human_size(self._value)
 
 
-class TimeColumn(cliff_columns.FormattableColumn[Any]):
+class RateColumn(cliff_columns.FormattableColumn[Any]):
+    """Bytes per second: `12.5MiB/s` in a table, the number elsewhere."""
+
     def human_readable(self) -> str:
-        return human_time(self._value)
+        return human_rate(self._value)
+
+
+class TimeColumn(cliff_columns.FormattableColumn[Any]):
+    """A time: ISO 8601 in a table, seconds since the epoch in json, csv and value."""
+
+    align_left = True
+
+    def human_readable(self) -> str:
+        return iso_time(self._value)
 
 
 class DictColumn(cliff_columns.FormattableColumn[dict]):
@@ -205,22 +315,32 @@ class DictColumn(cliff_columns.FormattableColumn[dict]):
         return "\n".join(f"{k}={v}" for k, v in sorted((self._value or {}).items()))
 
 
-class MarkerSize(cliff_columns.FormattableColumn[Any]):
-    """The size of a delete marker: `deleted` in a table, null in json."""
+class TableText(cliff_columns.FormattableColumn[Any]):
+    """Words for people where there is no value: shown in a table, null elsewhere."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
         super().__init__(None)
+        self._text = text
 
     def human_readable(self) -> str:
-        return "deleted"
+        return self._text
+
+    def machine_readable(self) -> Any:
+        return None
+
+
+def MarkerSize() -> TableText:  # noqa: N802 - kept as the name the commands know
+    """The size of a delete marker: `deleted` in a table, null elsewhere."""
+    return TableText("deleted")
 
 
 def size_cell(value: Any, human: bool) -> Any:
     return SizeColumn(value) if human and value is not None else value
 
 
-def time_cell(value: Any, human: bool) -> Any:
-    return TimeColumn(value) if human and value is not None else value
+def time_cell(value: Any, human: bool = False) -> Any:
+    """A time cell: ISO 8601 in tables whatever --human says, a number elsewhere."""
+    return TimeColumn(value) if isinstance(value, int | float) else value
 
 
 # -- argument helpers ----------------------------------------------------------

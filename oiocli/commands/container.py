@@ -11,6 +11,7 @@ from oiocli.commands.base import (
     Lister,
     MultiName,
     ShowOne,
+    TableText,
     UsageError,
     add_container_arg,
     add_key_option,
@@ -27,7 +28,7 @@ from oiocli.commands.base import (
 POLICY_KEY = "sys.m2.policy.storage"
 VERSIONS_KEY = "sys.m2.policy.version"
 STATUS_KEY = "sys.status"
-DEFAULT = "Namespace default"
+DEFAULT = "Namespace default"  # table text of an unset policy or versioning (null in json)
 
 # sys.status values, as OpenIO's meta2 stores them (OIO_DB_ENABLED/FROZEN/DISABLED).
 STATUS_VALUES = {"enabled": "0", "frozen": str(1 << 25), "disabled": str(1 << 26)}
@@ -138,8 +139,8 @@ def container_fields(account: str, name: str, info: dict[str, Any], human: bool)
         "ctime": time_cell(_seconds(system.get("sys.m2.ctime")), human),
         "mtime": time_cell(_seconds(system.get("sys.m2.mtime")), human),
         "status": STATUS_NAMES.get(status, status),
-        "storage_policy": system.get(POLICY_KEY) or DEFAULT,
-        "max_versions": _int(versions) if versions not in (None, "") else DEFAULT,
+        "storage_policy": system.get(POLICY_KEY) or TableText(DEFAULT),
+        "max_versions": _int(versions) if versions not in (None, "") else TableText(DEFAULT),
     }
     for key, value in (info.get("properties") or {}).items():
         fields[f"meta.{key}"] = value
@@ -381,7 +382,7 @@ class SnapshotContainer(Lister):
             dst_container,
             batch_size=parsed_args.chunk_batch_size,
         )
-        return ("Account", "Container", "Status"), [(dst_account, dst_container, "OK")]
+        return ("Account", "Container", "Status"), [(dst_account, dst_container, "Ok")]
 
 
 class RefreshContainer(Command):
@@ -446,10 +447,12 @@ class PurgeContainer(Lister):
             keep = _int((info.get("system") or {}).get(VERSIONS_KEY) or 1)
         rows = []
         seen: dict[str, int] = {}
+        human = self.humanize(parsed_args)
         for entry in iter_objects(self.api, account, name, versions=True):
             count = seen[entry["name"]] = seen.get(entry["name"], 0) + 1
             if isinstance(keep, int) and keep > 0 and count > keep:
-                rows.append((entry["name"], entry["version"], entry.get("size"), "would purge"))
+                size = size_cell(entry.get("size"), human)
+                rows.append((entry["name"], entry["version"], size, "would purge"))
         return columns, rows
 
 
@@ -478,8 +481,9 @@ class FlushContainer(Lister):
         if not parsed_args.dry_run:
             self.api.container_flush(account, name, fast=parsed_args.quickly)
             return columns, []
+        human = self.humanize(parsed_args)
         rows = [
-            (entry["name"], entry["version"], entry.get("size"), "would delete")
+            (entry["name"], entry["version"], size_cell(entry.get("size"), human), "would delete")
             for entry in iter_objects(self.api, account, name)
         ]
         return columns, rows

@@ -150,23 +150,18 @@ def engine(
     )
 
 
-def _rate_cell(value: float, human: bool) -> Any:
-    if not human:
-        return value
-    from oiocli.commands.base import human_size
-
-    return f"{human_size(value)}/s"
-
-
 def summary(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> tuple[Any, Any]:
-    """The summary row set; sets the command's exit status (8 when some files failed)."""
+    """The summary row set; sets the command's exit status (8 when some files failed).
+
+    Sizes and rates read with units in a table; json, csv and value keep numbers.
+    """
+    from oiocli.commands.base import RateColumn, SizeColumn
     from oiocli.transfer import SUMMARY_COLUMNS
 
-    human = cmd.humanize(parsed_args)
     data = stats.summary()
     for key in ("Bytes", "Resumed"):
-        data[key] = size_cell(data[key], human)
-    data["Rate"] = _rate_cell(data["Rate"], human)
+        data[key] = SizeColumn(data[key])
+    data["Rate"] = RateColumn(data["Rate"])
     cmd.exit_status = stats.exit_code()
     return SUMMARY_COLUMNS, [tuple(data[c] for c in SUMMARY_COLUMNS)]
 
