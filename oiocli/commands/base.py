@@ -354,11 +354,17 @@ def key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def integer(text: str) -> int:
+    """argparse type for integers: ASCII digits only (int() also takes '１２' and '1_000')."""
+    body = text.strip()
+    digits = body[1:] if body[:1] in "+-" else body
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}")
+    return int(body)
+
+
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    value = integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
@@ -371,12 +377,39 @@ def positive_int(text: str) -> int:
     return value
 
 
+MAX_PAGE_SIZE = 10000
+
+
+def page_size(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {MAX_PAGE_SIZE}")
+    return value
+
+
+def max_versions(text: str) -> int:
+    """argparse type for --max-versions: -1 (every version), 0, 1 or n > 1."""
+    value = integer(text)
+    if value < -1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: -1 keeps every version, 0 refuses overwrites, n >= 1 keeps n"
+        )
+    return value
+
+
+def md5_hex(text: str) -> str:
+    """argparse type for --etag: 32 hexadecimal digits."""
+    if len(text) != 32 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise argparse.ArgumentTypeError(f"invalid MD5 {text!r}: expected 32 hexadecimal digits")
+    return text.upper()
+
+
 def add_page_size_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page-size",
         metavar="<n>",
-        type=positive_int,
-        help="Rows asked per request while paging (default 1000, at most 10000)",
+        type=page_size,
+        help=f"Rows asked per request while paging (default 1000, at most {MAX_PAGE_SIZE})",
     )
 
 

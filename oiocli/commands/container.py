@@ -19,6 +19,7 @@ from oiocli.commands.base import (
     add_property_option,
     cid_of,
     iter_objects,
+    max_versions,
     positive_int,
     resolve_container,
     size_cell,
@@ -48,7 +49,7 @@ def _add_system_options(parser: argparse.ArgumentParser) -> None:
         "--versioning",
         dest="max_versions",
         metavar="<n>",
-        type=int,
+        type=max_versions,
         help=(
             "Versions kept per object: 1 keeps the latest only, 0 refuses to overwrite, "
             "-1 keeps every version, n > 1 keeps n"
@@ -427,8 +428,11 @@ class PurgeContainer(Lister):
         parser.add_argument(
             "--max-versions",
             metavar="<n>",
-            type=int,
-            help="Versions to keep per object (default: the container's max versions)",
+            type=max_versions,
+            help=(
+                "Versions to keep per object (default: the container's max versions; "
+                "-1: every version)"
+            ),
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would be purged, change nothing"

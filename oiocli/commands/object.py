@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from oiocli import exceptions as exc
 from oiocli.commands.base import (
     Command,
     CommandError,
@@ -21,7 +20,10 @@ from oiocli.commands.base import (
     add_key_option,
     add_page_size_option,
     add_property_option,
+    integer,
     iter_object_pages,
+    max_versions,
+    md5_hex,
     non_negative_int,
     positive_int,
     progress_bar,
@@ -46,7 +48,7 @@ def _add_version_option(parser: argparse.ArgumentParser, many: bool = False) -> 
         "--object-version",
         dest="version",
         metavar="<version>",
-        type=int,
+        type=integer,
         help="Version of the object (default: the latest)" + (" (one object only)" if many else ""),
     )
 
@@ -97,6 +99,7 @@ class CreateObject(MultiName):
         parser.add_argument(
             "--etag",
             metavar="<md5>",
+            type=md5_hex,
             help="Expected MD5 of the data: the upload fails if it differs (one file only)",
         )
         parser.add_argument(
@@ -263,34 +266,41 @@ class _open_source:
 # -- read ----------------------------------------------------------------------
 
 
+def _offset(text: str) -> int | None:
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():  # int() takes '１２', ' 1', '1_0', '-5'
+        raise ValueError(text)
+    return int(text)
+
+
 def parse_range(text: str) -> list[tuple[int | None, int | None]]:
-    """argparse type for --range: `a-b`, `a-` or `-n` (last n bytes), comma-separated."""
+    """argparse type for --range: `a-b`, `a-` or `-n` (last n bytes), comma-separated.
+
+    Anything that is not one of those shapes with ASCII digits, or whose end is
+    before its start, or `-0`, is malformed: a usage error, like any other.
+    """
     ranges: list[tuple[int | None, int | None]] = []
     for part in text.split(","):
         start, sep, end = part.strip().partition("-")
         try:
             if not sep or (not start and not end):
-                raise ValueError
-            first = int(start) if start else None
-            last = int(end) if end else None
+                raise ValueError(part)
+            first, last = _offset(start), _offset(end)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"invalid range {part!r}: expected START-END, START- or -COUNT"
+                f"invalid range {part!r}: expected START-END, START- or -COUNT (decimal digits)"
             ) from None
+        if first is not None and last is not None and last < first:
+            raise argparse.ArgumentTypeError(f"invalid range {part!r}: the end is before the start")
+        if first is None and last == 0:
+            raise argparse.ArgumentTypeError(f"invalid range {part!r}: an empty suffix")
         ranges.append((first, last))
     return ranges
 
 
 def _ranges(parsed_args: argparse.Namespace) -> list[tuple[int | None, int | None]] | None:
     ranges = [r for group in parsed_args.ranges for r in group]
-    for start, end in ranges:
-        if start is not None and end is not None and end < start:
-            raise exc.BadRange(
-                f"Invalid range '{start}-{end}' for object '{parsed_args.object}': "
-                "the end is before the start"
-            )
-        if start is None and end == 0:
-            raise exc.BadRange(f"Invalid range '-0' for object '{parsed_args.object}'")
     return ranges or None
 
 
@@ -891,7 +901,9 @@ class PurgeObject(Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _add_object_args(parser)
-        parser.add_argument("--max-versions", metavar="<n>", type=int, help="Versions to keep")
+        parser.add_argument(
+            "--max-versions", metavar="<n>", type=max_versions, help="Versions to keep"
+        )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
