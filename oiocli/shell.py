@@ -365,7 +365,7 @@ class OioShell(App):
         except KeyboardInterrupt as exc:
             err = exc
             result = 130
-            self.stderr.write("Interrupted\n")
+            self.stderr.write((str(exc) or "Interrupted") + "\n")
         except SystemExit as exc:
             result = exc.code if isinstance(exc.code, int) else 1
         except Exception as exc:

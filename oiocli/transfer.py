@@ -24,6 +24,7 @@ relative paths come out in that same order ("a-b" < "a/x" because "-" < "/").
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -89,6 +90,11 @@ def human_size(value: float) -> str:
             return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
         size /= 1024
     return str(value)  # pragma: no cover
+
+
+def size_words(value: int) -> str:
+    """A size for a message: `7.0MiB (7340032 bytes)`, exact and readable."""
+    return f"{value} bytes" if value < 1024 else f"{human_size(value)} ({value} bytes)"
 
 
 def _duration(seconds: float) -> str:
@@ -350,14 +356,17 @@ def fetch_to_file(
     version: int | None = None,
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_resume: Callable[[int], None] | None = None,
 ) -> FetchResult:
     """Download one object to `path`, through a partial file renamed at the end.
 
-    The partial file (`.<base>.<tag>.oio-part` beside `path`) is named after the
-    object's id, version, size and hash. With `resume`, an existing one
-    continues with a range from its size, the whole file is then checked against
+    The partial file (`.<base>.<tag>.oio-part` beside `path`, mode 0600 until
+    it is renamed) is named after the object's id, version, size and hash. With
+    `resume`, an existing one continues with a range from its size (reported to
+    `on_resume` before any byte is read), the whole file is then checked against
     the object's MD5 (when it has one), and a failure keeps it for the next try;
-    without, it is started afresh and removed on failure.
+    without, it is started afresh and removed on failure, except on Ctrl-C
+    (KeyboardInterrupt), which keeps it for a later `resume`.
     """
     if meta is None:
         meta = api.object_get_properties(account, container, name, version=version)
@@ -375,6 +384,8 @@ def fetch_to_file(
         for stale in _stale_parts(path, part):
             with contextlib.suppress(OSError):
                 os.unlink(stale)
+        if offset and on_resume is not None:
+            on_resume(offset)
         try:
             got, fetched_meta = _fetch_part(
                 api, account, container, name, version, meta, part, offset, progress
@@ -385,10 +396,15 @@ def fetch_to_file(
             meta = changed.meta
             result.note = "restarted: the object changed since the partial download"
             continue
-        except BaseException:
+        except KeyboardInterrupt:
+            raise  # the partial file stays: `resume` continues it
+        except BaseException as exc:
+            written = partial_size(path, meta)
             if not resume:
                 with contextlib.suppress(OSError):
                     os.unlink(part)
+            if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+                raise disk_full(exc, path, written, meta.get("size"), kept=resume) from None
             raise
         result.sent += got
         expected = (fetched_meta.get("hash") or "").upper()
@@ -410,10 +426,66 @@ def fetch_to_file(
         if mtime:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 os.utime(part, (float(mtime), float(mtime)))
+        os.chmod(part, 0o666 & ~_umask())
         os.replace(part, path)
         result.size = int(fetched_meta["size"])
         return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def partial_size(path: str, meta: dict[str, Any]) -> int:
+    """Bytes of the partial download of `path` for this object (0 if there is none)."""
+    try:
+        return os.lstat(part_path(path, meta)).st_size
+    except OSError:
+        return 0
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def mount_point(path: str) -> str:
+    """The mount point of the file system holding `path` (or its nearest existing parent)."""
+    current = os.path.abspath(path)
+    while not os.path.exists(current) and current != os.path.dirname(current):
+        current = os.path.dirname(current)
+    try:
+        device = os.stat(current).st_dev
+    except OSError:
+        return current
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return current
+        try:
+            if os.stat(parent).st_dev != device:
+                return current
+        except OSError:
+            return current
+        current = parent
+
+
+def disk_full(
+    error: OSError, path: str, written: int, total: int | None, kept: bool = False
+) -> TransferError:
+    """One line: which file system is full, and what was not written."""
+    reason = {
+        errno.ENOSPC: "is full",
+        errno.EDQUOT: "is over quota",
+        errno.EFBIG: "refuses a file this big",
+    }.get(error.errno or 0, "failed")
+    of = f" of {total}" if total is not None else ""
+    left = "kept for --resume" if kept else "removed"
+    return TransferError(
+        f"The file system mounted on {mount_point(path)} {reason} ({error.strerror}): "
+        f"{path!r} was not written, {written}{of} bytes were (partial file {left})"
+    )
 
 
 class _ObjectChanged(Exception):
@@ -453,7 +525,7 @@ def _fetch_part(
             raise _ObjectChanged(fetched)
     os.makedirs(os.path.dirname(part) or ".", exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(part, flags, 0o666)
+    fd = os.open(part, flags, 0o600)  # private until complete and renamed
     got = 0
     from oiocli.io.direct import DirectWriter
 
@@ -600,6 +672,7 @@ class Stats:
     planned_files: int = 0
     planned_bytes: int = 0
     live_bytes: int = 0  # bytes moved so far, failed attempts included
+    kept_bytes: int = 0  # bytes of interrupted transfers known to be kept so far
     planning: bool = True  # the walk or listing is still going
     refused_deletes: int = 0
     codes: set[int] = field(default_factory=set)
@@ -669,6 +742,7 @@ class Reporter:
         self._last_refresh = 0.0
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        self._kept: dict[str, int] = {}  # resumed offsets announced, by file name
 
     # -- lifecycle
     def start(self, **fields: Any) -> None:
@@ -742,6 +816,14 @@ class Reporter:
             self.stats.live_bytes += n
         self._bar_update(n)
 
+    def resumed(self, name: str, offset: int) -> None:
+        """File `name` continues an interrupted transfer at `offset`: those bytes count
+        as done (the bar starts there), not as moved (the rate and ETA ignore them)."""
+        with self.stats.lock:
+            self.stats.kept_bytes += offset
+            self._kept[name] = self._kept.get(name, 0) + offset
+        self._bar_keep(offset)
+
     def done(
         self,
         action: str,
@@ -756,7 +838,10 @@ class Reporter:
             self.stats.files += 1
             self.stats.bytes += moved
             self.stats.resumed += resumed
-            self.stats.planned_bytes -= resumed
+            late = resumed - self._kept.pop(name, 0)  # kept bytes not announced before
+            self.stats.kept_bytes += late
+        if late:
+            self._bar_keep(late)
         self._bar_update(0)
         if self.mode == "json":
             self._event(
@@ -824,6 +909,7 @@ class Reporter:
                 "planned_files": s.planned_files,
                 "planning": s.planning,
                 "bytes": s.live_bytes,
+                "resumed": s.kept_bytes,
                 "planned_bytes": s.planned_bytes,
                 "skipped": s.skipped,
                 "failed": s.failed,
@@ -832,7 +918,7 @@ class Reporter:
             }
         rate = fields["bytes"] / elapsed if elapsed > 0 else 0.0
         fields["rate"] = round(rate, 1)
-        left = fields["planned_bytes"] - fields["bytes"]
+        left = fields["planned_bytes"] - fields["bytes"] - fields["resumed"]
         fields["eta"] = None if s.planning or rate <= 0 else round(max(left, 0) / rate, 1)
         return fields
 
@@ -841,14 +927,15 @@ class Reporter:
         total_files = f"{f['planned_files']}{'+' if f['planning'] else ''}"
         total_bytes = human_size(f["planned_bytes"]) + ("+" if f["planning"] else "")
         pct = ""
+        done = f["bytes"] + f["resumed"]
         if f["planned_bytes"] > 0 and not f["planning"]:
-            pct = f" ({min(100.0, 100.0 * f['bytes'] / f['planned_bytes']):.0f}%)"
+            pct = f" ({min(100.0, 100.0 * done / f['planned_bytes']):.0f}%)"
         eta = "" if f["eta"] is None or final else f", ETA {_duration(f['eta'])}"
         return (
             f"{time.strftime('%H:%M:%S')} {self.operation}"
             f"{(' interrupted' if interrupted else ' done') if final else ''}: "
             f"{f['files']}/{total_files} files, "
-            f"{human_size(f['bytes'])}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
+            f"{human_size(done)}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
             f"{f['skipped']} skipped, {f['failed']} failed"
             f"{', ' + str(f['deleted']) + ' deleted' if f['deleted'] else ''}, "
             f"{_duration(f['elapsed'])} elapsed{eta}"
@@ -875,6 +962,18 @@ class Reporter:
             else:
                 return
             self._last_refresh = time.monotonic()
+
+    def _bar_keep(self, n: int) -> None:
+        """Advance the bar by `n` kept bytes without counting them in its rate."""
+        bar = self._bar
+        if bar is None or n <= 0:
+            return
+        with self._write_lock:
+            bar.initial += n
+            bar.n += n
+            bar.last_print_n += n
+            bar.total = max(self.stats.planned_bytes, bar.n)
+            bar.refresh()
 
     def _event(self, event: str, **fields: Any) -> None:
         record = {"event": event, "time": round(time.time(), 3), **fields}
@@ -1110,6 +1209,7 @@ class Transfer:
             meta=entry,
             resume=self.resume,
             progress=self.reporter.add_bytes,
+            on_resume=lambda offset: self.reporter.resumed(name, offset),
         )
         if result.note and result.note != "resumed":
             self.reporter.warn(f"{name}: {result.note}")
@@ -1416,7 +1516,7 @@ class Transfer:
         if self.stats.finished is None:
             self.stats.finished = time.monotonic()
         if self.stats.resumed:
-            self.reporter.message(f"resumed: {self.stats.resumed} bytes not sent again")
+            self.reporter.message(f"resumed: {size_words(self.stats.resumed)} not sent again")
         return self.stats
 
 

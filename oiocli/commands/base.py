@@ -9,6 +9,7 @@ table), so that a command starts as fast as cliff itself can.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -490,6 +491,10 @@ class UsageError(Exception):
     exit_code = exc.EXIT_USAGE
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the user can do next (the command that resumes): exit 130."""
+
+
 class CommandError(Exception):
     """The command cannot do what was asked (exit code 1)."""
 
@@ -543,8 +548,11 @@ class MultiName(Lister):
 
 
 @contextmanager
-def progress_bar(app: Any, total: int | None, desc: str) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm bar on stderr (only on a terminal, never with --no-progress or -q)."""
+def progress_bar(
+    app: Any, total: int | None, desc: str, initial: int = 0
+) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar on stderr (only on a terminal, never with --no-progress or -q), starting
+    at `initial` (the bytes a resumed transfer already has)."""
     if not app.show_progress:
         yield None
         return
@@ -566,6 +574,7 @@ def progress_bar(app: Any, total: int | None, desc: str) -> Iterator[Callable[[i
         unit_divisor=1024,
         file=app.stderr,
         leave=False,
+        initial=initial,
         **width,
     )
     try:
@@ -639,7 +648,7 @@ def write_stream(
 
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".oio-", suffix=".part", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".oio-", suffix=".part", dir=directory)  # mode 0600
     written = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -652,10 +661,17 @@ def write_stream(
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+            from oiocli.transfer import disk_full
+
+            raise disk_full(error, path, written, None) from None
         raise
     return written
+
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -332,7 +333,12 @@ class FetchObject(Lister):
             "object", metavar="<object>", nargs="?", help="Object name (not with --prefix/-D)"
         )
         parser.add_argument(
-            "--file", metavar="<path>", help="Write to this file (default: standard output)"
+            "--file",
+            metavar="<path>",
+            help=(
+                "Write to this file ('-' or no --file: standard output); an existing "
+                "directory receives the object under its base name, as with cp"
+            ),
         )
         parser.add_argument(
             "--range",
@@ -382,59 +388,110 @@ class FetchObject(Lister):
         return download_tree(self, parsed_args, account, container, directory, parsed_args.prefix)
 
     def _fetch_one(self, parsed_args: argparse.Namespace) -> None:
-        from oiocli.commands.transfer import FileProgress, notice
+        from oiocli.commands.transfer import FileProgress
 
         if parsed_args.object is None:
             raise UsageError("Give an <object>, or --prefix/-D for a tree")
         ranges = _ranges(parsed_args)
-        if parsed_args.resume and (not parsed_args.file or ranges):
+        target = None if parsed_args.file in (None, "-") else parsed_args.file
+        if parsed_args.resume and (target is None or ranges):
             raise UsageError("--resume needs --file (and no --range)")
         account, container = resolve_container(self, parsed_args, parsed_args.container)
-        if parsed_args.file and ranges is None:
-            from oiocli.transfer import fetch_to_file
-
-            meta = self.api.object_get_properties(
-                account, container, parsed_args.object, version=parsed_args.version
-            )
-            size = int(meta.get("size") or 0)
-            shown = FileProgress(self, parsed_args, size, parsed_args.object, "download")
-            with shown as progress:
-                result = fetch_to_file(
-                    self.api,
-                    account,
-                    container,
-                    parsed_args.object,
-                    parsed_args.file,
-                    meta=meta,
-                    resume=parsed_args.resume,
-                    progress=progress,
-                )
-                shown.done(result.size, result.sent, result.resumed)
-            if result.note and result.note != "resumed":
-                notice(self, parsed_args, f"{parsed_args.object}: {result.note}")
-            if result.resumed:
-                notice(self, parsed_args, f"resumed: {result.resumed} bytes not fetched again")
+        if target is not None:
+            target = file_target(target, parsed_args.object)
+        if target is not None and ranges is None:
+            self._fetch_to_file(parsed_args, account, container, target)
             return
         meta, stream = self.api.object_fetch(
             account, container, parsed_args.object, version=parsed_args.version, ranges=ranges
         )
         total = meta.get("size") if ranges is None else None
         with FileProgress(self, parsed_args, total, parsed_args.object, "download") as progress:
-            if parsed_args.file:
-                write_stream(stream, parsed_args.file, progress)
+            if target is not None:
+                write_stream(stream, target, progress)
             else:
                 _write_stdout(self.app, stream, progress)
+
+    def _fetch_to_file(
+        self, parsed_args: argparse.Namespace, account: str, container: str, target: str
+    ) -> None:
+        from oiocli.commands.base import human_size
+        from oiocli.commands.transfer import FileProgress, interrupted, notice
+        from oiocli.transfer import fetch_to_file, partial_size, size_words
+
+        name = parsed_args.object
+        meta = self.api.object_get_properties(account, container, name, version=parsed_args.version)
+        size = int(meta.get("size") or 0)
+        shown = FileProgress(self, parsed_args, size, name, "download")
+        try:
+            with shown as progress:
+                result = fetch_to_file(
+                    self.api,
+                    account,
+                    container,
+                    name,
+                    target,
+                    meta=meta,
+                    resume=parsed_args.resume,
+                    progress=progress,
+                    on_resume=shown.resumed,
+                )
+                shown.done(result.size, result.sent, result.resumed)
+        except KeyboardInterrupt:
+            kept = partial_size(target, meta)
+            if not kept:
+                raise
+            interrupted(
+                self,
+                f"{human_size(kept)} of {human_size(size)} of {name!r} kept in a partial "
+                f"file beside {target!r}",
+            )
+        if result.note and result.note != "resumed":
+            notice(self, parsed_args, f"{name}: {result.note}")
+        if result.resumed:
+            notice(self, parsed_args, f"resumed: {size_words(result.resumed)} not fetched again")
+
+
+def file_target(path: str, name: str) -> str:
+    """Where --file puts object `name`: the path, or into it when it is a directory.
+
+    As with cp, an existing directory (or a path ending with '/') receives the
+    object under its base name (the last component of its name).
+    """
+    if not (os.path.isdir(path) or path.endswith("/")):
+        return path
+    if not os.path.isdir(path):
+        raise CommandError(f"No such directory: {path!r}")
+    base = name.rpartition("/")[2]  # 'photos/' (a directory marker) has none
+    if base in ("", ".", ".."):
+        raise CommandError(
+            f"Object {name!r} has no file name to save under directory {path!r}: give a file path"
+        )
+    target = os.path.join(path, base)
+    if os.path.isdir(target):
+        raise CommandError(f"{target!r} is a directory: give a file path")
+    return target
 
 
 def _write_stdout(app: Any, stream: Any, progress: Any) -> None:
     out = app.stdout
     out.flush()
     out = getattr(out, "buffer", out)
-    for data in stream:
-        out.write(data)
-        if progress is not None:
-            progress(len(data))
-    out.flush()
+    written = 0
+    try:
+        for data in stream:
+            out.write(data)
+            written += len(data)
+            if progress is not None:
+                progress(len(data))
+        out.flush()
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise CommandError(
+            f"Standard output's file system is full ({error.strerror}): "
+            f"{written} bytes were written, the rest was not"
+        ) from None
 
 
 class SaveObject(Command):
@@ -447,13 +504,21 @@ class SaveObject(Command):
         parser = super().get_parser(prog_name)
         _add_object_args(parser)
         parser.add_argument(
-            "--file", metavar="<path>", help="Write to this file (default: ./<object name>)"
+            "--file",
+            metavar="<path>",
+            help=(
+                "Write to this file (default: ./<object name>); an existing directory "
+                "receives the object under its base name"
+            ),
         )
         _add_version_option(parser)
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        path = parsed_args.file or safe_join(".", parsed_args.object)
+        if parsed_args.file:
+            path = file_target(parsed_args.file, parsed_args.object)
+        else:
+            path = safe_join(".", parsed_args.object)
         account, container = resolve_container(self, parsed_args, parsed_args.container)
         meta, stream = self.api.object_fetch(
             account, container, parsed_args.object, version=parsed_args.version

@@ -166,11 +166,25 @@ def summary(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> tuple[Any,
     return SUMMARY_COLUMNS, [tuple(data[c] for c in SUMMARY_COLUMNS)]
 
 
-def run(job: Any, engine_obj: Any) -> Any:
-    """Run `job()` between the reporter's start and close (close even on Ctrl-C)."""
+def run(job: Any, engine_obj: Any, cmd: Any = None, resumable: str = "") -> Any:
+    """Run `job()` between the reporter's start and close (close even on Ctrl-C).
+
+    On Ctrl-C of a `resumable` transfer, say how far it got and which command
+    resumes it (`resumable` says what a resume does).
+    """
     engine_obj.reporter.start(container=engine_obj.container)
     try:
         result = job()
+    except KeyboardInterrupt:
+        engine_obj.reporter.close(interrupted=True)
+        if cmd is None or not resumable:
+            raise
+        stats = engine_obj.stats
+        interrupted(
+            cmd,
+            f"{stats.files} of {stats.planned_files}{'+' if stats.planning else ''} files "
+            f"done; {resumable}",
+        )
     except BaseException:
         engine_obj.reporter.close(interrupted=True)
         raise
@@ -205,7 +219,12 @@ def download_tree(
 ) -> tuple[Any, Any]:
     """`container save` / `object fetch --prefix -D`: objects to files under `directory`."""
     transfer = engine(cmd, parsed_args, account, container, "download")
-    stats = run(lambda: transfer.download(directory, prefix), transfer)
+    stats = run(
+        lambda: transfer.download(directory, prefix),
+        transfer,
+        cmd,
+        "a resume skips the files already downloaded and continues the partial ones",
+    )
     return summary(cmd, parsed_args, stats)
 
 
@@ -335,7 +354,9 @@ class SyncContainer(Lister):
 class FileProgress:
     """Progress of one file of `object create` / `object fetch` (not a tree).
 
-    auto/bar: the command's usual bar; log/json: a `Reporter` for this file.
+    auto/bar: a bar for this file; log/json: a `Reporter` for this file. A
+    resumed transfer reports its resumed offset through `resumed()` before its
+    first new byte: the bar starts there, and the ETA counts only what is left.
     """
 
     def __init__(
@@ -347,19 +368,49 @@ class FileProgress:
         self.name = name
         self.action = action
         self.reporter: Any = None
+        self.mode: str | None = None
         self._bar: Any = None
+        self._bar_cm: Any = None
 
     def __enter__(self) -> Any:
-        mode = progress_mode(self.cmd.app, self.parsed_args)
+        self.mode = mode = progress_mode(self.cmd.app, self.parsed_args)
         if mode in ("log", "json"):
             self.reporter = reporter(self.cmd, self.parsed_args, self.action)
             self.reporter.start(name=self.name)
             self.reporter.planned(self.total or 0)
+            self.reporter.planning_done()  # one file: its size is all there is to plan
             return self.reporter.add_bytes
-        from oiocli.commands.base import progress_bar
+        if mode != "bar":
+            return None
+        return self._advance
 
-        self._bar = progress_bar(self.cmd.app, self.total, self.name)
-        return self._bar.__enter__()
+    def _open_bar(self, initial: int) -> Any:
+        """The bar, drawn first when the transfer starts: at its resumed offset, if any."""
+        if self._bar is None:
+            from oiocli.commands.base import progress_bar
+
+            self._bar_cm = progress_bar(self.cmd.app, self.total, self.name, initial)
+            update = self._bar_cm.__enter__()
+            self._bar = getattr(update, "__self__", None)
+        return self._bar
+
+    def _advance(self, n: int) -> None:
+        bar = self._bar or self._open_bar(0)
+        if bar is not None:
+            bar.update(n)
+
+    def resumed(self, offset: int) -> None:
+        """An interrupted transfer continues at `offset`: start the progress there."""
+        if self.reporter is not None:
+            self.reporter.resumed(self.name, offset)
+        elif self.mode != "bar":
+            return
+        elif self._bar is None:
+            self._open_bar(offset)
+        else:
+            self._bar.initial = offset  # the rate and ETA count new bytes only
+            self._bar.n = self._bar.last_print_n = offset
+            self._bar.refresh()
 
     def done(self, size: int, moved: int, resumed: int = 0) -> None:
         if self.reporter is not None:
@@ -370,6 +421,25 @@ class FileProgress:
             if isinstance(exc_info[1], Exception):
                 self.reporter.failed(self.action, self.name, exc_info[1], quiet=True)
             self.reporter.planning_done()
-            self.reporter.close()
-        if self._bar is not None:
-            self._bar.__exit__(*exc_info)
+            self.reporter.close(interrupted=isinstance(exc_info[1], KeyboardInterrupt))
+        if self._bar_cm is not None:
+            self._bar_cm.__exit__(*exc_info)
+            self._bar_cm = self._bar = None
+
+
+def resume_command(app: Any) -> str:
+    """The command line that was run, with --resume: what continues it."""
+    import shlex
+    import sys
+
+    words = [app.NAME, *(getattr(app, "command_line", None) or sys.argv[1:])]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(words)
+
+
+def interrupted(cmd: Any, what: str) -> None:
+    """Raise the Ctrl-C of a resumable transfer: what was kept and the command that resumes."""
+    from oiocli.commands.base import Interrupted
+
+    raise Interrupted(f"Interrupted: {what}. To resume, run:\n  {resume_command(cmd.app)}")

@@ -168,3 +168,66 @@ def run_with_tty_stderr(oio: Oio, *args: str) -> tuple[subprocess.CompletedProce
         reader.join(10)
         os.close(master)
     return proc, b"".join(chunks).decode(errors="replace")
+
+
+def ctrl_c_on_tty(
+    oio: Oio, args: tuple[str, ...], ready: Any, timeout: float = 300
+) -> tuple[int, str]:
+    """Run oio on a pseudo-terminal of its own (stdin and stderr; stdout piped), and type
+    Ctrl-C on it as soon as `ready()`: the terminal sends SIGINT, as it does to a user's
+    command. Returns (exit status, what was written on the terminal)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+
+    def controlling_terminal() -> None:  # in the child: a session whose terminal is the pty
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    proc = subprocess.Popen(
+        oio.argv(*args),
+        stdin=slave,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env=oio.env,
+        cwd=oio.cwd,
+        preexec_fn=controlling_terminal,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if proc.poll() is not None:
+                raise AssertionError(f"ended (exit {proc.returncode}) before Ctrl-C could be typed")
+            if time.monotonic() > deadline:
+                raise AssertionError("no progress before the deadline")
+            time.sleep(0.005)
+        os.write(master, b"\x03")
+        proc.wait(timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
