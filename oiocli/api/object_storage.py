@@ -63,6 +63,13 @@ def _version(version: Any) -> int | None:
         raise BadRequest(f"Invalid version {version!r}") from None
 
 
+def _bigger_than(path: Any, size: int) -> bool:
+    try:
+        return os.stat(path).st_size > size
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 class ObjectStorageApi:
     """Accounts, containers and objects of one namespace."""
 
@@ -416,6 +423,8 @@ class ObjectStorageApi:
         autocreate: bool = True,
         restore_drained: bool = False,
         resume: bool = False,
+        keep_journal: bool = False,
+        on_resume: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> tuple[list[dict[str, Any]], int, str | None, dict[str, Any]]:
         account = check_name("account", account)
@@ -465,8 +474,16 @@ class ObjectStorageApi:
                 content_id = current["id"]
         chunk_method = str(method)
         journal, done, resume_note = None, None, None
-        # Journals live in the namespace's data dir: none behind a proxy.
-        if resume and not append and self.data_dir and isinstance(file_or_path, str | os.PathLike):
+        # Journals live in the namespace's data dir: none behind a proxy. With
+        # `keep_journal`, a fresh upload keeps one too (when it has more than one
+        # metachunk), so that a later `resume` can continue it.
+        if (
+            (resume or keep_journal)
+            and not append
+            and self.data_dir
+            and isinstance(file_or_path, str | os.PathLike)
+            and (resume or _bigger_than(file_or_path, method.metachunk_size(prep["chunk_size"])))
+        ):
             journal, done, resume_note, content_id, version = self._resume_state(
                 account,
                 container,
@@ -475,7 +492,10 @@ class ObjectStorageApi:
                 chunk_method,
                 content_id,
                 version,
+                fresh=not resume,
             )
+            if done and on_resume is not None:
+                on_resume(sum(int(record["size"]) for record in done))
         base_meta = {
             "content_id": content_id,
             "content_version": version,
@@ -550,8 +570,11 @@ class ObjectStorageApi:
             meta["resume"] = resume_note
         return result.chunks, result.size, meta["hash"] if append else result.hash, meta
 
-    def _resume_state(self, account, container, obj_name, path, chunk_method, content_id, version):
-        """Journal of an earlier interrupted upload of the same file, if still valid."""
+    def _resume_state(
+        self, account, container, obj_name, path, chunk_method, content_id, version, fresh=False
+    ):
+        """Journal of an earlier interrupted upload of the same file, if still valid
+        (with `fresh`, an earlier one is discarded, its chunks deleted)."""
         from oiocli.api.resume import UploadJournal
 
         journal = UploadJournal(self.data_dir, account, container, obj_name, path)
@@ -563,7 +586,7 @@ class ObjectStorageApi:
         note = None
         done: list[dict[str, Any]] = []
         if state is not None:
-            usable = journal.matches(state, st, chunk_method, self.backend.chunk_size)
+            usable = not fresh and journal.matches(state, st, chunk_method, self.backend.chunk_size)
             if usable:
                 for record in state.get("metachunks", []):
                     try:
@@ -574,11 +597,13 @@ class ObjectStorageApi:
                     done.append(record)
             stale = [m for m in state.get("metachunks", []) if m not in done]
             self._delete_chunks([c["url"] for m in stale for c in m["chunks"]])
-            if not usable:
+            if not usable and not fresh:
                 note = "restarted: the source changed since the interrupted upload"
             elif done:
                 content_id, version = state["content_id"], state["version"]
                 note = "resumed"
+        if not fresh and note is None:
+            note = "nothing to resume: uploading from the start"
         journal.start(
             {
                 "account": account,
