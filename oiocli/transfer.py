@@ -1140,7 +1140,10 @@ class Transfer:
             "mime_type": self.mime_type or _guess_type(item.name),
             "properties": self.properties,
             "progress": self.reporter.add_bytes,
+            "on_resume": lambda offset: self.reporter.resumed(item.name, offset),
         }
+        if getattr(self.api, "data_dir", None):
+            kwargs["keep_journal"] = True  # an interrupted upload can be resumed later
         if not self.autocreate:
             kwargs["autocreate"] = False
         if self.resume and self._uploads_resumable():

@@ -101,3 +101,19 @@ def journaled_urls(data_dir: str, max_age: float = JOURNAL_MAX_AGE) -> set[str]:
         for metachunk in state.get("metachunks", []):
             urls.update(chunk["url"] for chunk in metachunk.get("chunks", []))
     return urls
+
+
+def durable_bytes(data_dir: str, account: str, container: str, obj: str, source: str) -> int:
+    """Bytes of an interrupted upload of `source` that a resume would not send again
+    (0 when there is no journal, or when the source changed since)."""
+    journal = UploadJournal(data_dir, account, container, obj, source)
+    state = journal.load()
+    if not state:
+        return 0
+    try:
+        st = os.stat(journal.source)
+    except OSError:
+        return 0
+    if state.get("size") != st.st_size or state.get("mtime_ns") != st.st_mtime_ns:
+        return 0
+    return sum(int(m.get("size") or 0) for m in state.get("metachunks", []))

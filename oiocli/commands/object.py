@@ -166,10 +166,10 @@ class CreateObject(MultiName):
             extra["chunk_concurrency"] = parsed_args.chunk_concurrency
         resumed = 0
         warned: list[bool] = []
+        journals = bool(getattr(self.api, "data_dir", None))  # none over a proxy
 
         def resumable() -> bool:
-            # upload journals live in the data directory: none over a proxy
-            if getattr(self.api, "data_dir", None):
+            if journals:
                 return True
             if not warned:
                 from oiocli.transfer import RESUME_NEEDS_DATA_DIR
@@ -184,27 +184,35 @@ class CreateObject(MultiName):
 
             path, name = job  # two files may share a base name: keep each its own path
             mime_type = parsed_args.mime_type or _guess_type(name)
-            # a resumable upload needs the path: its journal is keyed by it
             resume = parsed_args.resume and path != "-" and resumable()
+            # A journal is keyed by the path: every upload of a big enough file keeps
+            # one, so that an interrupted upload can be resumed even without --resume.
+            by_path = path != "-" and journals and not parsed_args.append
             with _open_source(self.app, path) as (source, total):
                 shown = FileProgress(self, parsed_args, total, name, "upload")
-                with shown as progress:
-                    _chunks, size, md5, meta = self.api.object_create_ext(
-                        account,
-                        container,
-                        file_or_path=path if resume else source,
-                        obj_name=name,
-                        mime_type=mime_type,
-                        policy=parsed_args.policy,
-                        properties=properties,
-                        etag=parsed_args.etag,
-                        append=parsed_args.append,
-                        progress=progress,
-                        resume=resume,
-                        **extra,
-                    )
-                    kept = int(meta.get("resumed_bytes") or 0)
-                    shown.done(size, size - kept, kept)
+                try:
+                    with shown as progress:
+                        _chunks, size, md5, meta = self.api.object_create_ext(
+                            account,
+                            container,
+                            file_or_path=path if by_path or resume else source,
+                            obj_name=name,
+                            mime_type=mime_type,
+                            policy=parsed_args.policy,
+                            properties=properties,
+                            etag=parsed_args.etag,
+                            append=parsed_args.append,
+                            progress=progress,
+                            resume=resume,
+                            keep_journal=by_path,
+                            on_resume=shown.resumed,
+                            **extra,
+                        )
+                        kept = int(meta.get("resumed_bytes") or 0)
+                        shown.done(size, size - kept, kept)
+                except KeyboardInterrupt:
+                    self._interrupted(account, container, name, path, total)
+                    raise
             resumed += kept
             note = meta.get("resume")
             if note and note != "resumed":
@@ -213,8 +221,26 @@ class CreateObject(MultiName):
 
         rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
-            notice(self, parsed_args, f"resumed: {resumed} bytes not sent again")
+            from oiocli.transfer import size_words
+
+            notice(self, parsed_args, f"resumed: {size_words(resumed)} not sent again")
         return ("Name", "Size", "Hash", "Status"), rows
+
+    def _interrupted(
+        self, account: str, container: str, name: str, path: str, total: int | None
+    ) -> None:
+        """Ctrl-C during an upload: say what is stored and how to resume, if anything is."""
+        from oiocli.api.resume import durable_bytes
+        from oiocli.commands.base import human_size
+        from oiocli.commands.transfer import interrupted
+
+        data_dir = getattr(self.api, "data_dir", None)
+        if path == "-" or not data_dir:
+            return
+        kept = durable_bytes(data_dir, account, container, name, path)
+        if kept:
+            of = f" of {human_size(total)}" if total is not None else ""
+            interrupted(self, f"{human_size(kept)}{of} of {name!r} stored")
 
     def _tree(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         from oiocli.commands.transfer import upload_tree

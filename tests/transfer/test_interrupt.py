@@ -103,3 +103,60 @@ def test_full_file_system_says_which_and_what_was_not_written(oio):
     err = proc.stderr.decode()
     assert proc.returncode == 1 and "Standard output" in err and "full" in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def _journal_bytes(data_dir: Path) -> int:
+    import json
+
+    total = 0
+    for path in (data_dir / "uploads").glob("*.json"):
+        try:
+            total += sum(m["size"] for m in json.loads(path.read_text())["metachunks"])
+        except (OSError, ValueError, KeyError):
+            pass  # being replaced
+    return total
+
+
+def test_ctrl_c_of_an_upload_without_resume_can_be_resumed(oio):
+    """Started without --resume, an upload still keeps its journal: Ctrl-C says what is
+    stored and prints the command; that command sends only the rest, its bar starting
+    where the first one stopped."""
+    oio.api(chunk_size=4 * MiB)
+    md5 = random_file(oio.cwd / "big.bin", 160 * MiB)
+    args = ("object", "create", "c", "big.bin")
+    code, text = ctrl_c_on_tty(oio, args, lambda: _journal_bytes(oio.data_dir) >= 48 * MiB)
+    assert code == 130, text
+    assert "Traceback" not in text and "stored" in text
+    assert "big.bin" not in oio.names("c")  # nothing visible until complete
+    words = _resume_command(text)
+    assert words == ["object", "create", "c", "big.bin", "--resume"]
+    kept = _journal_bytes(oio.data_dir)
+
+    proc, bar = run_with_tty_stderr(oio, *words, "-f", "json")
+    assert proc.returncode == 0, bar
+    match = re.search(r"resumed: .*\((\d+) bytes\) not sent again", bar)
+    assert match and int(match.group(1)) >= kept, bar
+    percents = _percents(bar)
+    assert percents and percents[0] >= 100 * kept // (160 * MiB) - 1, bar
+    assert oio.json("object", "show", "c", "big.bin")["hash"] == md5
+    assert _journal_bytes(oio.data_dir) == 0 and not list((oio.data_dir / "uploads").glob("*"))
+
+
+def test_resume_with_nothing_to_resume_says_so(oio):
+    random_file(oio.cwd / "f.bin", MiB)
+    proc = oio.ok("object", "create", "c", "f.bin", "--resume")
+    assert "nothing to resume" in proc.err and "resumed:" not in proc.err
+
+
+def test_single_file_json_progress_has_an_eta(oio):
+    import json
+
+    random_file(oio.cwd / "big.bin", 128 * MiB)
+    proc = oio.ok(
+        "object", "create", "c", "big.bin", "--progress", "json", "--progress-interval", "0.01"
+    )
+    events = [json.loads(line) for line in proc.err.splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress, events
+    assert all(not e["planning"] for e in progress)  # one file: nothing left to plan
+    assert any(e["eta"] is not None for e in progress if e["bytes"]), progress
