@@ -43,9 +43,11 @@ from oiocli.exceptions import (
     EXIT_OK,
     EXIT_PARTIAL,
     NoSuchContainer,
+    NoSuchObject,
     OioException,
     UnrecoverableContent,
 )
+from oiocli.filters import Filter
 
 DEFAULT_CONCURRENCY = 8
 PART_SUFFIX = ".oio-part"
@@ -1077,6 +1079,7 @@ class Transfer:
         autocreate: bool = True,
         md5_cache: bool = True,
         page_size: int | None = None,
+        filter: Filter | None = None,  # noqa: A002 - the name the commands use
     ) -> None:
         self.api = api
         self.account = account
@@ -1093,6 +1096,7 @@ class Transfer:
         self.autocreate = autocreate
         self.use_md5_cache = md5_cache
         self.page_size = page_size
+        self.filter = filter if filter is not None and filter.active else None
         self._md5_cache: Md5Cache | None = None
         self._resume_warned = False
         self._made_dirs: set[str] = set()
@@ -1177,7 +1181,7 @@ class Transfer:
                 self.api.container_create(self.account, self.container)
 
     def upload(self, items: Iterable[LocalFile]) -> Stats:
-        """Upload every file of `items` (e.g. `local_sources(...)`), `concurrency` at once."""
+        """Upload every file of `items`, `concurrency` at once (no comparison)."""
         self._prepare_container()
 
         def planned() -> Iterator[LocalFile]:
@@ -1189,6 +1193,134 @@ class Transfer:
             planned(), lambda item: self._guard("upload", item.name, lambda: self.upload_file(item))
         )
         return self._finish()
+
+    def upload_paths(self, paths: list[str], names: list[str] | None = None) -> Stats:
+        """Upload files and trees (`local_sources`), `concurrency` at once.
+
+        A file whose object already exists with the same size and MD5 is skipped
+        (unless `overwrite`), so that repeating or resuming an upload does not send
+        again what it finished; the trees are compared with the listing, not
+        object by object. Files the filter leaves out are not uploaded.
+        """
+        self._prepare_container()
+        if self.use_md5_cache and not self.overwrite:
+            self._md5_cache = Md5Cache(md5_cache_path(self.api))
+        identical = 0
+
+        def tasks() -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
+            for index, path in enumerate(paths):
+                name = names[index] if names else None
+                try:
+                    st = os.stat(path)
+                except OSError as exc:
+                    self._local_error(exc)
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    prefix = name or ""
+                    if prefix and not prefix.endswith("/"):
+                        prefix += "/"
+                    walk = self._filter_local(
+                        walk_local(path, prefix, self._skip_local, self._local_error), len(prefix)
+                    )
+                    yield from self._with_objects(walk, prefix)
+                elif stat.S_ISREG(st.st_mode):
+                    item = LocalFile(
+                        name or os.path.basename(path.rstrip("/")) or path,
+                        path,
+                        st.st_size,
+                        st.st_mtime_ns,
+                    )
+                    base = os.path.basename(path.rstrip("/")) or path
+                    if self.filter and not self.filter.wants(base, item.size, item.mtime_ns / 1e9):
+                        continue
+                    yield item, None if self.overwrite else self._object(item.name)
+                else:
+                    self._skip_local(path, "not a regular file")
+
+        def planned() -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
+            for task in tasks():
+                self.reporter.planned(task[0].size)
+                yield task
+
+        def upload(task: tuple[LocalFile, dict[str, Any] | None]) -> None:
+            nonlocal identical
+            item, entry = task
+
+            def work() -> None:
+                nonlocal identical
+                if entry is not None and self._same(item, entry):
+                    self.reporter.skipped("upload", item.name, item.size, "identical", planned=True)
+                    with self.stats.lock:
+                        identical += 1
+                    return
+                self.upload_file(item)
+
+            self._guard("upload", item.name, work)
+
+        try:
+            self._run(planned(), upload)
+        finally:
+            if self._md5_cache is not None:
+                self._md5_cache.close()
+        if identical:
+            self.reporter.message(
+                f"{identical} file(s) skipped: already in container {self.container!r} with "
+                "the same size and MD5 (give --overwrite to upload them again)"
+            )
+        return self._finish()
+
+    def _same(self, item: LocalFile, entry: dict[str, Any]) -> bool:
+        """The object already holds this file: same size and MD5 (and policy, if one
+        was asked for)."""
+        if self.policy and entry.get("policy") and entry["policy"] != self.policy:
+            return False
+        return self._differs(item, entry) is None
+
+    def _filter_local(self, items: Iterator[LocalFile], strip: int) -> Iterator[LocalFile]:
+        """`items` the filter takes (matched on their path below the uploaded directory)."""
+        if self.filter is None:
+            return items
+        wanted = self.filter.wants
+        return (i for i in items if wanted(i.name[strip:], i.size, i.mtime_ns / 1e9))
+
+    def _object(self, name: str) -> dict[str, Any] | None:
+        """The latest version of object `name`, or None."""
+        try:
+            return self.api.object_get_properties(self.account, self.container, name)
+        except (NoSuchObject, NoSuchContainer):
+            return None
+
+    def _with_objects(
+        self, walk: Iterator[LocalFile], prefix: str
+    ) -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
+        """Each local file with the object of its name (or None), from one streamed
+        listing under `prefix` merged with the sorted walk."""
+        if self.overwrite:
+            for item in walk:
+                yield item, None
+            return
+        local = check_sorted(walk, lambda item: item.name, "local walk")
+        remote = check_sorted(
+            iter_remote(
+                self.api,
+                self.account,
+                self.container,
+                prefix or None,
+                self.page_size,
+                missing_ok=True,
+            ),
+            lambda entry: entry["name"],
+            "container listing",
+        )
+        right = next(remote, None)
+        for item in local:
+            while right is not None and right["name"] < item.name:
+                right = next(remote, None)
+            if right is not None and right["name"] == item.name:
+                yield item, right
+                right = next(remote, None)
+            else:
+                yield item, None
 
     # -- downloads
     def _makedirs(self, directory: str) -> None:
@@ -1230,6 +1362,8 @@ class Transfer:
                 self.api, self.account, self.container, prefix, self.page_size
             ):
                 name = entry["name"]
+                if self.filter and not self._wants_entry(entry):
+                    continue
                 if is_directory_marker(entry):
                     self._skip_marker(name)
                     continue
@@ -1257,6 +1391,23 @@ class Transfer:
                 f"{existing} existing file(s) skipped: give --overwrite to replace them"
             )
         return self._finish()
+
+    def _wants_entry(self, entry: dict[str, Any]) -> bool:
+        assert self.filter is not None
+        size = entry.get("size")
+        mtime = entry.get("mtime")
+        return self.filter.wants(
+            entry["name"],
+            int(size) if size is not None else None,
+            float(mtime) if mtime is not None else None,
+        )
+
+    def _wants_pair(self, item: LocalFile | None, entry: dict[str, Any] | None) -> bool:
+        """Sync: a name left out on either side is neither transferred nor deleted."""
+        assert self.filter is not None
+        if item is not None and not self.filter.wants(item.name, item.size, item.mtime_ns / 1e9):
+            return False
+        return entry is None or self._wants_entry(entry)
 
     # -- sync
     def _md5(self, item: LocalFile) -> str:
@@ -1306,16 +1457,19 @@ class Transfer:
         )
         left = next(local, None)
         right = next(remote, None)
+        wanted = self._wants_pair if self.filter is not None else None
         while left is not None or right is not None:
             if right is None or (left is not None and left.name < right["name"]):
-                yield left, None
+                pair: tuple[LocalFile | None, dict[str, Any] | None] = (left, None)
                 left = next(local, None)
             elif left is None or right["name"] < left.name:
-                yield None, right
+                pair = (None, right)
                 right = next(remote, None)
             else:
-                yield left, right
+                pair = (left, right)
                 left, right = next(local, None), next(remote, None)
+            if wanted is None or wanted(*pair):
+                yield pair
 
     def sync(
         self,

@@ -504,8 +504,10 @@ class SaveContainer(Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         from oiocli.commands.transfer import (
+            FILTER_HELP,
             MEMORY_HELP,
             SUMMARY_HELP,
+            add_filter_options,
             add_transfer_options,
             epilog,
         )
@@ -522,7 +524,10 @@ class SaveContainer(Lister):
         )
         parser.add_argument("--prefix", metavar="<prefix>", help="Only objects starting so")
         add_transfer_options(parser, upload=False)
-        parser.epilog = epilog(SUMMARY_HELP, MEMORY_HELP)
+        add_filter_options(parser, "objects")
+        parser.epilog = epilog(
+            SUMMARY_HELP, f"{FILTER_HELP} Patterns match object names.", MEMORY_HELP
+        )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oiocli.commands.base import (
@@ -121,14 +121,26 @@ class CreateObject(MultiName):
             help="Fail if the container does not exist (default: create it)",
         )
         from oiocli.commands.transfer import (
+            FILTER_HELP,
             MEMORY_HELP,
             SUMMARY_HELP,
+            add_filter_options,
             add_transfer_options,
             epilog,
         )
 
         add_transfer_options(parser, download=False)
-        parser.epilog = epilog(f"with --recursive, {SUMMARY_HELP}", MEMORY_HELP)
+        add_filter_options(parser, "files (with --recursive)")
+        parser.epilog = epilog(
+            f"with --recursive, {SUMMARY_HELP} A file whose object already has the same "
+            "size and MD5 is skipped (--overwrite sends it anyway), so a repeated or "
+            "resumed upload does not send again what it finished.",
+            f"{FILTER_HELP} Patterns match the path below each directory given.",
+            "resume: every upload of a file bigger than one metachunk keeps a journal of "
+            "its stored metachunks (in the embedded namespace's data directory), so an "
+            "interrupted upload continues with --resume, started with it or not.",
+            MEMORY_HELP,
+        )
         return parser
 
     def _jobs(self, parsed_args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -156,6 +168,10 @@ class CreateObject(MultiName):
 
         if parsed_args.recursive:
             return self._tree(parsed_args)
+        from oiocli.commands.transfer import filter_of
+
+        if parsed_args.overwrite or filter_of(parsed_args).active:
+            raise UsageError("--overwrite and the filters apply to --recursive uploads")
         jobs = self._jobs(parsed_args)
         account, container = resolve_container(self, parsed_args, parsed_args.container)
         properties = dict(parsed_args.properties) or None
@@ -347,8 +363,10 @@ class FetchObject(Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         from oiocli.commands.transfer import (
+            FILTER_HELP,
             MEMORY_HELP,
             SUMMARY_HELP,
+            add_filter_options,
             add_transfer_options,
             epilog,
         )
@@ -389,7 +407,14 @@ class FetchObject(Lister):
             help="Directory the tree goes to (default: the current directory)",
         )
         add_transfer_options(parser, upload=False)
-        parser.epilog = epilog(f"with --prefix or -D, {SUMMARY_HELP}", MEMORY_HELP)
+        add_filter_options(parser, "objects (with --prefix/-D)")
+        parser.epilog = epilog(
+            f"with --prefix or -D, {SUMMARY_HELP}",
+            f"{FILTER_HELP} Patterns match object names.",
+            "Ctrl-C of a --file download keeps its partial file (mode 0600) and prints "
+            "the command that resumes it; any other failure removes it, unless --resume.",
+            MEMORY_HELP,
+        )
         return parser
 
     @staticmethod
@@ -414,10 +439,12 @@ class FetchObject(Lister):
         return download_tree(self, parsed_args, account, container, directory, parsed_args.prefix)
 
     def _fetch_one(self, parsed_args: argparse.Namespace) -> None:
-        from oiocli.commands.transfer import FileProgress
+        from oiocli.commands.transfer import FileProgress, filter_of
 
         if parsed_args.object is None:
             raise UsageError("Give an <object>, or --prefix/-D for a tree")
+        if filter_of(parsed_args).active:
+            raise UsageError("The filters apply to trees (--prefix/-D), not to one object")
         ranges = _ranges(parsed_args)
         target = None if parsed_args.file in (None, "-") else parsed_args.file
         if parsed_args.resume and (target is None or ranges):
@@ -766,42 +793,88 @@ class DeleteObject(MultiName):
     (Deleted is true: the name is gone from the listing); deleting a marker with
     --object-version brings the previous version back. With --dry-run, print
     what would be deleted and change nothing.
+
+    With --prefix (and no <object>), delete every object whose name starts so
+    (the latest versions, as `object list --prefix` shows them), through the
+    filters if given. Exit code 8 when some deletions failed.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from oiocli.commands.transfer import FILTER_HELP, add_filter_options, epilog
+
         parser = super().get_parser(prog_name)
-        _add_object_args(parser, many=True)
+        add_container_arg(parser)
+        parser.add_argument(
+            "objects", metavar="<object>", nargs="*", help="Object name (not with --prefix)"
+        )
         _add_version_option(parser, many=True)
+        parser.add_argument(
+            "--prefix",
+            metavar="<prefix>",
+            help="Delete every object whose name starts so ('' for all of them)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would be deleted, change nothing"
         )
+        add_filter_options(parser, "objects (with --prefix)")
+        parser.epilog = epilog(f"{FILTER_HELP} Patterns match object names.")
         return parser
 
+    def _names(
+        self, parsed_args: argparse.Namespace, account: str, container: str
+    ) -> Iterable[str]:
+        """The names to delete: the arguments, or the listing under --prefix (streamed:
+        a deleted name never shifts the pages after it, which start after a name)."""
+        from oiocli.commands.base import iter_objects
+        from oiocli.commands.transfer import filter_of
+
+        wanted = filter_of(parsed_args)
+        if parsed_args.prefix is None:
+            if wanted.active:
+                raise UsageError("The filters apply to --prefix")
+            if not parsed_args.objects:
+                raise UsageError("Give the objects to delete, or --prefix")
+            return parsed_args.objects
+        if parsed_args.objects:
+            raise UsageError("Give either objects or --prefix, not both")
+        if parsed_args.version is not None:
+            raise UsageError("--object-version applies to one object, not --prefix")
+        entries = iter_objects(self.api, account, container, prefix=parsed_args.prefix)
+        return (
+            entry["name"]
+            for entry in entries
+            if not wanted.active
+            or wanted.wants(entry["name"], entry.get("size"), entry.get("mtime"))
+        )
+
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        _check_single_version(parsed_args)
+        if parsed_args.prefix is None:
+            _check_single_version(parsed_args)
         account, container = resolve_container(self, parsed_args, parsed_args.container)
+        names = self._names(parsed_args, account, container)
         if parsed_args.dry_run:
-            return self._dry_run(parsed_args, account, container)
+            return self._dry_run(parsed_args, account, container, names)
 
         def delete(name: str) -> tuple[str, bool]:
             self.api.object_delete(account, container, name, version=parsed_args.version)
             return name, True
 
-        rows = self.for_each(parsed_args.objects, delete, lambda name: (name, False))
+        rows = self.for_each(names, delete, lambda name: (name, False))
         return ("Name", "Deleted"), rows
 
     def _dry_run(
-        self, parsed_args: argparse.Namespace, account: str, container: str
+        self, parsed_args: argparse.Namespace, account: str, container: str, names: Iterable[str]
     ) -> tuple[Any, Any]:
+        human = self.humanize(parsed_args)
+
         def check(name: str) -> tuple[str, Any, Any, str]:
             meta = self.api.object_get_properties(
                 account, container, name, version=parsed_args.version
             )
-            return name, meta.get("version"), meta.get("size"), "would delete"
+            size = size_cell(meta.get("size"), human)
+            return name, meta.get("version"), size, "would delete"
 
-        rows = self.for_each(
-            parsed_args.objects, check, lambda name: (name, None, None, "not found")
-        )
+        rows = self.for_each(names, check, lambda name: (name, None, None, "not found"))
         return ("Name", "Version", "Size", "Action"), rows
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from oiocli.commands.base import (
@@ -70,11 +71,16 @@ def add_transfer_options(
             "from the size of its partial file (then checked against the object's MD5)"
         ),
     )
-    if download and overwrite:
+    if overwrite:
         group.add_argument(
             "--overwrite",
             action="store_true",
-            help="Replace existing local files (default: skip them)",
+            help=(
+                "Replace existing local files (default: skip them)"
+                if download
+                else "Upload every file, even those whose object already has the same "
+                "size and MD5 (default: skip them)"
+            ),
         )
     group.add_argument(
         "--progress",
@@ -92,6 +98,108 @@ def add_transfer_options(
         metavar="<seconds>",
         type=float,
         help="Seconds between progress lines (default 10 for log, 1 for json)",
+    )
+
+
+class _RuleAction(argparse.Action):
+    """--include / --exclude append to one ordered list of (include?, pattern)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from oiocli import filters
+
+        pattern = str(values)
+        try:
+            regex = filters.glob_regex(pattern)
+        except ValueError as exc:  # re.error is a ValueError
+            parser.error(f"{option_string} {pattern!r}: {exc}")
+        rules = list(getattr(namespace, "filter_rules", None) or [])
+        rules.append((self.const, pattern, regex))
+        namespace.filter_rules = rules
+
+
+def _size_type(text: str) -> int:
+    from oiocli import filters
+
+    try:
+        return filters.parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r}: expected a number of bytes, or with k, M, G, T (1024s)"
+        ) from None
+
+
+def _age_type(text: str) -> float:
+    from oiocli import filters
+
+    try:
+        return filters.parse_age(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid age {text!r}: expected 30s, 10m, 2h, 1d, 1w, 1M, 1y or an ISO date"
+        ) from None
+
+
+FILTER_HELP = (
+    "filters: --include/--exclude are tried in order and the first matching pattern "
+    "decides; with any --include, a name no pattern matches is left out. '*' stops at "
+    "'/', '**' does not, a leading '/' anchors at the root, a trailing '/' takes a whole "
+    "directory. Sizes take k, M, G (1024s); ages take s, m, h, d, w, M, y or a date."
+)
+
+
+def add_filter_options(parser: argparse.ArgumentParser, what: str = "files") -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument(
+        "--include",
+        action=_RuleAction,
+        const=True,
+        metavar="<pattern>",
+        help=f"Take {what} matching this glob (repeatable; see 'filters' below)",
+    )
+    group.add_argument(
+        "--exclude",
+        action=_RuleAction,
+        const=False,
+        metavar="<pattern>",
+        help=f"Leave out {what} matching this glob (repeatable)",
+    )
+    group.add_argument(
+        "--min-size", metavar="<size>", type=_size_type, help=f"Only {what} of at least this size"
+    )
+    group.add_argument(
+        "--max-size", metavar="<size>", type=_size_type, help=f"Only {what} of at most this size"
+    )
+    group.add_argument(
+        "--min-age",
+        metavar="<age>",
+        type=_age_type,
+        help=f"Only {what} last modified at least this long ago (e.g. 1d)",
+    )
+    group.add_argument(
+        "--max-age",
+        metavar="<age>",
+        type=_age_type,
+        help=f"Only {what} last modified at most this long ago (e.g. 2h)",
+    )
+    parser.set_defaults(filter_rules=[])
+
+
+def filter_of(parsed_args: argparse.Namespace) -> Any:
+    """The `oiocli.filters.Filter` of a command's filter options."""
+    from oiocli import filters
+
+    return filters.Filter(
+        rules=list(getattr(parsed_args, "filter_rules", None) or []),
+        min_size=getattr(parsed_args, "min_size", None),
+        max_size=getattr(parsed_args, "max_size", None),
+        min_age=getattr(parsed_args, "min_age", None),
+        max_age=getattr(parsed_args, "max_age", None),
     )
 
 
@@ -147,6 +255,7 @@ def engine(
         autocreate=getattr(parsed_args, "autocreate", True),
         md5_cache=not getattr(parsed_args, "no_md5_cache", False),
         page_size=getattr(parsed_args, "page_size", None),
+        filter=filter_of(parsed_args),
     )
 
 
@@ -201,11 +310,14 @@ def upload_tree(
     names: list[str] | None,
 ) -> tuple[Any, Any]:
     """`object create --recursive`: every file and tree of `paths`, in parallel."""
-    from oiocli.transfer import local_sources
-
     transfer = engine(cmd, parsed_args, account, container, "upload")
-    items = local_sources(paths, names, transfer._skip_local, transfer._local_error)
-    stats = run(lambda: transfer.upload(items), transfer)
+    stats = run(
+        lambda: transfer.upload_paths(paths, names),
+        transfer,
+        cmd,
+        "a resume skips the files already uploaded and continues the interrupted ones "
+        "from their last stored metachunk",
+    )
     return summary(cmd, parsed_args, stats)
 
 
@@ -250,7 +362,13 @@ class SyncContainer(Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.epilog = epilog(SUMMARY_HELP, MEMORY_HELP)
+        parser.epilog = epilog(
+            SUMMARY_HELP,
+            f"{FILTER_HELP} Patterns match the names relative to the directory (the "
+            "object names); a name left out on either side is neither transferred nor "
+            "deleted.",
+            MEMORY_HELP,
+        )
         parser.add_argument("source", metavar="<source>", help="Directory or container")
         parser.add_argument("destination", metavar="<destination>", help="Container or directory")
         direction = parser.add_mutually_exclusive_group()
@@ -290,6 +408,7 @@ class SyncContainer(Lister):
             help="Compute the MD5 of every local file compared, ignoring the cache",
         )
         add_transfer_options(parser, overwrite=False)
+        add_filter_options(parser, "files and objects")
         return parser
 
     def _direction(self, parsed_args: argparse.Namespace) -> tuple[bool, str, str]:
@@ -336,6 +455,8 @@ class SyncContainer(Lister):
                 directory, upload, delete=parsed_args.delete, max_delete=parsed_args.max_delete
             ),
             transfer,
+            self,
+            "a resume compares again and continues the interrupted transfers",
         )
         return summary(self, parsed_args, stats)
 

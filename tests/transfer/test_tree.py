@@ -137,7 +137,10 @@ def test_progress_only_when_asked_off_a_terminal(oio):
     write_tree(oio.cwd / "t", {f"f{i}": os.urandom(100_000) for i in range(20)})
     proc = oio.run("object", "create", "c", "t", "--recursive")
     assert proc.returncode == 0 and proc.err == ""
-    proc = oio.run("object", "create", "c", "t", "--recursive", "--progress", "bar", "-f", "value")
+    proc = oio.run(
+        "object", "create", "c", "t", "--recursive", "--overwrite", "--progress", "bar",
+        "-f", "value",
+    )  # fmt: skip
     assert proc.returncode == 0 and proc.err == ""  # never a bar off a terminal
 
     proc = oio.run(
