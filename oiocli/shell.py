@@ -7,6 +7,7 @@ first use. Start-up time matters: cron jobs run this thousands of times.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,6 @@ from cliff.commandmanager import CommandManager
 from oiocli import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    import argparse
-
     from cliff.command import Command
 
 DEFAULT_NS = "OPENIO"
@@ -127,29 +126,95 @@ class OioCommandManager(CommandManager):
         return list(self.commands)
 
 
+CONFIG_FILES = ("/etc/oio/sds.conf", "/etc/oio/sds.conf.d/{ns}", "~/.oio/sds.conf")
+
+
 def _read_config(namespace: str) -> dict[str, str]:
-    """Keys of the namespace's section in OpenIO's INI files (later files win)."""
+    """Keys of the namespace's section in OpenIO's INI files (later files win).
+
+    A file that cannot be read or parsed (not UTF-8, bad syntax) is an error
+    naming it: a setting silently ignored would send commands elsewhere.
+    """
     files = [
         path
-        for path in (
-            "/etc/oio/sds.conf",
-            os.path.join("/etc/oio/sds.conf.d", namespace),
-            os.path.join(os.path.expanduser("~"), ".oio", "sds.conf"),
-        )
+        for path in (os.path.expanduser(f.format(ns=namespace)) for f in CONFIG_FILES)
         if os.path.isfile(path)
     ]
     if not files:
         return {}
     import configparser
 
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(files, encoding="utf-8")
-    except configparser.Error:
-        return {}
-    if not parser.has_section(namespace):
-        return {}
-    return dict(parser.items(namespace))
+    from oiocli.commands.base import CommandError
+
+    settings: dict[str, str] = {}
+    for path in files:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            with open(path, encoding="utf-8") as f:
+                parser.read_file(f, source=path)
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"Configuration file {path!r} is not valid UTF-8 (byte {exc.start})"
+            ) from None
+        except configparser.Error as exc:
+            raise CommandError(
+                f"Configuration file {path!r} cannot be parsed: {_first_line(exc)}"
+            ) from None
+        except OSError as exc:
+            raise CommandError(
+                f"Configuration file {path!r} cannot be read: {exc.strerror}"
+            ) from None
+        if parser.has_section(namespace):
+            settings.update(parser.items(namespace))
+    return settings
+
+
+def _first_line(error: BaseException) -> str:
+    return " ".join(str(error).split("\n")[0].split())
+
+
+# The worst status of a batch (commands read from stdin), least to most severe.
+_SEVERITY = (0, 7, 8, 4, 3, 5, 1, 2, 6)
+
+
+def worse(a: int, b: int) -> int:
+    """The more severe of two exit statuses (signals, 128+, are the most severe)."""
+
+    def rank(code: int) -> int:
+        return _SEVERITY.index(code) if code in _SEVERITY else len(_SEVERITY) + code
+
+    return a if rank(a) >= rank(b) else b
+
+
+def _bad_text(value: Any) -> bool:
+    """Command-line text that is not UTF-8 (Python keeps its bytes as surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list | tuple):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+def check_text_arguments(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> None:
+    """Names, markers, prefixes... must be UTF-8; local paths may be any bytes."""
+    from oiocli.commands.base import UsageError
+
+    for action in parser._actions:
+        if action.dest in LOCAL_PATH_DESTS or not hasattr(parsed, action.dest):
+            continue
+        if _bad_text(getattr(parsed, action.dest)):
+            what = action.option_strings[0] if action.option_strings else action.metavar
+            raise UsageError(f"{what or action.dest}: not valid UTF-8 text")
+
+
+# Arguments naming local files: any bytes the file system allows.
+LOCAL_PATH_DESTS = frozenset(
+    {"files", "file", "directory", "source", "destination", "data_dir", "log_file"}
+)
 
 
 class OioShell(App):
@@ -165,15 +230,22 @@ class OioShell(App):
             command_manager=OioCommandManager(),
             deferred_help=True,
         )
-        # cliff registers its own `complete`; ours covers global options and `openio`
+        # cliff registers its own `complete` and `help`; ours know our command table
         self.command_manager.commands["complete"] = _LazyEntryPoint(
             "complete", "oiocli.commands.complete:CompleteCommand"
+        )
+        self.command_manager.commands["help"] = _LazyEntryPoint(
+            "help", "oiocli.commands.help:HelpCommand"
         )
         self._api: Any = None
         self._config: dict[str, str] | None = None
         self._request_id: str | None = None
         self.current_command: str | None = None
+        self.command_line: list[str] = []  # what resumes an interrupted transfer
+        self.global_argv: list[str] = []  # the line of a session: its commands add to it
+        self.batch_mode = False  # commands read from stdin, which holds no data
         self.last_result = 0
+        self.worst_result = 0
         self.error_reported = False
 
     # -- options -------------------------------------------------------------
@@ -245,18 +317,47 @@ class OioShell(App):
             action="store_true",
             help="Never draw progress bars (they are drawn only when stderr is a terminal).",
         )
+        parser.add_argument(
+            "--fail-fast",
+            dest="fail_fast",
+            action="store_true",
+            help=(
+                "Commands read from stdin: stop at the first one that fails (by default "
+                "all run, and the exit status is the worst of theirs)."
+            ),
+        )
         return parser
 
     def _setting(self, attr: str, env: str, key: str, default: str | None) -> str | None:
         value = getattr(self.options, attr, None)
         if value:
-            return value
+            return value  # an empty option was refused by check_global_options
         value = os.environ.get(env)
         if value:
             return value
         if self._config is None:
             self._config = _read_config(self.namespace)
         return self._config.get(key) or default
+
+    def check_global_options(self) -> None:
+        """An option given empty or not UTF-8 is a usage error, never ignored."""
+        from oiocli.commands.base import UsageError
+
+        for option, dest in (
+            ("--ns", "ns"),
+            ("--account", "account"),
+            ("--oio-proxy", "proxy"),
+            ("--data-dir", "data_dir"),
+            ("--request-id", "request_id"),
+            ("--log-file", "log_file"),
+        ):
+            value = getattr(self.options, dest, None)
+            if value is None:
+                continue
+            if not value.strip():
+                raise UsageError(f"{option} is empty: give a value, or leave the option out")
+            if dest not in LOCAL_PATH_DESTS and _bad_text(value):
+                raise UsageError(f"{option}: not valid UTF-8 text")
 
     @property
     def namespace(self) -> str:
@@ -314,31 +415,87 @@ class OioShell(App):
             super().configure_logging()
 
     def run(self, argv: list[str]) -> int:
+        self.command_line = list(argv)
         try:
-            result = super().run(argv)
-            if self.interactive_mode:  # commands read from stdin: the last one's status
-                return self.last_result
-            return result
-        except SystemExit as exc:  # --help, --version, or argparse on the global options
+            self.options, remainder = self.parser.parse_known_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error (already printed)
             if exc.code is None:
                 return 0
             return exc.code if isinstance(exc.code, int) else 2
-        except Exception as exc:  # pragma: no cover - cliff already catches most
+        try:
+            self.check_global_options()
+            self.configure_logging()
+        except Exception as exc:
             return self.report_error(exc)
+        self.interactive_mode = not remainder
+        if self.options.deferred_help:
+            if not remainder:
+                return self._help([])
+            remainder.insert(0, "help")  # `oio object list --help` is `oio help object list`
+        try:
+            if self.interactive_mode:
+                return self.batch()
+            return self.run_subcommand(remainder)
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:  # pragma: no cover - run_subcommand catches them
+            return self.report_error(exc)
+
+    def _help(self, words: list[str]) -> int:
+        self.interactive_mode = False
+        return self.run_subcommand(["help", *words])
+
+    # -- commands read from stdin ----------------------------------------------
+
+    def batch(self) -> int:
+        """Run the commands of stdin, one per line; the exit status is the worst of theirs.
+
+        A terminal gets an interactive session (prompt `(oio)`); a pipe or a file
+        is read line by line: blank lines and `#` comments are skipped, and with
+        --fail-fast the first failure stops it. No shell escape either way.
+        """
+        self.batch_mode = True
+        stdin = self.stdin
+        try:
+            interactive = stdin.isatty()
+        except (AttributeError, ValueError):
+            interactive = False
+        self.global_argv = list(self.command_line)
+        if interactive:
+            return self.interact_session()
+        import shlex
+
+        for number, line in enumerate(stdin, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            try:
+                words = shlex.split(text, comments=True)
+            except ValueError as exc:
+                self.stderr.write(f"{self.NAME}: line {number}: {exc}\n")
+                code = 2
+            else:
+                if not words:
+                    continue
+                self.command_line = [*self.global_argv, *words]
+                code = self.run_subcommand(words)
+            self.worst_result = worse(self.worst_result, code)
+            if code >= 128 or (code and self.options.fail_fast):
+                break
+        return self.worst_result
+
+    def interact_session(self) -> int:
+        """An interactive session on a terminal (cmd2), without shell or Python escapes."""
+        from oiocli.commands.interactive import session
+
+        session(self).cmdloop()
+        return self.worst_result
 
     def run_subcommand(self, argv: list[str]) -> int:
         try:
             cmd_factory, cmd_name, sub_argv = self.command_manager.find_command(argv)
         except ValueError:
-            import difflib
-
-            last = self.command_manager._get_last_possible_command_index(argv)
-            words = " ".join(argv[: min(last, 2)])
-            matches = difflib.get_close_matches(words, list(self.command_manager.commands), n=4)
-            hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
-            self.stderr.write(
-                f"{self.NAME}: unknown command '{words}'.{hint} See '{self.NAME} --help'.\n"
-            )
+            self.unknown_command(argv)
             return 2
         self.current_command = cmd_name
         cmd = cmd_factory(self, self.options, cmd_name=cmd_name)
@@ -348,11 +505,13 @@ class OioShell(App):
             self.prepare_to_run_command(cmd)
             full_name = cmd_name if self.interactive_mode else f"{self.NAME} {cmd_name}"
             cmd_parser = cmd.get_parser(full_name)
+            cmd_parser.allow_abbrev = False  # `--pol` must not mean --policy: options may grow
             try:
                 parsed_args = cmd_parser.parse_args(sub_argv)
             except SystemExit as exc:  # usage error (already printed) or --help
-                result = exc.code if isinstance(exc.code, int) else 2
+                result = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
                 return result
+            check_text_arguments(cmd_parser, parsed_args)
             result = cmd.run(parsed_args)
         except BrokenPipeError as exc:
             err = exc
@@ -366,8 +525,8 @@ class OioShell(App):
             err = exc
             result = 130
             self.stderr.write((str(exc) or "Interrupted") + "\n")
-        except SystemExit as exc:
-            result = exc.code if isinstance(exc.code, int) else 1
+        except SystemExit as exc:  # cliff's help says it is done with HelpExit(None)
+            result = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         except Exception as exc:
             err = exc
             result = self.report_error(exc)
@@ -380,6 +539,21 @@ class OioShell(App):
                 if self.options.debug:
                     self.report_error(exc)
         return result
+
+    def unknown_command(self, argv: list[str]) -> None:
+        """One line: the words not understood, and the commands they may have meant."""
+        import difflib
+
+        last = self.command_manager._get_last_possible_command_index(argv)
+        words = " ".join(argv[: max(1, min(last, 2))])
+        names = [n for n in self.command_manager.commands if n not in ("complete",)]
+        matches = difflib.get_close_matches(words, names, n=4)
+        if not matches:
+            matches = [n for n in sorted(names) if n.startswith(words)][:4]
+        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+        self.stderr.write(
+            f"{self.NAME}: unknown command '{words}'.{hint} See '{self.NAME} --help'.\n"
+        )
 
     def report_error(self, exc: BaseException) -> int:
         """Print one line (plus traceback and request id with --debug); return exit code."""

@@ -290,6 +290,8 @@ class _open_source:
 
     def __enter__(self) -> tuple[Any, int | None]:
         if self.path == "-":
+            if getattr(self.app, "batch_mode", False):
+                raise UsageError("Standard input holds the commands: '-' cannot be read here")
             stdin = self.app.stdin
             return getattr(stdin, "buffer", stdin), None
         if os.path.isdir(self.path):

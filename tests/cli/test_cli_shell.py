@@ -215,10 +215,10 @@ def test_commands_from_stdin(oio):
     """Without a command, oio reads commands from stdin (OpenIO's batch mode)."""
     oio.ok("object", "create", "c", "-", "--name", "o", input=b"x")
     proc = oio.run(input="object list c -f value -c Name\nobject show c nope\n")
-    assert proc.returncode == 4  # the status of the last command
+    assert proc.returncode == 4  # the worst status of the commands
     assert proc.out.split() == ["o"]
     assert "nope" in proc.err
     proc = oio.run(input="object show c nope\nobject list c -f value -c Name\n")
-    assert proc.returncode == 0
+    assert proc.returncode == 4 and proc.out.split() == ["o"]  # an earlier failure counts
     proc = oio.run(input="object list\n")
     assert proc.returncode == 2 and "Traceback" not in proc.err
