@@ -318,6 +318,16 @@ class OioShell(App):
             help="Never draw progress bars (they are drawn only when stderr is a terminal).",
         )
         parser.add_argument(
+            "--log-format",
+            dest="log_format",
+            choices=("text", "json"),
+            default=os.environ.get("OIO_LOG_FORMAT") or "text",
+            help=(
+                "Format of the log lines of -v and --log-file: text, or json (one object "
+                "per line, for cron and log collectors; env OIO_LOG_FORMAT)."
+            ),
+        )
+        parser.add_argument(
             "--fail-fast",
             dest="fail_fast",
             action="store_true",
@@ -326,7 +336,24 @@ class OioShell(App):
                 "all run, and the exit status is the worst of theirs)."
             ),
         )
+        self._describe_logging_options(parser)
         return parser
+
+    @staticmethod
+    def _describe_logging_options(parser: argparse.ArgumentParser) -> None:
+        """cliff's -v, -q, --log-file and --debug, with what they do here."""
+        helps = {
+            "verbose_level": (
+                "-v: log each request or chunk operation on stderr (method, URL or path, "
+                "status, bytes, latency, request id); -vv: also debug messages; -vvv: "
+                "those of the libraries too."
+            ),
+            "log_file": "Append the log lines of -v (and -vv) to this file, whatever -v says.",
+            "debug": "Tracebacks on errors, and debug log lines on stderr (as -vv).",
+        }
+        for action in parser._actions:
+            if action.dest in helps and "--quiet" not in action.option_strings:
+                action.help = helps[action.dest]
 
     def _setting(self, attr: str, env: str, key: str, default: str | None) -> str | None:
         value = getattr(self.options, attr, None)
@@ -406,13 +433,59 @@ class OioShell(App):
                 proxy=self.proxy,
                 request_id=self.request_id,
             )
+            if self._tracing:
+                from oiocli import trace
+
+                trace.install(self._api, self.request_id)
         return self._api
 
     # -- running -------------------------------------------------------------
 
+    _tracing = False
+
     def configure_logging(self) -> None:
-        if self.options.debug or self.options.log_file or self.options.verbose_level > 1:
-            super().configure_logging()
+        """-v/-vv/-vvv, -q, --log-file, --debug and --log-format; nothing at all by default
+        (warnings then reach stderr as bare lines, through logging's last resort)."""
+        options = self.options
+        level = options.verbose_level
+        if not (options.debug or options.log_file or level != 1):
+            return
+        import logging
+
+        from oiocli import trace
+
+        if options.log_format == "json":
+            formatter: logging.Formatter = trace.JsonFormatter()
+        else:
+            formatter = logging.Formatter(
+                "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s", "%H:%M:%S"
+            )
+        debug = options.debug or level >= 3
+        root = logging.getLogger()
+        root.setLevel(logging.DEBUG if level >= 4 else logging.WARNING)
+        ours = logging.getLogger("oiocli")
+        ours.setLevel(logging.DEBUG if debug else logging.INFO)
+        console = logging.StreamHandler(self.stderr)
+        console.setFormatter(formatter)
+        if level == 0:
+            console.setLevel(logging.ERROR)
+        elif level == 1 and not options.debug:
+            console.setLevel(logging.WARNING)  # --log-file alone: the trace goes there only
+            if options.log_format == "text":
+                console.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(console)
+        if options.log_file:
+            try:
+                handler = logging.FileHandler(options.log_file, encoding="utf-8")
+            except OSError as exc:
+                from oiocli.commands.base import CommandError
+
+                raise CommandError(
+                    f"Cannot open the log file {options.log_file!r}: {exc.strerror}"
+                ) from None
+            handler.setFormatter(formatter)
+            root.addHandler(handler)
+        self._tracing = trace.enabled()
 
     def run(self, argv: list[str]) -> int:
         self.command_line = list(argv)
