@@ -37,6 +37,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from oiocli import trace
 from oiocli.exceptions import (
     BadRange,
     BadRequest,
@@ -313,6 +314,7 @@ class HttpClient:
             timeout = urllib3.Timeout(connect=self.connection_timeout, read=read_timeout)
         what = what or f"{method} {url}"
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 resp = self.pool.request(
@@ -358,6 +360,8 @@ class HttpClient:
                     self._backoff(attempt)
                     attempt += 1
                     continue
+                if trace.enabled():  # oio -v: one record per request
+                    trace.http(method, full_url, body, resp, started, reqid)
                 return resp
             if not retry or attempt >= self.retries:
                 raise error
