@@ -5,6 +5,7 @@
 #   make test-all   lint, then every test, slow ones included
 #   make lint       ruff check + ruff format --check
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
+#   make man        regenerate man/oio.1 and the shell completions from the command tree
 #   make clean      build artefacts and caches (keeps .venv); `make distclean` removes .venv too
 
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ BENCH_ARGS ?=
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all lint bench clean distclean venv venv-test
+.PHONY: help demo test test-all lint bench man clean distclean venv venv-test
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -62,6 +63,14 @@ test-all: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(VPY) -m benchmarks $(BENCH_ARGS)
+
+# Generated from the command tree, committed, and installed with the package (setup.cfg
+# data_files); tests fail when they are out of date.
+man: $(VENV)/.installed
+	$(VPY) -m oiocli.commands.manpage man/oio.1
+	$(VENV)/bin/oio complete --shell bash > completions/oio.bash
+	$(VENV)/bin/oio complete --shell zsh > completions/_oio
+	$(VENV)/bin/oio complete --shell fish > completions/oio.fish
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -74,6 +74,32 @@ class _Formatters:
         return self._exts[name]
 
 
+def examples_of(cmd_name: str, program: str = "oio") -> list[tuple[str, str]]:
+    """(what, command line) examples of a command, with the program name in place."""
+    from oiocli.commands._examples import EXAMPLES
+
+    return [
+        (what, line.format(oio=program) if "{oio}" in line else f"{program} {line}")
+        for what, line in EXAMPLES.get(cmd_name, ())
+    ]
+
+
+def help_footer(text: str, cmd: Any, parser: argparse.ArgumentParser) -> str:
+    """A command's help, then its examples and the exit codes it can return."""
+    program = getattr(cmd.app, "NAME", "oio")
+    lines = [text.rstrip("\n"), ""]
+    examples = examples_of(cmd.cmd_name or "", program)
+    if examples:
+        lines.append("examples:")
+        for what, line in examples:
+            lines.append(f"  # {what}")
+            lines.append(f"  {line}")
+        lines.append("")
+    lines.append("exit codes:")
+    lines.extend(f"  {code:<3} {EXIT_MEANINGS[code]}" for code in cmd.exit_codes(parser))
+    return "\n".join(lines) + "\n"
+
+
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make `parser` report usage errors on one stderr line, exit code 2."""
 
@@ -86,8 +112,28 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_MEANINGS = {
+    0: "success",
+    1: "error (bad value, conflict, unknown policy, missing file, ...)",
+    2: "usage error (unknown option, missing or malformed argument)",
+    3: "account or container not found",
+    4: "object not found",
+    5: "temporary failure, worth a retry (busy, frozen container, timeout)",
+    6: "data or metadata unreadable or corrupt",
+    7: "degraded: readable, but redundancy is reduced",
+    8: "partial success: some names or files failed",
+    130: "interrupted (Ctrl-C)",
+}
+
+
 class _Fast:
-    """Mixin: no hook scanning, no distribution lookup, one-line usage errors."""
+    """Mixin: no hook scanning, no distribution lookup, one-line usage errors.
+
+    Every command's --help ends with its examples (`_examples.EXAMPLES`) and
+    the exit codes it can return: 0, 1, 2, 5 and 6 always, 3 when it names an
+    account or a container, 4 when it names an object, 8 for several names,
+    and its `_examples.EXTRA_EXIT_CODES`.
+    """
 
     app: Any
 
@@ -100,7 +146,27 @@ class _Fast:
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)  # type: ignore[misc]
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        base_help = parser.format_help
+        parser.format_help = lambda: help_footer(base_help(), self, parser)  # type: ignore
         return one_line_errors(parser)
+
+    def exit_codes(self, parser: argparse.ArgumentParser) -> list[int]:
+        from oiocli.commands._examples import EXTRA_EXIT_CODES
+
+        codes = {0, 1, 2, 5, 6, *EXTRA_EXIT_CODES.get(getattr(self, "cmd_name", "") or "", ())}
+        for action in parser._actions:
+            if action.option_strings:
+                continue
+            metavar = str(action.metavar or action.dest)
+            if "container" in metavar or "account" in metavar:
+                codes.add(3)
+            if "object" in metavar:
+                codes.update((3, 4))
+            if action.nargs in ("+", "*") and ("container" in metavar or "object" in metavar):
+                codes.add(8)
+        if isinstance(self, MultiName):
+            codes.add(8)
+        return sorted(codes)
 
     # helpers for subclasses
 
@@ -192,6 +258,17 @@ class Lister(_Display, lister.Lister):
 
     def _load_formatter_plugins(self) -> Any:
         return _Formatters(_LIST_FORMATTERS)
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        for action in parser._actions:
+            if action.dest == "sort_columns":
+                action.help = (
+                    "Sort by this column (repeatable: the first given sorts first; names "
+                    "ignore case and take '_' for spaces); nulls sort last, an unknown "
+                    "column is a usage error"
+                )
+        return parser
 
     @property
     def need_sort_by_cliff(self) -> bool:

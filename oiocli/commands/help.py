@@ -21,11 +21,6 @@ def one_liner(factory: Any) -> str:
 class HelpCommand(Command):
     """Print the help of a command, or the list of commands."""
 
-    examples = (
-        ("Every command, with the global options", "help"),
-        ("The options, examples and exit codes of one command", "help object create"),
-    )
-
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("cmd", metavar="<command>", nargs="*", help="Command words")

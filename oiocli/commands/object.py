@@ -352,10 +352,11 @@ def _ranges(parsed_args: argparse.Namespace) -> list[tuple[int | None, int | Non
 class FetchObject(Lister):
     """Download an object to stdout (default) or to --file; --range reads parts.
 
-    With --file, the data goes to a partial file beside it, renamed at the end: on
-    error nothing is left behind, and with --resume an interrupted download
-    continues from the partial file's size (the whole file is then checked against
-    the object's MD5). Not an OpenIO command (OpenIO has it only in its API).
+    With --file, the data goes to a partial file beside it (mode 0600), renamed
+    at the end: on error nothing is left behind (Ctrl-C keeps it, and prints the
+    command that resumes), and with --resume an interrupted download continues
+    from the partial file's size (the whole file is then checked against the
+    object's MD5). Not an OpenIO command (OpenIO has it only in its API).
 
     With --prefix and/or -D/--directory (and no <object>), download every object
     under the prefix to files under the directory (default '.'), --concurrency at a
