@@ -233,7 +233,8 @@ class CreateObject(MultiName):
             note = meta.get("resume")
             if note and note != "resumed":
                 notice(self, parsed_args, f"{name}: {note}")
-            return name, size, md5.upper() if isinstance(md5, str) else md5, "Ok"
+            hashed = md5.upper() if isinstance(md5, str) else md5
+            return name, size_cell(size, self.humanize(parsed_args)), hashed, "Ok"
 
         rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
@@ -767,6 +768,7 @@ class LocateObject(Lister):
             version=parsed_args.version,
             chunk_info=parsed_args.chunk_info,
         )
+        human = self.humanize(parsed_args)
         columns: tuple[str, ...] = ("Pos", "Id", "Metachunk size", "Metachunk hash")
         if parsed_args.chunk_info:
             columns += ("Chunk size", "Chunk hash")
@@ -774,12 +776,13 @@ class LocateObject(Lister):
             columns += ("Real-Url",)
         rows = []
         for chunk in chunks:
-            row: tuple[Any, ...] = (chunk["pos"], chunk["url"], chunk["size"], chunk["hash"])
+            size = size_cell(chunk["size"], human)
+            row: tuple[Any, ...] = (chunk["pos"], chunk["url"], size, chunk["hash"])
             if parsed_args.chunk_info:
                 if "chunk_size" in chunk:  # an EC fragment: its own size and hash
-                    row += (chunk["chunk_size"], chunk.get("chunk_hash"))
+                    row += (size_cell(chunk["chunk_size"], human), chunk.get("chunk_hash"))
                 else:  # a replica: the metachunk itself
-                    row += (chunk["size"], chunk["hash"])
+                    row += (size, chunk["hash"])
             if parsed_args.resolve:
                 row += (chunk.get("real_url", chunk["url"]),)
             rows.append(row)

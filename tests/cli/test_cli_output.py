@@ -96,14 +96,16 @@ def test_times_in_tables_and_human_sizes(oio):
     assert "2.9KiB" in show and ISO.search(show)
     assert oio.json("object", "show", "c", "big", "--human")["size"] == 3000  # json keeps it
     # --human is honoured wherever it is offered, dry runs included
+    assert "5.9KiB" in oio.ok("container", "list", "--human").out
     for args in (
         ("container", "flush", "c", "--dry-run"),
         ("container", "purge", "c", "--max-versions", "1", "--dry-run"),
         ("object", "delete", "c", "big", "--dry-run"),
         ("object", "list", "c"),
+        ("object", "locate", "c", "big", "--chunk-info"),
+        ("object", "create", "c", "-", "--name", "again"),
     ):
-        assert "2.9KiB" in oio.ok(*args, "--human").out, args
-    assert "5.9KiB" in oio.ok("container", "list", "--human").out
+        assert "2.9KiB" in oio.ok(*args, "--human", input=b"x" * 3000).out, args
     # transfer summaries: sizes and rates with units in a table, numbers in json
     (oio.cwd / "t").mkdir()
     (oio.cwd / "t" / "f").write_bytes(b"y" * 5000)
