@@ -18,10 +18,13 @@ from oiocli.shell import COMMANDS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_help_ends_with_examples_and_exit_codes(oio, name):
-    text = oio.ok(*name.split(), "--help").out
-    assert "\nexamples:\n" in text and "\nexit codes:\n" in text
+def _help_text(app, name: str) -> str:
+    factory = app.command_manager.commands[name].load()
+    return factory(app, None, cmd_name=name).get_parser(f"oio {name}").format_help()
+
+
+def _check_help(name: str, text: str) -> None:
+    assert "\nexamples:\n" in text and "\nexit codes:\n" in text, name
     examples = text.split("\nexamples:\n", 1)[1].split("\nexit codes:\n")[0]
     described = [line for line in examples.splitlines() if line.startswith("  # ")]
     assert 2 <= len(described) <= 3, examples
@@ -29,10 +32,24 @@ def test_help_ends_with_examples_and_exit_codes(oio, name):
     codes = [int(line.split()[0]) for line in text.split("\nexit codes:\n")[1].splitlines() if line]
     assert codes[:3] == [0, 1, 2] and codes == sorted(codes)
     if name.startswith("object ") and name not in ("object create", "object list"):
-        assert 4 in codes  # names an object
+        assert 4 in codes, name  # names an object
     if "check" in name or name == "volume rebuild":
-        assert 7 in codes
+        assert 7 in codes, name
     assert text.rstrip().splitlines()[-1].startswith("  ")  # the exit codes end it
+
+
+def test_every_help_ends_with_examples_and_exit_codes():
+    from oiocli.shell import OioShell
+
+    app = OioShell()
+    for name in sorted(COMMANDS):
+        _check_help(name, _help_text(app, name))
+
+
+def test_help_on_the_command_line(oio):
+    for args in (["object", "create", "--help"], ["help", "container", "sync"]):
+        proc = oio.ok(*args)
+        _check_help(" ".join(a for a in args if a not in ("help", "--help")), proc.out)
 
 
 def _parse(app, words: list[str]) -> None:
