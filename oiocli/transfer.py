@@ -675,6 +675,7 @@ class Stats:
     planned_bytes: int = 0
     live_bytes: int = 0  # bytes moved so far, failed attempts included
     kept_bytes: int = 0  # bytes of interrupted transfers known to be kept so far
+    skipped_planned: int = 0  # planned files found identical: done, without a transfer
     planning: bool = True  # the walk or listing is still going
     refused_deletes: int = 0
     codes: set[int] = field(default_factory=set)
@@ -860,8 +861,8 @@ class Reporter:
     def skipped(self, action: str, name: str, size: int, reason: str, planned: bool) -> None:
         with self.stats.lock:
             self.stats.skipped += 1
-            if planned:
-                self.stats.planned_files -= 1
+            if planned:  # still one of the planned files (done), but no bytes to move
+                self.stats.skipped_planned += 1
                 self.stats.planned_bytes -= size
         self._bar_update(0)
         if self.mode == "json":
@@ -909,6 +910,7 @@ class Reporter:
             fields = {
                 "files": s.files,
                 "planned_files": s.planned_files,
+                "done_files": s.files + s.skipped_planned + s.failed,
                 "planning": s.planning,
                 "bytes": s.live_bytes,
                 "resumed": s.kept_bytes,
@@ -926,7 +928,7 @@ class Reporter:
 
     def _log_line(self, final: bool = False, interrupted: bool = False) -> str:
         f = self._progress_fields()
-        total_files = f"{f['planned_files']}{'+' if f['planning'] else ''}"
+        total_files = f"{f['done_files']}/{f['planned_files']}{'+' if f['planning'] else ''}"
         total_bytes = human_size(f["planned_bytes"]) + ("+" if f["planning"] else "")
         pct = ""
         done = f["bytes"] + f["resumed"]
@@ -936,7 +938,7 @@ class Reporter:
         return (
             f"{time.strftime('%H:%M:%S')} {self.operation}"
             f"{(' interrupted' if interrupted else ' done') if final else ''}: "
-            f"{f['files']}/{total_files} files, "
+            f"{total_files} files, "
             f"{human_size(done)}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
             f"{f['skipped']} skipped, {f['failed']} failed"
             f"{', ' + str(f['deleted']) + ' deleted' if f['deleted'] else ''}, "
@@ -953,7 +955,7 @@ class Reporter:
             if bar.total != total:
                 bar.total = total
             bar.set_description_str(
-                f"{s.files + s.skipped + s.failed}/{s.planned_files}"
+                f"{s.files + s.skipped_planned + s.failed}/{s.planned_files}"
                 f"{'+' if s.planning else ''} files",
                 refresh=False,
             )
@@ -1159,7 +1161,8 @@ class Transfer:
         )
         resumed = int(meta.get("resumed_bytes") or 0)
         note = meta.get("resume")
-        if note and note != "resumed":
+        # in a tree, most files have nothing to resume: only a restart is news
+        if note and note.startswith("restarted"):
             self.reporter.warn(f"{item.name}: {note}")
         self.reporter.done(
             "upload", item.name, size, moved=size - resumed, resumed=resumed, hash=md5

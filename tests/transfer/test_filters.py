@@ -152,6 +152,11 @@ def test_repeated_recursive_upload_skips_what_is_already_there(oio):
     assert f"{len(TREE) - 2} file(s) skipped: already in container 'c'" in proc.err
     after = {r["Name"]: r["Version"] for r in oio.json("object", "list", "c")}
     assert [n for n in after if after[n] != versions[n]] == ["a.txt", "b.jpg"]
+    # the progress counts a skipped file as one of the planned files, done
+    proc = oio.run("object", "create", "c", "src", "--recursive", "--progress", "log")
+    last = proc.err.strip().splitlines()[-1]
+    assert f"upload done: {len(TREE)}/{len(TREE)} files" in last, proc.err
+    assert f"{len(TREE)} skipped" in last
     # --overwrite sends everything again
     row = oio.summary("object", "create", "c", "src", "--recursive", "--overwrite")
     assert (row["Files"], row["Skipped"]) == (len(TREE), 0)
