@@ -69,9 +69,13 @@ def record(
 def http(
     method: str, url: str, body: Any, response: Any, started: float, request_id: str | None
 ) -> None:
-    """One HTTP exchange: bytes sent (a known body) or received (its Content-Length)."""
-    if isinstance(body, bytes | bytearray | memoryview) and body:
-        nbytes: int | None = len(body)
+    """One HTTP exchange: bytes sent (a known or streamed body) or received (its
+    Content-Length)."""
+    sent = getattr(body, "sent", None)  # a streamed (chunked) body counts what it sent
+    if isinstance(sent, int) and sent:
+        nbytes: int | None = sent
+    elif isinstance(body, bytes | bytearray | memoryview) and body:
+        nbytes = len(body)
     else:
         length = response.headers.get("Content-Length")
         nbytes = int(length) if length and length.isdigit() else None

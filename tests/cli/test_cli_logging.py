@@ -98,6 +98,7 @@ def test_verbose_logs_http_requests_to_a_proxy(oio, tmp_path):
         assert ("POST", "200") in methods or ("POST", "204") in methods
         (put,) = [r for r in records if r[1] == "PUT"]  # the chunk, to the rawx
         assert put[2].startswith("http://127.0.0.1:") and put[3] in ("200", "201")
+        assert put[4] == "2000 B"  # its streamed body
         assert all(r[6].startswith("CLI-object-create-") for r in records)
     finally:
         server.terminate()
