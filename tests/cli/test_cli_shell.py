@@ -176,11 +176,13 @@ def test_progress_only_on_a_terminal(oio):
 
 
 def test_command_modules_load_lazily(oio):
-    """Only the module of the command that runs is imported: no yaml, tqdm, osc_lib."""
+    """Only the module of the command that runs is imported: no yaml, tqdm, osc_lib,
+    prettytable, tabulate, nor the logging, filter or help machinery."""
     code = (
         "import sys, json\n"
         "from oiocli.shell import main\n"
         "main(['container', 'create', 'c', '-f', 'value'])\n"
+        "main(['container', 'list'])\n"
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
     proc = subprocess.run(
@@ -203,6 +205,11 @@ def test_command_modules_load_lazily(oio):
         "wcwidth",
         "configparser",
         "cmd2",
+        "prettytable",  # plain tables are drawn without it
+        "tabulate",  # -f markdown only
+        "oiocli.trace",  # -v, --log-file only
+        "oiocli.filters",
+        "oiocli.commands._examples",  # --help only
     ):
         assert lazy not in modules, lazy
 
