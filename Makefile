@@ -6,6 +6,7 @@
 #   make lint       ruff check + ruff format --check
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
+#   make test-deps  Debian packages some tests use (zsh, fish, man-db; they skip without)
 #   make clean      build artefacts and caches (keeps .venv); `make distclean` removes .venv too
 
 SHELL := /bin/bash
@@ -22,7 +23,7 @@ BENCH_ARGS ?=
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all lint bench man clean distclean venv venv-test
+.PHONY: help demo test test-all lint bench man test-deps clean distclean venv venv-test
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -63,6 +64,13 @@ test-all: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(VPY) -m benchmarks $(BENCH_ARGS)
+
+# The completion tests run in zsh and fish and the man page test in man-db's man; they
+# skip (saying why) when one is missing. A fresh CI machine runs this before `make test`.
+TEST_DEBS := zsh fish man-db
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 # Generated from the command tree, committed, and installed with the package (setup.cfg
 # data_files); tests fail when they are out of date.
