@@ -161,3 +161,20 @@ def test_account_delete(api):
     assert ACCOUNT not in api.account_list()
     with pytest.raises(NoSuchAccount):
         api.account_show(ACCOUNT)
+
+
+def test_mime_type_is_kept_as_given(api):
+    mime = "application/x-test; charset=utf-8"
+    api.object_create(ACCOUNT, "ct", data=b"x", obj_name="obj", mime_type=mime)
+    assert api.object_get_properties(ACCOUNT, "ct", "obj")["mime_type"] == mime
+
+
+@pytest.mark.diverges_on_cluster(
+    "OpenIO's proxy answers the MIME type raw and its clients, ours too, unquote every "
+    "x-oio-content-meta-* value: a %-escape in a MIME type comes back decoded"
+)
+def test_mime_type_with_a_percent_is_kept_as_given(api):
+    """Sent raw to a proxy, as OpenIO's clients send it: a `%` in it is no escape."""
+    mime = "text/x-a%20b"
+    api.object_create(ACCOUNT, "ct", data=b"x", obj_name="obj", mime_type=mime)
+    assert api.object_get_properties(ACCOUNT, "ct", "obj")["mime_type"] == mime
