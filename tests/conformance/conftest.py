@@ -101,7 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "diverges_on_cluster(reason): a known difference of the real OpenIO namespace "
+        "openio_differs(reason): a known difference of a real OpenIO namespace "
         "from the embedded backend's semantics (a strict xfail on the cluster)",
     )
 
@@ -117,7 +117,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if backend != "cluster":
             continue
-        for divergence in item.iter_markers("diverges_on_cluster"):
+        for divergence in item.iter_markers("openio_differs"):
             reason = "diverges on the cluster: " + divergence.args[0]
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
         needs = {cap for m in item.iter_markers("requires") for cap in m.args}

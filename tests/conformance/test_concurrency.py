@@ -174,7 +174,7 @@ def contention(module_backend, tmp_path_factory):
     return api, module_backend, errors
 
 
-@pytest.mark.diverges_on_cluster(
+@pytest.mark.openio_differs(
     "OpenIO's meta2 refuses the commit of an upload prepared before the name's newest "
     'version ("New object version is older than latest version"): of concurrent '
     "overwrites, the later prepared wins and the others fail, leaving nothing"

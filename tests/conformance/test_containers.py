@@ -43,7 +43,7 @@ def test_container_delete(api):
     eventually_equal(lambda: api.account_show(ACCOUNT)["containers"], 0, api, "containers")
 
 
-@pytest.mark.diverges_on_cluster(
+@pytest.mark.openio_differs(
     "OpenIO 7.3.0's meta2 destroys a container holding only delete markers (it checks "
     "the count of objects, which markers are not)"
 )

@@ -9,7 +9,7 @@ from oiocli.exceptions import NoSuchAccount, NoSuchContainer, NoSuchObject
 from .helpers import ACCOUNT
 
 
-@pytest.mark.diverges_on_cluster(
+@pytest.mark.openio_differs(
     "OpenIO's account service, with autocreate on (the default), creates a missing account "
     "when its properties are set"
 )

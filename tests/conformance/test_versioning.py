@@ -53,7 +53,7 @@ def test_container_system_property_is_kept(api):
     assert api.container_get_properties(ACCOUNT, "v")["system"][VERSIONING] == "3"
 
 
-@pytest.mark.diverges_on_cluster(
+@pytest.mark.openio_differs(
     "OpenIO 7.3.0's meta2 treats versioning disabled (0) as suspended: an overwrite "
     "replaces the object (m2db_put_alias: a latest version > 0 is taken as a clue of "
     "suspended versioning, and versions are timestamps)"
