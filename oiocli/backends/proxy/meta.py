@@ -213,7 +213,10 @@ class ProxyNamespace:
             "namespace": info.get("ns", self.namespace),
             "proxy": self.proxy_url,
             "chunk_size": int(info.get("chunksize") or options.get("ns.chunk_size") or 0),
-            "storage_policy": options.get("ns.storage_policy") or DEFAULT_POLICY,
+            # OpenIO's conscience says "storage_policy"; oio namespace serve the sds.conf key.
+            "storage_policy": options.get("storage_policy")
+            or options.get("ns.storage_policy")
+            or DEFAULT_POLICY,
             "max_versions": int(options.get("meta2.max_versions", 1)),
             "policies": self._policies(info),
         }
