@@ -17,6 +17,5 @@ def test_settings_are_the_conscience_ones(api):
 def test_an_object_without_policy_gets_the_namespace_default(api, account):
     _headers, info = proxy_get("conscience/info")
     api.object_create(account, "ct", data=b"x" * 10, obj_name="obj")
-    assert api.object_get_properties(account, "ct", "obj")["policy"] == (
-        info["options"]["storage_policy"]
-    )
+    default = info["options"]["storage_policy"]
+    assert api.object_get_properties(account, "ct", "obj")["policy"] == default
