@@ -3,6 +3,8 @@
 #   make demo       tour of the `oio` CLI on a throw-away embedded namespace
 #   make test       lint, then the test suite (without `slow` tests) on 2 workers
 #   make test-all   lint, then every test, slow ones included
+#   make test-cluster  the real-cluster checks and conformance scenarios against a real
+#                   OpenIO SDS namespace (OIO_TEST_PROXY=host:port, or one it starts)
 #   make lint       ruff check + ruff format --check
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
@@ -20,10 +22,16 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
+# A real OpenIO SDS 7.3.0 namespace for `make test-cluster`: the one at OIO_TEST_PROXY
+# (host:port of its proxy; OIO_TEST_NS names it, default OPENIO), or else one this
+# script builds (setup, idempotent) and starts (start wipes it), stopped afterwards.
+OIO_SDS_SCRIPT ?= ../shared/peers/openio/openio-sds.sh
+CLUSTER_TESTS := tests/cluster tests/conformance -k cluster
+
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all lint bench man test-deps clean distclean venv venv-test
+.PHONY: help demo test test-all test-cluster lint bench man test-deps clean distclean venv venv-test
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -61,6 +69,26 @@ test: $(VENV)/.installed-test
 test-all: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m '' $(PYTEST_ARGS)
+
+# The summary at the end says how many scenarios ran on the cluster, how many were not
+# applicable (by the capability they lack) and how fast deleted chunks left the rawx.
+test-cluster: $(VENV)/.installed-test
+	@if [ -n "$$OIO_TEST_PROXY" ]; then \
+		echo "### OpenIO namespace at $$OIO_TEST_PROXY"; \
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(CLUSTER_TESTS) $(PYTEST_ARGS); \
+	else \
+		script="$(OIO_SDS_SCRIPT)"; \
+		if [ ! -x "$$script" ]; then \
+			echo "test-cluster: no $$script: set OIO_TEST_PROXY=host:port of an OpenIO" \
+				"namespace, or OIO_SDS_SCRIPT to a script that starts one (README)" >&2; \
+			exit 2; \
+		fi; \
+		"$$script" setup && "$$script" start || exit 1; \
+		trap '"$$script" stop' EXIT; \
+		eval "$$("$$script" env)"; \
+		OIO_TEST_PROXY="$$OIO_PROXYD_URL" OIO_TEST_NS="$$OIO_NS" \
+			$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(CLUSTER_TESTS) $(PYTEST_ARGS); \
+	fi
 
 bench: $(VENV)/.installed
 	$(VPY) -m benchmarks $(BENCH_ARGS)

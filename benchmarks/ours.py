@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cluster import cluster
 from benchmarks.common import (
     MIB,
     ChildResult,
@@ -692,6 +693,7 @@ SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "listing": listing,
     "tree": tree,
     "proxy": proxy,
+    "cluster": cluster,  # a real OpenIO namespace, when one is reachable
 }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -27,3 +30,65 @@ def no_pooled_buffer_leaks() -> Iterator[None]:
                 pool._allocated = len(pool._free)
                 pool._cond.notify_all()
         pytest.fail(f"pooled buffers not given back (size: count): {leaked}")
+
+
+# ------------------------------------------------ runs against a real cluster
+# Scenarios run on a real OpenIO namespace (`make test-cluster`): tests/cluster/ and the
+# conformance scenarios of the "cluster" backend. The summary says how many ran there and
+# how many were not applicable, by the capability they lack (the reason's prefix is the
+# one tests/conformance/cluster_backend.py gives).
+_NOT_APPLICABLE = "not applicable on the cluster: requires "
+_CLUSTER_ID = re.compile(r"\[(?:[^\]]*-)?cluster(?:-[^\]]*)?\]$")
+_cluster_outcomes: dict[str, str] = {}
+_chunks_gone: list[str] = []  # "what (n chunks): seconds", from tests/cluster
+
+
+def _on_cluster(nodeid: str) -> bool:
+    return nodeid.startswith("tests/cluster/") or bool(_CLUSTER_ID.search(nodeid))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not _on_cluster(report.nodeid):
+        return
+    if report.when == "call":
+        _chunks_gone.extend(v for k, v in report.user_properties if k == "chunks_gone_s")
+    previous = _cluster_outcomes.get(report.nodeid)
+    if report.failed:
+        _cluster_outcomes[report.nodeid] = "failed"
+    elif report.skipped and previous is None:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(_NOT_APPLICABLE):
+            _cluster_outcomes[report.nodeid] = "n/a " + reason[len(_NOT_APPLICABLE) :]
+        else:
+            _cluster_outcomes[report.nodeid] = "skipped"
+    elif report.when == "call" and report.passed and previous is None:
+        _cluster_outcomes[report.nodeid] = "passed"
+    if hasattr(report, "wasxfail") and report.skipped:
+        _cluster_outcomes[report.nodeid] = "diverges"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _cluster_outcomes:
+        return
+    outcomes = list(_cluster_outcomes.values())
+    ran = sum(1 for o in outcomes if o in ("passed", "failed", "diverges"))
+    na = Counter(o[4:] for o in outcomes if o.startswith("n/a "))
+    write = terminalreporter.write_line
+    terminalreporter.section("real OpenIO cluster")
+    write(
+        f"{ran} scenarios ran on the cluster ({outcomes.count('passed')} passed, "
+        f"{outcomes.count('failed')} failed, {outcomes.count('diverges')} known divergences "
+        f"(xfail)); {sum(na.values())} not applicable; "
+        f"{outcomes.count('skipped')} skipped for other reasons"
+    )
+    for need, count in sorted(na.items(), key=lambda kv: (-kv[1], kv[0])):
+        write(f"  not applicable, requires {need}: {count}")
+    if _chunks_gone:
+        seconds = sorted(float(v.rsplit(": ", 1)[1]) for v in _chunks_gone)
+        write(
+            f"chunks let go left the rawx (404) within {seconds[-1]:.2f} s "
+            f"(median {seconds[len(seconds) // 2]:.2f} s, {len(seconds)} objects):"
+        )
+        for line in sorted(_chunks_gone):
+            write(f"  {line} s")

@@ -23,6 +23,7 @@ from oiocli.exceptions import (
     Conflict,
     ContentDrained,
     MissingName,
+    NoSuchContainer,
     NoSuchObject,
     OioException,
 )
@@ -458,8 +459,9 @@ class ObjectStorageApi:
         if append or restore_drained:
             try:
                 current, chunks = self.backend.content_locate(account, container, obj_name)
-            except NoSuchObject:
-                if restore_drained:
+            except (NoSuchObject, NoSuchContainer) as exc:
+                # A real cluster creates a missing container at the commit, not here.
+                if restore_drained or (isinstance(exc, NoSuchContainer) and not autocreate):
                     raise
                 current = None
             if current is not None and restore_drained:

@@ -28,6 +28,8 @@ import pytest
 
 from oiocli.api import ObjectStorageApi
 
+from . import cluster_backend
+from .cluster_backend import ClusterBackend
 from .helpers import ChunkFiles
 from .proxy_backend import ProxyBackend
 
@@ -82,21 +84,51 @@ class EmbeddedBackend(ChunkFiles):
 
 
 BACKENDS = {"embedded": EmbeddedBackend, "proxy": ProxyBackend}
+# A real OpenIO SDS namespace, only when one is given (`make test-cluster`).
+if cluster_backend.proxy_address():
+    BACKENDS["cluster"] = ClusterBackend
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow_on(*backends): `slow` when run on one of these backends only"
     )
+    config.addinivalue_line(
+        "markers",
+        "requires(*capabilities): what a scenario needs beyond the API (chunk-files, "
+        "event-journal, namespace-config, fragment-records, whole-account-names, "
+        "policy:NAME; see cluster_backend.py); not applicable on a backend without it",
+    )
+    config.addinivalue_line(
+        "markers",
+        "openio_differs(reason): a known difference of a real OpenIO namespace "
+        "from the embedded backend's semantics (a strict xfail on the cluster)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m 'not slow'` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    cluster_caps = None
     for item in items:
         marker = item.get_closest_marker("slow_on")
         callspec = getattr(item, "callspec", None)
-        if marker and callspec and callspec.params.get("backend_name") in marker.args:
+        backend = callspec.params.get("backend_name") if callspec else None
+        if marker and backend in marker.args:
             item.add_marker(pytest.mark.slow)
+        if backend != "cluster":
+            continue
+        for divergence in item.iter_markers("openio_differs"):
+            reason = "diverges on the cluster: " + divergence.args[0]
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        needs = {cap for m in item.iter_markers("requires") for cap in m.args}
+        if isinstance(callspec.params.get("policy"), str):
+            needs.add(f"policy:{callspec.params['policy']}")
+        if cluster_caps is None:
+            cluster_caps = cluster_backend.capabilities()
+        missing = sorted(needs - cluster_caps)
+        if missing:
+            reason = cluster_backend.NOT_APPLICABLE + ", ".join(missing)
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session", params=sorted(BACKENDS))

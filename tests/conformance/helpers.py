@@ -7,6 +7,7 @@ import hashlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,50 @@ def by_metachunk(chunks: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]
 def service_of(url: str) -> str:
     """The volume (embedded) or rawx service (proxy) part of a chunk URL."""
     return url.rsplit("/", 1)[0]
+
+
+def asynchronous(on: Any) -> bool:
+    """Whether a backend helper's (or an API's) namespace applies some effects later."""
+    return bool(
+        getattr(on, "asynchronous", False)
+        or getattr(getattr(on, "backend", None), "asynchronous", False)
+    )
+
+
+def eventually(check: Any, on: Any, what: str, timeout: float = 30.0) -> Any:
+    """`check()` (which asserts), once on a backend whose effects are synchronous; polled
+    until it passes on one where they are not (`on`, a backend helper or an API, says
+    so: a real cluster deletes chunks and counts accounts in its event agents, a
+    second or so later).
+
+    Not a timed assertion: the deadline only bounds the wait for an effect that is
+    asynchronous by design, and is generous; failing, it says what it waited for.
+    """
+    if not asynchronous(on):
+        return check()
+    from oiocli.exceptions import NoSuchAccount
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, NoSuchAccount) as exc:  # an account is created lazily too
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{what}: still not so {timeout:.0f} s later (the cluster's event "
+                    f"agents may be stuck: see their log): {exc}"
+                ) from exc
+        time.sleep(0.2)
+
+
+def eventually_equal(get: Any, expected: Any, on: Any, what: str) -> None:
+    """`get() == expected`, polled on an asynchronous backend (see `eventually`)."""
+
+    def check() -> None:
+        got = get()
+        assert got == expected, f"{what}: {got!r}, expected {expected!r}"
+
+    eventually(check, on, what)
 
 
 class Hang(AssertionError):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .helpers import ACCOUNT, fetch
+from .helpers import ACCOUNT, asynchronous, eventually_equal, fetch
 
 PROCESSES = 8
 OBJECTS_EACH = 200
@@ -20,6 +20,7 @@ import json, os, sys, time
 from oiocli.api import ObjectStorageApi
 
 args, account, each, worker, go = json.loads(sys.argv[1])
+account = args.pop("account_prefix", "") + account  # a cluster namespace's own accounts
 api = ObjectStorageApi(**args)
 while not os.path.exists(go):
     time.sleep(0.005)
@@ -27,7 +28,7 @@ written = 0
 for i in range(each):
     name = "w%d/obj-%04d" % (worker, i)
     data = b"%d:%d;" % (worker, i) * (1 + (worker * 7 + i) % 13)
-    api.object_create(account, "shared", data=data, obj_name=name)
+    api.object_create(account, "shared", data=data, obj_name=name, policy="SINGLE")
     written += len(data)
     if i % 50 == 0:
         api.object_set_properties(account, "shared", name, {"i": str(i)})
@@ -39,10 +40,11 @@ def expected_data(worker: int, i: int) -> bytes:
     return b"%d:%d;" % (worker, i) * (1 + (worker * 7 + i) % 13)
 
 
+@pytest.mark.requires("event-journal")
 def test_eight_processes_create_into_one_container(api, backend, tmp_path):
     api.container_create(ACCOUNT, "shared")
     before = api.event_list()
-    api.object_create(ACCOUNT, "other", data=b"12345", obj_name="elsewhere")
+    api.object_create(ACCOUNT, "other", data=b"12345", obj_name="elsewhere", policy="SINGLE")
     (create_type,) = {e["type"] for e in api.event_list()[len(before) :] if "content" in e["type"]}
     go = tmp_path / "go"
     args = backend.connect_args(api)
@@ -119,6 +121,7 @@ import json, os, sys, time
 from oiocli.api import ObjectStorageApi
 
 args, account, worker, rounds, names, go = json.loads(sys.argv[1])
+account = args.pop("account_prefix", "") + account  # a cluster namespace's own accounts
 api = ObjectStorageApi(**args)
 while not os.path.exists(go):
     time.sleep(0.005)
@@ -130,7 +133,7 @@ for r in range(rounds):
         # keep replacing one hot name; "history" keeps every version of 5 names.
         for container, name in (("replace", "hot"), ("history", "name-%d" % n)):
             try:
-                api.object_create(account, container, data=data, obj_name=name)
+                api.object_create(account, container, data=data, obj_name=name, policy="SINGLE")
             except Exception as exc:
                 errors.append("%s/%s: %s: %s" % (container, name, type(exc).__name__, exc))
 print(json.dumps(errors))
@@ -172,7 +175,12 @@ def contention(module_backend, tmp_path_factory):
 
 
 def test_concurrent_overwrites_raise_nothing(contention):
-    _api, _backend, errors = contention
+    api, _backend, errors = contention
+    if asynchronous(api):
+        # A real OpenIO meta2 refuses the commit of an upload prepared before the name's
+        # newest version: of concurrent overwrites the later prepared wins, the others
+        # fail and leave nothing (test_concurrent_overwrites_keep_state_exact).
+        errors = [e for e in errors if "Conflict: New object version is older" not in e]
     assert errors == []
 
 
@@ -196,11 +204,13 @@ def test_concurrent_overwrites_keep_state_exact(contention):
             len(listed),
             sum(o["size"] for o in listed),
         )
-    account = api.account_show(ACCOUNT)
-    assert (account["objects"], account["bytes"], account["containers"]) == (
-        len(replace) + len(history),
-        sum(o["size"] for o in replace + history),
-        2,
-    )
+
+    def account_counters():
+        account = api.account_show(ACCOUNT)
+        return account["objects"], account["bytes"], account["containers"]
+
+    expected = (len(replace) + len(history), sum(o["size"] for o in replace + history), 2)
+    eventually_equal(account_counters, expected, api, "account counters")
     # Replaced versions left no chunk behind (SINGLE: one chunk per stored version).
-    assert backend.chunk_file_count(api) == len(replace) + len(history)
+    stored = len(replace) + len(history)
+    eventually_equal(lambda: backend.chunk_file_count(api), stored, backend, "chunk files")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from oiocli.exceptions import ContainerNotEmpty, NoSuchContainer, NoSuchObject
 
-from .helpers import ACCOUNT, fetch
+from .helpers import ACCOUNT, eventually, eventually_equal, fetch
 
 
 def names_of(listing):
@@ -21,8 +21,9 @@ def test_delete_many(api):
     result = api.object_delete_many(ACCOUNT, "ct", ["a", "missing", "c"])
     assert sorted(result) == [("a", True), ("c", True), ("missing", False)]
     assert names_of(api.object_list(ACCOUNT, "ct")) == ["b"]
-    assert api.account_show(ACCOUNT)["objects"] == 1
-    assert api.account_show(ACCOUNT)["bytes"] == 10
+    account = api.account_show
+    eventually_equal(lambda: account(ACCOUNT)["objects"], 1, api, "account objects")
+    eventually_equal(lambda: account(ACCOUNT)["bytes"], 10, api, "account bytes")
 
 
 def test_container_delete(api):
@@ -36,12 +37,16 @@ def test_container_delete(api):
     assert fetch(api, "ct", "obj") == b"x"
     api.object_delete(ACCOUNT, "ct", "obj")
     api.container_delete(ACCOUNT, "ct")
-    assert api.container_list(ACCOUNT) == []
+    eventually_equal(lambda: api.container_list(ACCOUNT), [], api, "containers listed")
     with pytest.raises(NoSuchContainer):
         api.object_list(ACCOUNT, "ct")
-    assert api.account_show(ACCOUNT)["containers"] == 0
+    eventually_equal(lambda: api.account_show(ACCOUNT)["containers"], 0, api, "containers")
 
 
+@pytest.mark.openio_differs(
+    "OpenIO 7.3.0's meta2 destroys a container holding only delete markers (it checks "
+    "the count of objects, which markers are not)"
+)
 def test_container_delete_refused_while_a_delete_marker_remains(api):
     api.container_create(ACCOUNT, "ct", system={"sys.m2.policy.version": "-1"})
     api.object_create(ACCOUNT, "ct", data=b"x", obj_name="obj")
@@ -54,7 +59,7 @@ def test_container_delete_refused_while_a_delete_marker_remains(api):
         api.container_delete(ACCOUNT, "ct")
     api.object_delete(ACCOUNT, "ct", "obj", version=marker)
     api.container_delete(ACCOUNT, "ct")
-    assert api.container_list(ACCOUNT) == []
+    eventually_equal(lambda: api.container_list(ACCOUNT), [], api, "containers listed")
 
 
 def test_container_flush(api, backend):
@@ -65,17 +70,21 @@ def test_container_flush(api, backend):
         api.object_create(ACCOUNT, "ct", data=b"v2-%d" % i, obj_name=f"obj-{i:02d}", policy="EC21")
     for i in range(0, 30, 5):
         api.object_delete(ACCOUNT, "ct", f"obj-{i:02d}")
-    api.object_create(ACCOUNT, "keep", data=b"kept", obj_name="kept")
+    api.object_create(ACCOUNT, "keep", data=b"kept", obj_name="kept", policy="SINGLE")
 
     api.container_flush(ACCOUNT, "ct")
 
     assert api.object_list(ACCOUNT, "ct", versions=True)["objects"] == []
     system = api.container_get_properties(ACCOUNT, "ct")["system"]
     assert (system["sys.m2.objects"], system["sys.m2.usage"]) == ("0", "0")
-    rows = {row[0]: row for row in api.container_list(ACCOUNT)}
-    assert (rows["ct"][1], rows["ct"][2]) == (0, 0)
-    assert (api.account_show(ACCOUNT)["objects"], api.account_show(ACCOUNT)["bytes"]) == (1, 4)
-    assert backend.chunk_file_count(api) == 1
+
+    def counters():
+        rows = {row[0]: row for row in api.container_list(ACCOUNT)}
+        account = api.account_show(ACCOUNT)
+        return (rows["ct"][1], rows["ct"][2]), (account["objects"], account["bytes"])
+
+    eventually_equal(counters, ((0, 0), (1, 4)), api, "container row and account counters")
+    eventually_equal(lambda: backend.chunk_file_count(api), 1, backend, "chunk files")
     assert fetch(api, "keep", "kept") == b"kept"
     api.container_delete(ACCOUNT, "ct")
     # Flushing an empty container is fine; a missing one is not.
@@ -147,8 +156,9 @@ def test_listing_limit_marker_end_marker_prefix(api):
 def test_container_listing(api):
     for name in ("a", "b/1", "b/2", "c"):
         api.container_create(ACCOUNT, name)
+    names = ["a", "b/1", "b/2", "c"]
+    eventually_equal(lambda: [r[0] for r in api.container_list(ACCOUNT)], names, api, "listed")
     rows = api.container_list(ACCOUNT)
-    assert [r[0] for r in rows] == ["a", "b/1", "b/2", "c"]
     assert all(r[1:4] == [0, 0, 0] for r in rows)
     assert [r[0] for r in api.container_list(ACCOUNT, limit=2)] == ["a", "b/1"]
     assert [r[0] for r in api.container_list(ACCOUNT, marker="b/1")] == ["b/2", "c"]
@@ -257,6 +267,9 @@ def container_listing_api(module_backend):
     api = module_backend.new_api()
     for name in LISTED_NAMES:
         api.container_create(ACCOUNT, name)
+    eventually_equal(
+        lambda: [r[0] for r in api.container_list(ACCOUNT)], LISTED_NAMES, api, "listed"
+    )
     return api
 
 
@@ -297,6 +310,9 @@ def test_container_listing_pages_match_a_model(
 # ---------------------------------------------------------------- statistics
 def test_account_stats_exact(api):
     def expect(objects, nbytes, containers):
+        eventually(lambda: check(objects, nbytes, containers), api, "account statistics")
+
+    def check(objects, nbytes, containers):
         account = api.account_show(ACCOUNT)
         assert (account["objects"], account["bytes"], account["containers"]) == (
             objects,
@@ -345,6 +361,7 @@ def test_account_stats_exact(api):
 
 
 # -------------------------------------------------------------------- events
+@pytest.mark.requires("event-journal")
 def test_events_record_mutations(api):
     def new_events(before):
         return api.event_list()[len(before) :]

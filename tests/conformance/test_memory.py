@@ -36,6 +36,7 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 args, account, size_mib, policy = json.loads(sys.argv[1])
+account = args.pop("account_prefix", "") + account  # a cluster namespace's own accounts
 block = random.Random(size_mib).randbytes(1024 * 1024)
 expected = hashlib.md5()
 for _ in range(size_mib):
@@ -94,7 +95,7 @@ def test_256mib_generator_upload_bounded_memory(backend, policy):
     assert report["rss_read"] < RSS_LIMIT, report
 
 
-@pytest.mark.slow_on("proxy")  # ~20 s embedded, ~50 s through the proxy here
+@pytest.mark.slow_on("proxy", "cluster")  # ~20 s embedded, ~50 s through a proxy here
 def test_2gib_generator_upload_bounded_memory(backend):
     report = run_upload(backend, 2048, "EC")
     assert report["rss_write"] < RSS_LIMIT, report

@@ -6,13 +6,18 @@ import pytest
 
 from oiocli.exceptions import Conflict, ContainerNotEmpty, NoSuchObject
 
-from .helpers import ACCOUNT, fetch, md5hex
+from .helpers import ACCOUNT, eventually, fetch, md5hex
 
 VERSIONING = "sys.m2.policy.version"
+# OpenIO's meta2 drops the versions beyond a container's limit when it writes a new one
+# only if asked to (or if its namespace says so): the limits below are meant strictly.
+DELETE_EXCEEDING = "sys.m2.policy.version.delete_exceeding"
 
 
 def make_container(api, name: str, max_versions: int | None) -> None:
     system = None if max_versions is None else {VERSIONING: str(max_versions)}
+    if max_versions is not None and max_versions > 1:
+        system[DELETE_EXCEEDING] = "1"
     assert api.container_create(ACCOUNT, name, system=system) is True
 
 
@@ -28,6 +33,10 @@ def versions_of(api, container: str, name: str | None = None) -> list[dict]:
 
 def assert_stats_match_listing(api, container: str) -> None:
     """Container and account counters equal what the versioned listing holds."""
+    eventually(lambda: check_stats(api, container), api, f"counters of {container!r}")
+
+
+def check_stats(api, container: str) -> None:
     stored = [o for o in versions_of(api, container) if not o["deleted"]]
     objects, nbytes = len(stored), sum(o["size"] for o in stored)
     system = api.container_get_properties(ACCOUNT, container)["system"]
@@ -44,6 +53,11 @@ def test_container_system_property_is_kept(api):
     assert api.container_get_properties(ACCOUNT, "v")["system"][VERSIONING] == "3"
 
 
+@pytest.mark.openio_differs(
+    "OpenIO 7.3.0's meta2 treats versioning disabled (0) as suspended: an overwrite "
+    "replaces the object (m2db_put_alias: a latest version > 0 is taken as a clue of "
+    "suspended versioning, and versions are timestamps)"
+)
 def test_versioning_disabled_refuses_overwrite(api):
     make_container(api, "v0", 0)
     upload(api, "v0", "doc", b"first")
@@ -133,7 +147,8 @@ def test_delete_marker_hides_then_undelete(api):
         (v2, False),
         (v1, False),
     ]
-    assert rows[0]["mime_type"] == "application/x-deleted"
+    # OpenIO's meta2 adds a parameter ("application/x-deleted;swift_versions_deleted=1").
+    assert rows[0]["mime_type"].split(";")[0] == "application/x-deleted"
     deleted = api.object_list(ACCOUNT, "vm", deleted=True)["objects"]
     assert [(o["name"], o["version"], o["deleted"]) for o in deleted] == [
         ("doc", marker_version, True)

@@ -857,7 +857,7 @@ class EmbeddedNamespace:
             if append and latest is not None and not latest[3]:
                 if latest[10] == "drained":
                     raise ContentDrained(f"Object {name!r} is drained")
-                cdb.insert_chunks(conn, latest[2], chunks)
+                cdb.insert_chunks(conn, latest[2], _after_last_metachunk(conn, latest[2], chunks))
                 conn.execute(
                     "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
                     "WHERE name = ? AND version = ?",
@@ -1474,6 +1474,25 @@ class EmbeddedNamespace:
         return cdb.conn.execute(
             "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
         ).fetchall()
+
+
+def _after_last_metachunk(
+    conn: sqlite3.Connection, content: str, chunks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Appended chunks renumbered to follow the object's last metachunk, as OpenIO's
+    meta2 does inside the commit (`append=1` sends them from position 0)."""
+    if not chunks:
+        return chunks
+    rows = conn.execute("SELECT pos FROM chunks WHERE content = ?", (content,)).fetchall()
+    following = 1 + max((int(str(pos).split(".")[0]) for (pos,) in rows), default=-1)
+    shift = following - min(int(str(c["pos"]).split(".")[0]) for c in chunks)
+    if not shift:
+        return chunks
+    out = []
+    for chunk in chunks:
+        meta, dot, sub = str(chunk["pos"]).partition(".")
+        out.append(dict(chunk, pos=f"{int(meta) + shift}{dot}{sub}"))
+    return out
 
 
 def _paging(sql, args, column, marker, end_marker, prefix):

@@ -1270,7 +1270,7 @@ def _content_meta_headers(req: Request) -> dict[str, str]:
     for key, value in req.headers.items():
         low = key.lower()
         if low.startswith(protocol.CONTENT_PREFIX):
-            fields[low[len(protocol.CONTENT_PREFIX) :]] = unquote(value)
+            fields[low[len(protocol.CONTENT_PREFIX) :]] = value  # raw, as OpenIO's clients send
     return fields
 
 

@@ -8,7 +8,9 @@
 - get: `GET <url>` with a `Range`, streamed; a short body is an error, never
   silently short data.
 - head: `HEAD <url>` (metadata headers); delete: `DELETE <url>` (204, 404 fine);
-  link: `COPY <url>` with a `Destination` on the same rawx (a hard link there).
+  link: `COPY <url>` with a `Destination` on the same rawx (a hard link there)
+  and the full path of the object the link belongs to, which the rawx requires
+  (it records it for the new chunk id).
 
 Errors are oiocli exceptions, so the shared read path (`oiocli.io.reader`)
 skips a bad or unreachable replica or fragment and goes on with the others.
@@ -41,6 +43,8 @@ READ_SIZE = 1024 * 1024
 
 # Given an uploaded chunk's metadata: (account, container) of its object, when known.
 NamesFn = Callable[[dict[str, Any]], tuple[str, str] | None]
+# Given (url, new_url) of a link asked without a full path: keep it for later.
+DeferFn = Callable[[str, str], None]
 
 _TRAILERS = ", ".join(
     protocol.chunk_header(f)
@@ -51,9 +55,12 @@ _TRAILERS = ", ".join(
 class HttpChunkStore:
     """Chunks on rawx services, addressed by `http://<rawx>/<CHUNK ID>` URLs."""
 
-    def __init__(self, http: HttpClient, names: NamesFn | None = None) -> None:
+    def __init__(
+        self, http: HttpClient, names: NamesFn | None = None, defer_link: DeferFn | None = None
+    ) -> None:
         self.http = http
         self.names = names
+        self.defer_link = defer_link
 
     # ------------------------------------------------------------------ put
     def _full_path(self, meta: dict[str, Any]) -> str | None:
@@ -220,14 +227,23 @@ class HttpChunkStore:
             LOG.warning("Chunk %s not deleted (left as an orphan): %s", url, exc)
 
     def link(self, url: str, new_url: str, full_path: str | None = None) -> None:
-        """A new id for the same data on the same rawx; `full_path` names its new object."""
+        """A new id for the same data on the same rawx; `full_path` names its new object.
+
+        Without a full path (the facade's object link does not know the new
+        object's version and id here), the link is handed to `defer_link`: the
+        metadata backend makes it when it commits the object, where both are known.
+        """
         service, _ = protocol.split_chunk_url(url)
         new_service, _ = protocol.split_chunk_url(new_url)
         if service != new_service:
             raise BadRequest(f"Cannot link {url} to another rawx ({new_url})")
+        if not full_path:
+            if self.defer_link is None:
+                raise BadRequest(f"Cannot link {url}: a rawx needs the new object's full path")
+            self.defer_link(url, new_url)
+            return
         headers = {"Destination": new_url}
-        if full_path:
-            headers.update(protocol.chunk_headers({"full_path": full_path}))
+        headers.update(protocol.chunk_headers({"full_path": full_path}))
         reqid = self.http.reqid()
         resp = self.http.request(
             "COPY",

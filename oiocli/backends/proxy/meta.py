@@ -7,7 +7,7 @@ reference/openio.md, section 4, describes both. Where one embedded call needs
 several requests (a truncate, an unbounded listing), the requests are ordered so
 that a failure in the middle leaves the object consistent.
 
-Three places where the facade's calls carry less than the protocol wants are
+Four places where the facade's calls carry less than the protocol wants are
 bridged here, per thread (the facade calls them from the caller's thread):
 
 - `content_prepare` is not told the object's name: `content/prepare2` gets a
@@ -18,7 +18,10 @@ bridged here, per thread (the facade calls them from the caller's thread):
   already returned;
 - a rawx wants each chunk's full path (account/container/...), while the chunk
   metadata names only the container id: the ids of containers this client has
-  addressed are remembered (`names_of`).
+  addressed are remembered (`names_of`);
+- a rawx links a chunk (COPY) only given the full path of the object the link
+  belongs to, which the facade's `chunks.link` does not say: such links wait in
+  the thread's context and are made by the `content_create` that commits them.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ from urllib.parse import urlsplit
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
-from oiocli.exceptions import BadRequest, NoSuchContainer, NoSuchObject, NotFound
+from oiocli.exceptions import (
+    BadRequest,
+    Conflict,
+    ContentDrained,
+    NoSuchContainer,
+    NoSuchObject,
+    NotFound,
+)
 from oiocli.io.storage_method import PolicyTable
 
 LIST_PAGE = 1000
@@ -96,11 +106,12 @@ class ProxyNamespace:
         self._account_url = normalize_url(account_url) if account_url else None
         self.admin = admin
         self._info: dict[str, Any] | None = None
+        self._delete_says_what = False  # whether the proxy reports delete markers
         self._info_lock = threading.Lock()
         self._local = threading.local()
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._names_lock = threading.Lock()
-        self.chunks = HttpChunkStore(self.http, self.names_of)
+        self.chunks = HttpChunkStore(self.http, self.names_of, self._defer_link)
 
     def close(self) -> None:
         self.http.close()
@@ -162,6 +173,24 @@ class ProxyNamespace:
             return ctx["account"], ctx["container"]
         return None
 
+    def _defer_link(self, url: str, new_url: str) -> None:
+        """Keep a link asked without a full path for the thread's next `content_create`."""
+        links = getattr(self._local, "links", None)
+        if links is None:
+            links = self._local.links = {}
+        links[new_url] = url
+
+    def _make_links(self, chunks: list[dict[str, Any]], full_path: str) -> None:
+        """Make the deferred links among `chunks`, now that their object is named."""
+        links = getattr(self._local, "links", None)
+        self._local.links = None
+        if not links:
+            return
+        for chunk in chunks:
+            source = links.pop(chunk["url"], None)
+            if source is not None:
+                self.chunks.link(source, chunk["url"], full_path=full_path)
+
     # ----------------------------------------------------------- namespace
     def _namespace_info(self) -> dict[str, Any]:
         with self._info_lock:
@@ -184,7 +213,10 @@ class ProxyNamespace:
             "namespace": info.get("ns", self.namespace),
             "proxy": self.proxy_url,
             "chunk_size": int(info.get("chunksize") or options.get("ns.chunk_size") or 0),
-            "storage_policy": options.get("ns.storage_policy") or DEFAULT_POLICY,
+            # OpenIO's conscience says "storage_policy"; oio namespace serve the sds.conf key.
+            "storage_policy": options.get("storage_policy")
+            or options.get("ns.storage_policy")
+            or DEFAULT_POLICY,
             "max_versions": int(options.get("meta2.max_versions", 1)),
             "policies": self._policies(info),
         }
@@ -437,13 +469,17 @@ class ProxyNamespace:
                 _resp, body = self._account("GET", "containers", account, params)
             except Exception as exc:
                 raise self._no_such_account(exc, account) from None
-            page = [list(r) for r in (body or {}).get("listing", [])]
-            rows.extend(page)
-            if not page or len(page) < want or (limit and len(rows) >= int(limit)):
+            raw = [list(r) for r in (body or {}).get("listing", [])]
+            leading = bool(delimiter) and not prefix
+            rows.extend(_leading_delimiter(raw, delimiter, marker) if leading else raw)
+            if not raw or len(raw) < want or (limit and len(rows) >= int(limit)):
                 break
-            last = page[-1]
+            last = raw[-1]
             # After a common prefix, jump past every name under it.
-            marker = last[0] + "\U0010ffff" if last[3] else last[0]
+            if leading and str(last[0]).startswith(delimiter):
+                marker = delimiter + "\U0010ffff"
+            else:
+                marker = last[0] + "\U0010ffff" if last[3] else last[0]
         return rows[: int(limit)] if limit else rows
 
     # ---------------------------------------------------------- containers
@@ -543,7 +579,15 @@ class ProxyNamespace:
         }
         cid = protocol.compute_cid(account, container)
         status = sys_headers.get("sys-status", "0")
-        names = {"0": "Enabled", str(0x2000000): "Frozen", str(0x4000000): "Disabled"}
+        # meta2's values (sqliterepo's ADMIN_STATUS_*: 0, (guint32)-1, (guint32)-2), and
+        # those `oio namespace serve` used to answer.
+        names = {
+            "0": "Enabled",
+            str(2**32 - 1): "Frozen",
+            str(2**32 - 2): "Disabled",
+            str(0x2000000): "Frozen",
+            str(0x4000000): "Disabled",
+        }
         return {
             "account": account,
             "name": container,
@@ -576,13 +620,18 @@ class ProxyNamespace:
         if freeze:
             self._proxy("POST", "admin/freeze", dict(src, type="meta2"), reqid=reqid)
         try:
-            self._proxy(
-                "POST",
-                "container/snapshot",
-                src,
-                json_body={"account": dst_account, "container": dst_container},
-                reqid=reqid,
-            )
+            try:
+                self._proxy(
+                    "POST",
+                    "container/snapshot",
+                    src,
+                    json_body={"account": dst_account, "container": dst_container},
+                    reqid=reqid,
+                )
+            except BadRequest as exc:
+                if "already exists" not in str(exc):  # OpenIO's proxy: a plain 400
+                    raise
+                raise Conflict(str(exc), reqid=exc.reqid) from None
             self._relink(dst_account, dst_container, reqid)
             self._proxy("POST", "container/touch", dst, reqid=reqid, idempotent=True)
         finally:
@@ -679,7 +728,12 @@ class ProxyNamespace:
         chunk_size = resp.headers.get(protocol.CHUNK_SIZE_HEADER)
         chunks = reply.get("chunks", []) if isinstance(reply, dict) else list(reply or [])
         urls = [c["url"] for c in sorted(chunks, key=lambda c: _pos_key(c.get("pos", "0")))]
-        self._set_context(account, container, targets=urls, policy=meta["policy"])
+        # The real proxy's prepare2 only places chunks: the container is created (when
+        # missing, if asked) by the commit, as OpenIO's client has it.
+        self._set_context(
+            account, container, targets=urls, policy=meta["policy"], autocreate=autocreate
+        )
+        self._local.links = None  # links a failed operation left unmade
         return {
             "cid": protocol.compute_cid(account, container),
             "policy": meta["policy"] or policy or self.default_policy,
@@ -761,7 +815,10 @@ class ProxyNamespace:
     ) -> tuple[dict[str, Any], list[dict]]:
         params = self._content_params(account, container, name, version)
         params["properties"] = "false"
-        resp, body = self._proxy("GET", "content/locate", params)
+        try:
+            resp, body = self._proxy("GET", "content/locate", params)
+        except ContentDrained as exc:  # OpenIO's message does not name the object
+            raise ContentDrained(f"Object {name!r} is drained: {exc}", reqid=exc.reqid) from None
         meta = protocol.content_meta_from_headers(resp.headers, account, container)
         # Properties come from their own request: in locate's headers a property could
         # not be told from a system field of the same name.
@@ -806,26 +863,25 @@ class ProxyNamespace:
         meta = {
             "length": kwargs["size"],
             "size": kwargs["size"],
-            "hash": kwargs.get("hsh") or "",
             "id": kwargs["content"],
             "policy": kwargs["policy"],
             "version": version,
             "mime-type": kwargs.get("mime_type") or "application/octet-stream",
             "chunk-method": kwargs["chunk_method"],
         }
-        headers = {
-            protocol.CONTENT_PREFIX + k: protocol.quote(str(v), safe="") for k, v in meta.items()
-        }
-        chunks = []
-        for chunk in kwargs.get("chunks") or []:
-            record = {
-                "url": chunk["url"],
-                "pos": str(chunk["pos"]),
-                "size": int(chunk["size"]),
-                "hash": chunk.get("hash") or "",
-                **_fragment_fields(chunk),
-            }
-            chunks.append(record)
+        if kwargs.get("hsh"):  # none after an append or a truncate (meta2 refuses "")
+            meta["hash"] = kwargs["hsh"]
+        headers = protocol.content_request_headers(meta)
+        chunks = [_chunk_record(chunk) for chunk in kwargs.get("chunks") or []]
+        self._make_links(
+            chunks, protocol.full_path(account, container, name, version, kwargs["content"])
+        )
+        if kwargs.get("append"):
+            chunks = _from_position_zero(chunks)
+        ctx = getattr(self._local, "ctx", None)
+        if ctx and ctx.get("autocreate") and ctx["account"] == account:
+            if ctx["container"] == container:  # as the prepare of this upload asked
+                headers[protocol.ACTION_MODE_HEADER] = "autocreate"
         resp, _ = self._proxy(
             "POST",
             "content/create",
@@ -834,7 +890,6 @@ class ProxyNamespace:
             headers=headers,
             reqid=kwargs.get("reqid"),
         )
-        ctx = getattr(self._local, "ctx", None)
         if ctx is not None:
             ctx["targets"] = None
         final = resp.headers.get(protocol.CONTENT_PREFIX + "version")
@@ -848,15 +903,38 @@ class ProxyNamespace:
         version: int | None = None,
         reqid: str | None = None,
     ) -> tuple[bool, int]:
+        """Delete an object (or one version): (delete marker created or removed, version).
+
+        oiocli's serve says what it did in headers. OpenIO's proxy answers a bare 204:
+        the version deleted is then read before, the delete marker left, if any, after.
+        """
+        before = None
+        if not self._delete_says_what:
+            try:
+                before = self.content_get(
+                    account, container, name, version, allow_deleted=version is not None
+                )
+            except NoSuchObject:
+                pass  # the delete itself says so
         resp, _ = self._proxy(
             "POST",
             "content/delete",
             self._content_params(account, container, name, version),
             reqid=reqid,
         )
-        marker = protocol.true_value(resp.headers.get(protocol.DELETE_MARKER_HEADER))
-        version_id = resp.headers.get(protocol.VERSION_ID_HEADER)
-        return marker, int(version_id) if version_id else (version or 0)
+        if protocol.DELETE_MARKER_HEADER in resp.headers:
+            self._delete_says_what = True
+            marker = protocol.true_value(resp.headers.get(protocol.DELETE_MARKER_HEADER))
+            version_id = resp.headers.get(protocol.VERSION_ID_HEADER)
+            return marker, int(version_id) if version_id else (version or 0)
+        if version is not None:
+            return bool(before and before["deleted"]), int(version)
+        newest = self.content_list(account, container, 1, prefix=name, versions=True)
+        entry = next((o for o in newest["objects"] if o["name"] == name), None)
+        if entry is not None and entry["deleted"]:
+            if before is None or entry["version"] != before["version"]:
+                return True, int(entry["version"])
+        return False, int(before["version"]) if before else 0
 
     def content_update_props(
         self,
@@ -899,12 +977,21 @@ class ProxyNamespace:
         version: int | None = None,
         reqid: str | None = None,
     ) -> None:
+        """Drop an object's data, keeping its metadata (chunk method "drained").
+
+        OpenIO 7.3.0's event agent deletes no chunk after a drain (its content_cleaner
+        handles deletions only): the chunks of the version drained are deleted here,
+        once meta2 no longer references them.
+        """
+        meta, chunks = self.content_locate(account, container, name, version)
         self._proxy(
             "POST",
             "content/drain",
-            self._content_params(account, container, name, version),
+            self._content_params(account, container, name, meta["version"]),
             reqid=reqid,
         )
+        for chunk in chunks:
+            self.chunks.delete(chunk["url"])
 
     def content_truncate(
         self,
@@ -917,34 +1004,53 @@ class ProxyNamespace:
         new_chunks: list[dict],
         reqid: str | None = None,
     ) -> None:
-        """`content/truncate`, then `content/update` of the metachunk cut in the middle.
+        """Cut an object to `size` bytes, on meta2's terms.
 
-        In this order, a failure between the two leaves a consistent object: the
-        size is already the new one, and the metachunk it ends in still holds the
-        old (longer) data, which reads trim.
+        meta2 truncates on metachunk boundaries only. When `size` falls inside a
+        metachunk, the caller has rewritten that one (`replace_pos`) as `new_chunks`:
+        the object is cut at the end of that metachunk (`content/truncate`), then
+        the metachunk is swapped for its shorter version (`content/update`, which
+        sets the object's size from the chunk records and has the event agent
+        delete the replaced chunks). A failure between the two leaves a consistent
+        object: a prefix of the original, one metachunk longer than asked. A last
+        `content/truncate` at `size` is a no-op on meta2; `oio namespace serve`
+        keeps the size on `content/update` and needs it.
         """
         params = self._content_params(account, container, name, version)
-        self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
         if replace_pos is None or not new_chunks:
+            self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
             return
-        meta = self.content_get(account, container, name, version)
-        chunks = [
+        meta, chunks = self.content_locate(account, container, name, version)
+        sizes: dict[int, int] = {}
+        for chunk in chunks:
+            sizes[_pos_key(chunk["pos"])[0]] = int(chunk["size"])
+        if replace_pos not in sizes:
+            raise BadRequest(f"Object {name!r} has no metachunk at position {replace_pos}")
+        boundary = sum(n for index, n in sizes.items() if index <= replace_pos)
+        if boundary < meta["size"]:
+            self._proxy("POST", "content/truncate", dict(params, size=boundary), reqid=reqid)
+        records = [_chunk_record(c) for c in new_chunks]
+        # The proxy wants the object's headers, which meta2 ignores here (it only swaps the
+        # chunk records and adds up their sizes).
+        headers = protocol.content_request_headers(
             {
-                "url": c["url"],
-                "pos": str(c["pos"]),
-                "size": int(c["size"]),
-                "hash": c.get("hash") or "",
-                **_fragment_fields(c),
+                "size": records[0]["size"],
+                "id": meta["id"],
+                "version": meta["version"],
+                "policy": meta["policy"],
+                "chunk-method": meta["chunk_method"],
+                "mime-type": meta["mime_type"] or "application/octet-stream",
             }
-            for c in new_chunks
-        ]
+        )
         self._proxy(
             "POST",
             "content/update",
             dict(params, id=meta["id"]),
-            json_body=chunks,
+            json_body=records,
+            headers=headers,
             reqid=reqid,
         )
+        self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
 
     def content_replace_chunks(
         self,
@@ -996,6 +1102,10 @@ class ProxyNamespace:
             params = self._remember(account, container)
             resource = "container/purge"
         else:
+            # OpenIO's meta2 purges a name that does not exist without a word.
+            listed = self.content_list(account, container, 1, prefix=name, versions=True)
+            if not any(o["name"] == name for o in listed["objects"]):
+                raise NoSuchObject(f"Object {name!r} not found in container {container!r}")
             params = self._content_params(account, container, name)
             resource = "content/purge"
         if maxvers is not None:
@@ -1016,6 +1126,11 @@ class ProxyNamespace:
         properties: bool = False,
     ) -> dict[str, Any]:
         params: dict[str, Any] = self._remember(account, container)
+        if marker and prefix and marker < prefix:
+            # Every name under the prefix follows such a marker. And meta2 lists from the
+            # marker alone, stopping at the first name outside the prefix: it would
+            # answer nothing at all.
+            marker = None
         params.update(
             {
                 "max": min(int(limit), LIST_PAGE_MAX),
@@ -1033,10 +1148,15 @@ class ProxyNamespace:
             params["properties"] = 1
         resp, body = self._proxy("GET", "container/list", params)
         body = body or {}
-        objects = [
-            protocol.meta_from_listing(o, account, container, properties)
-            for o in body.get("objects", [])
-        ]
+        raw = body.get("objects", [])
+        objects = [protocol.meta_from_listing(o, account, container, properties) for o in raw]
+        # OpenIO's proxy does not say which version is a name's latest: the first listed
+        # (versions come newest first, and a page starts after a marker name).
+        seen: set[str] = set()
+        for entry, meta in zip(raw, objects, strict=True):
+            if "is_latest" not in entry:
+                meta["is_latest"] = meta["name"] not in seen
+            seen.add(meta["name"])
         truncated = protocol.true_value(resp.headers.get(protocol.LIST_TRUNCATED_HEADER))
         next_marker = resp.headers.get(protocol.LIST_MARKER_HEADER)
         return {
@@ -1082,6 +1202,56 @@ class ProxyNamespace:
             result += [(o["name"], o["version"]) for o in whole if not o["deleted"]]
             if not page["truncated"] or not objects:
                 return result
+
+
+def _leading_delimiter(
+    rows: list[list[Any]], delimiter: str, marker: str | None
+) -> list[list[Any]]:
+    """A container listing page with the names that begin with the delimiter as one
+    common prefix row, as a delimiter anywhere else makes them.
+
+    OpenIO's account service (`_raw_listing`) takes a delimiter found at index 0 of a
+    name (no prefix asked) for no delimiter and lists such names one by one. After a
+    marker under that prefix (the prefix row of a previous page), they are skipped.
+    """
+    out: list[list[Any]] = []
+    for row in rows:
+        if not str(row[0]).startswith(delimiter):
+            out.append(row)
+        elif not (marker and marker.startswith(delimiter)) and (not out or out[-1][0] != delimiter):
+            out.append([delimiter, 0, 0, 1, 0])
+    return out
+
+
+def _chunk_record(chunk: dict[str, Any]) -> dict[str, Any]:
+    """A chunk of a `content/create` or `content/update` body."""
+    return {
+        "url": chunk["url"],
+        "pos": str(chunk["pos"]),
+        "size": int(chunk["size"]),
+        "hash": chunk.get("hash") or "",
+        **_fragment_fields(chunk),
+    }
+
+
+def _from_position_zero(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Appended metachunks numbered from 0, as meta2 wants them with `append=1`.
+
+    meta2 renumbers them after the object's last metachunk inside its commit, so
+    two appends racing both land; positions already shifted by the caller (from a
+    read that may be stale) would be shifted twice.
+    """
+    if not chunks:
+        return chunks
+    first = min(_pos_key(c["pos"])[0] for c in chunks)
+    if first == 0:
+        return chunks
+    out = []
+    for chunk in chunks:
+        meta, _, sub = chunk["pos"].partition(".")
+        pos = str(int(meta) - first) + ("." + sub if sub else "")
+        out.append(dict(chunk, pos=pos))
+    return out
 
 
 def _pos_key(pos: Any) -> tuple[int, ...]:

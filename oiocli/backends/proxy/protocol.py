@@ -5,7 +5,10 @@ Shared by the client (`oiocli.backends.proxy`) and by `oio namespace serve`
 and each mapping is written once. The shapes follow reference/openio.md,
 section 4:
 
-- object metadata travels in `x-oio-content-meta-*` headers, values URL-quoted;
+- object metadata travels in `x-oio-content-meta-*` headers. A client sends the
+  values raw (OpenIO's meta2 stores them as they arrive, and its event agents
+  read the chunk method back as stored); OpenIO's proxy answers the name
+  URL-quoted, the other fields raw, so every value is unquoted on read;
 - chunk metadata travels in `x-oio-chunk-meta-*` headers (PUT request, GET and
   HEAD replies); the metachunk size and hash, known only when a chunk's data has
   been streamed, travel as trailers of the chunked PUT body;
@@ -184,6 +187,20 @@ def content_headers(meta: Mapping[str, Any], properties: bool = False) -> dict[s
     if properties:
         for key, value in (meta.get("properties") or {}).items():
             out[CONTENT_PREFIX + quote(str(key), safe="")] = quote(str(value), safe="")
+    return out
+
+
+def content_request_headers(fields: Mapping[str, Any]) -> dict[str, str]:
+    """`x-oio-content-meta-*` headers of a `content/create`: values raw, as OpenIO's client
+    sends them. A value that cannot travel raw in a header is refused (BadRequest)."""
+    out = {}
+    for key, value in fields.items():
+        text = _text(value)
+        if not all(" " <= c <= "~" for c in text):
+            raise BadRequest(
+                f"Invalid object {key} {text!r}: only printable ASCII can be sent to the proxy"
+            )
+        out[CONTENT_PREFIX + key] = text
     return out
 
 
