@@ -21,7 +21,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from oiocli.exceptions import OioException, UnrecoverableContent
+from oiocli.exceptions import Forbidden, OioException, UnrecoverableContent
 from oiocli.io.reader import (
     ExactReader,
     Metachunk,
@@ -400,14 +400,21 @@ class Checker:
         for account, name, _cid in self.backend._ns_read(
             "SELECT account, name, cid FROM containers"
         ):
+            import sqlite3
+
+            from oiocli.backends.embedded import db
+
             cdb = self.backend.container(account, name)
-            if prefix:
-                rows = cdb.conn.execute(
-                    "SELECT url, content FROM chunks WHERE url >= ? AND url < ?",
-                    (prefix, prefix[:-1] + "0"),
-                )
-            else:
-                rows = cdb.conn.execute("SELECT url, content FROM chunks")
+            try:
+                if prefix:
+                    rows = cdb.conn.execute(
+                        "SELECT url, content FROM chunks WHERE url >= ? AND url < ?",
+                        (prefix, prefix[:-1] + "0"),
+                    ).fetchall()
+                else:
+                    rows = cdb.conn.execute("SELECT url, content FROM chunks").fetchall()
+            except sqlite3.DatabaseError as exc:
+                db.raise_db_error(exc, cdb.path)
             for url, content in rows:
                 refs[url] = (account, name, content)
         return refs
@@ -433,17 +440,18 @@ class Checker:
         from oiocli.backends.embedded import db
 
         found: set[str] = set()
-        connections = []
+        connections = []  # (connection, path, opened here)
         for account, name in self.backend._ns_read("SELECT account, name FROM containers"):
-            connections.append((self.backend.container(account, name).conn, None))
+            cdb = self.backend.container(account, name)
+            connections.append((cdb.conn, cdb.path, False))
         for path in self.unregistered_databases():
             try:
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
             except sqlite3.Error as exc:
                 db.raise_db_error(exc, path)
-            connections.append((conn, path))
+            connections.append((conn, path, True))
         try:
-            for conn, path in connections:
+            for conn, path, _own in connections:
                 for start in range(0, len(urls), 500):
                     batch = urls[start : start + 500]
                     marks = ",".join("?" * len(batch))
@@ -452,11 +460,11 @@ class Checker:
                             f"SELECT url FROM chunks WHERE url IN ({marks})", batch
                         ).fetchall()
                     except sqlite3.DatabaseError as exc:
-                        db.raise_db_error(exc, path or "container database")
+                        db.raise_db_error(exc, path)
                     found.update(row[0] for row in rows)
         finally:
-            for conn, path in connections:
-                if path is not None:
+            for conn, _path, own in connections:
+                if own:
                     conn.close()
         return found
 
@@ -644,7 +652,7 @@ class Checker:
 
     def _need_files(self, what: str) -> None:
         """Checks of the namespace's own files work on the embedded namespace only."""
-        if not hasattr(self.backend, "ns_db"):
+        if not hasattr(type(self.backend), "ns_db"):  # the class: opening it may fail
             from oiocli.exceptions import BadRequest
 
             raise BadRequest(
@@ -721,34 +729,45 @@ class Checker:
 
     def _namespace_db_problem(self) -> str | None:
         """What is wrong with namespace.db (it cannot be opened, or its pages are damaged)."""
+        return self._database_damage(self.backend.ns, self.backend.ns_db_path)
+
+    @staticmethod
+    def _database_damage(conn: Any, path: str) -> str | None:
+        """SQLite's own check of every page (a file cut short reads fine until a missing page)."""
         import sqlite3
 
-        ns = self.backend
         try:
-            result = ns.ns.execute("PRAGMA quick_check").fetchall()
+            result = conn.execute("PRAGMA quick_check").fetchall()
         except sqlite3.DatabaseError as exc:
-            return f"Database {ns.ns_db_path} is corrupt: {exc}"
+            return f"Database {path} is corrupt: {exc}"
         if [tuple(r) for r in result] != [("ok",)]:
-            return f"Database {ns.ns_db_path} is corrupt: " + "; ".join(
-                str(r[0]) for r in result[:3]
-            )
+            return f"Database {path} is corrupt: " + "; ".join(str(r[0]) for r in result[:3])
         return None
 
     def _registered_containers(self, repair: bool) -> list[dict[str, Any]]:
+        import sqlite3
+
         ns = self.backend
         rows = []
         for account, name in ns._ns_read("SELECT account, name FROM containers"):
             scope = f"{account}/{name}"
             try:
                 cdb = ns.container(account, name)
+                damage = self._database_damage(cdb.conn, cdb.path)
+                if damage is not None:
+                    rows.append(_row(scope, "database", "lost", damage))
+                    continue
                 objects, nbytes = cdb.conn.execute(
                     "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM aliases WHERE deleted = 0"
                 ).fetchone()
                 props = cdb.props()
+            except Forbidden as exc:  # permissions: nothing is damaged, nothing to repair
+                rows.append(_row(scope, "database", "wrong", str(exc)))
+                continue
             except OioException as exc:
                 rows.append(_row(scope, "database", "lost", str(exc)))
                 continue
-            except Exception as exc:  # sqlite3.DatabaseError of a damaged page
+            except sqlite3.DatabaseError as exc:  # e.g. an empty file: no tables
                 rows.append(_row(scope, "database", "lost", f"Database {cdb.path}: {exc}"))
                 continue
             from oiocli.backends.embedded.meta import DELETED_PROP

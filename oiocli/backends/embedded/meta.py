@@ -1073,11 +1073,15 @@ class EmbeddedNamespace:
 
     def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
         fragment_hash = "chunk_hash" if cdb.chunk_hash_column else "NULL"
-        rows = cdb.conn.execute(
-            f"SELECT url, pos, size, hash, chunk_size, {fragment_hash} FROM chunks "
-            "WHERE content = ?",
-            (content,),
-        ).fetchall()
+        try:
+            rows = cdb.conn.execute(
+                f"SELECT url, pos, size, hash, chunk_size, {fragment_hash} FROM chunks "
+                "WHERE content = ?",
+                (content,),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
         result = []
         for url, pos, size, hsh, chunk_size, chunk_hash in rows:
             chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
@@ -1879,9 +1883,13 @@ class EmbeddedNamespace:
     def container_versions(self, account: str, container: str) -> list[tuple[str, int]]:
         """(name, version) of every stored object version (not delete markers)."""
         cdb = self.container(account, container)
-        return cdb.conn.execute(
-            "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
-        ).fetchall()
+        try:
+            return cdb.conn.execute(
+                "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
 
 
 def shift_position(pos: Any, base: int) -> str:
