@@ -573,7 +573,7 @@ class ObjectStorageApi:
         except OSError:
             return None, None, None, content_id, version
         state = journal.load()
-        note = None
+        note = f"restarted: the journal {journal.problem}" if journal.problem else None
         done: list[dict[str, Any]] = []
         if state is not None:
             usable = journal.matches(state, st, chunk_method, self.backend.chunk_size)
