@@ -57,7 +57,7 @@ def load_or_create(
     The settings given apply to a new namespace, or to an existing one with
     `update_config`; otherwise an existing namespace keeps its own.
     """
-    from oiocli.backends.embedded.locks import chunk_lock
+    from oiocli.backends.embedded.locks import LOCK_FILE, chunk_lock
 
     path = os.path.join(data_dir, CONFIG_FILE)
     config = read_config(path)
@@ -70,10 +70,18 @@ def load_or_create(
         except OSError as exc:
             raise BadRequest(f"Cannot create namespace directory {data_dir}: {exc}") from None
     # Two processes making the same namespace at once: one makes it, the other reads it.
+    lock = os.path.join(data_dir, LOCK_FILE)
+    had_lock = os.path.exists(lock)
     with chunk_lock(data_dir, exclusive=True):
         config = read_config(path)
         if config is None:
-            refuse_non_empty(data_dir, path)
+            try:
+                refuse_non_empty(data_dir, path)
+            except OioException:
+                if not had_lock:  # leave the directory as it was found
+                    with contextlib.suppress(OSError):
+                        os.unlink(lock)
+                raise
             config = {
                 "namespace": namespace,
                 "chunk_size": DEFAULT_CHUNK_SIZE,
