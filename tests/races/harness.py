@@ -213,14 +213,9 @@ class Round:
     files: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_round(
-    backend: RaceBackend, account: str, round_no: int, variant: str, policy: str, seed: str
-) -> tuple[Round, State]:
-    """Make the round's initial state with the backend's API; its model."""
-    rng = random.Random(f"{seed}:{round_no}")
-    names = Names(container=f"c{round_no}", snapshot=f"s{round_no}")
-    rnd = Round(account, names)
-    folder = backend.work / account / str(round_no)
+def round_files(backend: RaceBackend, rnd: Round, rng: random.Random, tag: str) -> None:
+    """The data the round's creates and appends upload (files, and their bytes)."""
+    folder = backend.work / rnd.account / tag
     folder.mkdir(parents=True, exist_ok=True)
     for what, size in (
         ("create-a", 100_000),
@@ -234,6 +229,16 @@ def prepare_round(
         rnd.files[what] = str(path)
         rnd.files[f"{what}-data"] = data
     rnd.files["default-policy"] = DEFAULT_POLICY
+
+
+def prepare_round(
+    backend: RaceBackend, account: str, round_no: int, variant: str, policy: str, seed: str
+) -> tuple[Round, State]:
+    """Make the round's initial state with the backend's API; its model."""
+    rng = random.Random(f"{seed}:{round_no}")
+    names = Names(container=f"c{round_no}", snapshot=f"s{round_no}")
+    rnd = Round(account, names)
+    round_files(backend, rnd, rng, str(round_no))
     api = backend.api()
     state: State = {}
     c = names.container
@@ -252,12 +257,12 @@ def prepare_round(
     return rnd, state
 
 
-def observe(backend: RaceBackend, rnd: Round) -> tuple[State, list[str]]:
-    """The round's containers as the backend reads them back; half-visible objects."""
+def observe(backend: RaceBackend, rnd: Round, also: Any = ()) -> tuple[State, list[str]]:
+    """The round's containers (and `also`) as the backend reads them back; half-visible ones."""
     api = backend.api()
     state: State = {}
     half: list[str] = []
-    for cname in (rnd.names.container, rnd.names.snapshot):
+    for cname in sorted({rnd.names.container, rnd.names.snapshot, *also}):
         try:
             props = api.container_get_properties(rnd.account, cname)
         except NoSuchContainer:
@@ -337,9 +342,17 @@ def leftovers(backend: RaceBackend) -> list[str]:
     for volume in api.backend.volumes:
         for row in api.volume_check(volume, orphans=True, min_age=0):
             found.append(f"{row['state']}: {row['chunk'] or row['volume']} {row['detail']}")
-    found += [f"unregistered database {p}" for p in api.checker.unregistered_databases()]
+    registered = {
+        os.path.basename(api.backend.container(account, name).path)
+        for account, name in api.backend._ns_read("SELECT account, name FROM containers")
+    }
     for root, _dirs, files in os.walk(backend.data_dir / "containers"):
         found += [f"temporary file {root}/{f}" for f in files if f.endswith(".tmp")]
+        found += [
+            f"unregistered database {root}/{f}"
+            for f in files
+            if f.endswith(".db") and f not in registered
+        ]
     return found
 
 
