@@ -297,7 +297,7 @@ class EmbeddedNamespace:
         self.policies = PolicyTable(self.config["policies"])
         self.chunks = LocalChunkStore()
         self._ns_db: db.Database | None = None
-        self._dbfile_sql = "dbfile"
+        self._dbfile_column = "dbfile"
 
     # ------------------------------------------------------------------ config
     def _load_or_create_config(
@@ -384,8 +384,14 @@ class EmbeddedNamespace:
             database.close()
             raise
         # A read-only namespace of an older version has no dbfile column: legacy names.
-        self._dbfile_sql = "dbfile" if "dbfile" in columns else "NULL"
+        self._dbfile_column = "dbfile" if "dbfile" in columns else "NULL"
         return database
+
+    @property
+    def _dbfile_sql(self) -> str:
+        """The SQL for a container's database file name (known once namespace.db is open)."""
+        _ = self.ns_db  # opening it finds out
+        return self._dbfile_column
 
     def close_namespace_db(self) -> None:
         """Forget the namespace.db handle (the file is about to be replaced)."""
@@ -710,11 +716,16 @@ class EmbeddedNamespace:
     def container(self, account: str, name: str) -> ContainerDB:
         """The container's database, as namespace.db lists it now.
 
-        A cached handle is used only while namespace.db still lists its file:
-        a container deleted (and made again) by another process is never read
-        or written through an old handle.
+        A cached handle is used only while its file is still there: a deletion
+        removes it (and a container made again gets another file), so a
+        container deleted by another process is not read through an old handle;
+        writes check the registration itself, in their transaction.
         """
         cid = compute_cid(account, name)
+        with self._lock:
+            cdb = self._containers.get(cid)
+        if cdb is not None and os.path.exists(cdb.path):
+            return cdb
         dbfile = self.registered_dbfile(cid)
         if dbfile is UNREGISTERED:
             self.forget_container(cid)
