@@ -133,6 +133,27 @@ def test_two_appends_at_once_both_land(ns, policy):
     assert ns.run("namespace", "check").returncode == 0
 
 
+def test_an_append_whose_object_was_deleted_meanwhile_never_joins_an_old_version(ns):
+    """Versioned: the delete leaves the version; the append's chunks named its content."""
+    api = ns.api()
+    api.container_create(ACCOUNT, "v", system={"sys.m2.policy.version": "-1"})
+    first = os.urandom(70_000)
+    api.object_create(ACCOUNT, "v", data=first, obj_name="o")
+    (version,) = [o["version"] for o in api.object_list(ACCOUNT, "v")["objects"]]
+
+    def delete():
+        ns.ok("object", "delete", "v", "o")
+
+    with pytest.raises(OioException, match="changed"):
+        api.object_create(
+            ACCOUNT, "v", data=os.urandom(30_000), obj_name="o", append=True,
+            progress=_between(delete),
+        )  # fmt: skip
+    assert read_all(ns.api(), "v", "o", version=version) == first
+    assert ns.run("container", "check", "v").returncode == 0
+    assert _orphans(ns) == []
+
+
 # -- a damaged namespace.db ------------------------------------------------------------------
 
 

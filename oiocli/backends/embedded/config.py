@@ -17,6 +17,7 @@ another namespace is never taken.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -24,7 +25,13 @@ import time
 from typing import Any
 
 from oiocli.backends.embedded.chunks import makedirs_private, prepare_volume
-from oiocli.exceptions import BadRequest, CorruptDatabase, Forbidden, OioException
+from oiocli.exceptions import (
+    BadRequest,
+    CorruptDatabase,
+    Forbidden,
+    OioException,
+    StorageFull,
+)
 from oiocli.io.storage_method import DEFAULT_POLICIES, PolicyTable
 
 CONFIG_FILE = "namespace.json"
@@ -102,8 +109,14 @@ def load_or_create(
         config.setdefault("data_dir", data_dir)
         _apply(config, data_dir, chunk_size, storage_policy, volumes, policies, max_versions)
         validate(config, path)
-        _mark_volumes(config)
-        write_config(path, config)
+        try:
+            _mark_volumes(config)
+            write_config(path, config)
+        except OSError as exc:
+            where = exc.filename or path
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise StorageFull(f"No space left to make the namespace ({where})") from None
+            raise BadRequest(f"Cannot make the namespace: {where}: {exc.strerror}") from None
     return config
 
 

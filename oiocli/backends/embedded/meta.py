@@ -1173,6 +1173,16 @@ class EmbeddedNamespace:
                     raise Conflict(f"Object {name!r} already exists and versioning is disabled")
                 if latest is not None:
                     new_version = max(version, latest[1] + 1)
+            if conn.execute(
+                "SELECT 1 FROM aliases WHERE content = ? LIMIT 1", (content,)
+            ).fetchone():
+                # An append that found the object, which was deleted before it
+                # committed (a versioned container keeps that version): its chunks
+                # would join that version's. Nothing is committed.
+                raise Conflict(
+                    f"Object {name!r} changed while data was written for it (content "
+                    f"{content} belongs to another version): nothing was committed, try again"
+                )
             if is_latest:
                 conn.execute("UPDATE aliases SET latest = 0 WHERE name = ? AND latest = 1", (name,))
             conn.execute(
