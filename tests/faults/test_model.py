@@ -232,7 +232,16 @@ from races.harness import (  # noqa: E402 - the multi-process mode's own tools
     run_together,
     stats_problems,
 )
-from races.model import OPS, Container, Names, acceptable, describe, state_key  # noqa: E402
+from races.model import (  # noqa: E402
+    OPS,
+    Container,
+    Names,
+    acceptable,
+    adopt,
+    describe,
+    matches,
+    state_key,
+)
 
 OP_NAMES = st.sampled_from(sorted(OPS))
 
@@ -273,13 +282,13 @@ class ConcurrentObjectModel(RuleBasedStateMachine):
         assert half == [], half
         good, _lost = acceptable(self.state, ops, codes)
         seen = state_key(observed)
-        matches = [s for s in good if state_key(s) == seen]
-        assert matches, (
+        found = [s for s in good if matches(seen, state_key(s))]
+        assert found, (
             f"{ops} -> {codes}: read back {describe(observed)}; acceptable: "
             + (" | ".join(describe(s) for s in good) or "none")
             + f"; from {describe(self.state)}"
         )
-        self.state = matches[0]
+        self.state = adopt(found[0], observed)
 
     @rule(a=OP_NAMES, b=OP_NAMES, held=st.booleans())
     def together(self, a, b, held):
