@@ -105,6 +105,31 @@ def test_a_delete_sees_an_object_committed_just_before(ns):
     assert len(ns.json("object", "list", "kd")) == 2
 
 
+@pytest.mark.parametrize("finisher", ["delete", "create", "repair"])
+def test_a_deletion_a_crash_interrupted_is_finished(ns, finisher):
+    """Killed between its two steps: marked deleted, still listed. Writes are refused."""
+    from oiocli.backends.embedded.meta import DELETED_PROP
+
+    ns.ok("container", "create", "kd")
+    path = ns.api().container_locate(ACCOUNT, "kd")["path"]
+    with sqlite3.connect(path) as conn:  # what step 1 commits (an old mark: no one is at it)
+        conn.execute("INSERT INTO props VALUES (?, '1')", (DELETED_PROP,))
+    proc = ns.fails(3, "container", "set", "kd", "-p", "k=v")
+    assert "being deleted" in proc.err
+    if finisher == "delete":
+        ns.ok("container", "delete", "kd")
+        ns.fails(3, "container", "show", "kd")
+    elif finisher == "create":
+        ns.ok("object", "create", "kd", "-", "--name", "o", input=b"new")  # autocreate
+        assert ns.ok("object", "fetch", "kd", "o").stdout == b"new"
+    else:
+        rows = ns.json("namespace", "check", "--repair")
+        assert [r["Check"] for r in rows if r["State"] == "repaired"] == ["interrupted deletion"]
+        ns.fails(3, "container", "show", "kd")
+    assert not os.path.exists(path)
+    assert ns.run("namespace", "check").returncode == 0
+
+
 # -- concurrent appends -------------------------------------------------------------------
 
 
