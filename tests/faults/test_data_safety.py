@@ -130,6 +130,30 @@ def test_a_deletion_a_crash_interrupted_is_finished(ns, finisher):
     assert ns.run("namespace", "check").returncode == 0
 
 
+def test_opening_a_container_deleted_at_that_instant_never_makes_an_empty_file(ns, monkeypatch):
+    """Found by the long race rounds: a handle opened while another process deleted the
+    database (checked there, gone when SQLite opened it) made an empty file at its path."""
+    from oiocli.backends.embedded import db
+
+    ns.ok("container", "create", "kd")
+    path = ns.api().container_locate(ACCOUNT, "kd")["path"]
+    ns.ok("container", "delete", "kd")
+    real = os.path.exists
+    seen = []
+
+    def there_when_checked(p):  # the deletion lands between the check and the open
+        if p == path and not seen:
+            seen.append(p)
+            return True
+        return real(p)
+
+    monkeypatch.setattr(db.os.path, "exists", there_when_checked)
+    with pytest.raises(FileNotFoundError):
+        db.connect(path, create=False)
+    monkeypatch.undo()
+    assert seen and not os.path.exists(path)
+
+
 # -- concurrent appends -------------------------------------------------------------------
 
 

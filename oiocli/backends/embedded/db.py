@@ -93,16 +93,30 @@ def _connect_read_only(path: str, reason: str) -> sqlite3.Connection:
 
 
 def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite3.Connection:
+    """A connection to `path`; with `create` False, FileNotFoundError if it is not there.
+
+    Without `create` the file is opened so that SQLite never makes it: a
+    container database deleted by another process between a check and the
+    open must not come back as an empty file at its path.
+    """
     if not create and not os.path.exists(path):
         raise FileNotFoundError(path)
     if os.path.exists(path):
         reason = _why_not_writable(path)
         if reason is not None:
             return _connect_read_only(path, reason)
+    target, uri = path, False
+    if not create:
+        target, uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw", True
     try:
         conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
         )
+    except sqlite3.OperationalError as exc:
+        if not create and not os.path.exists(path):
+            raise FileNotFoundError(path) from None
+        raise_db_error(exc, path)
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=OFF")
