@@ -150,6 +150,12 @@ class Op:
         """States it may leave when it fails midway (an operation of several commits)."""
         return []
 
+    has_prelude = False
+
+    def prelude(self, state: State) -> bool:
+        """What it does before its commit (an upload autocreates its container)."""
+        return False
+
     def __init__(self, role: str, names: Names, files: dict[str, Any]) -> None:
         self.role = role  # "a" or "b": the two instances of a pair get different data
         self.names = names
@@ -170,7 +176,17 @@ def _subject(state: State, names: Names) -> Container | None:
     return state.get(names.container)
 
 
-class Create(Op):
+class _Upload(Op):
+    has_prelude = True
+
+    def prelude(self, state: State) -> bool:
+        if self.names.container in state:
+            return False
+        state[self.names.container] = Container()  # autocreated when the upload starts
+        return True
+
+
+class Create(_Upload):
     name = "create"
     # The container is deleted between the upload's prepare and its commit.
     races = frozenset({NO_CONTAINER}) | FROZEN
@@ -189,7 +205,7 @@ class Create(Op):
         return OK
 
 
-class Append(Op):
+class Append(_Upload):
     name = "append"
     # The object changed policy meanwhile (nothing appended: try again); its container deleted.
     races = frozenset({ERROR, NO_CONTAINER}) | FROZEN
@@ -478,9 +494,14 @@ def acceptable(initial: State, ops: list[Op], codes: list[int]) -> tuple[list[St
     """
     good: list[State] = []
     lost: list[State] = []
-    orders = [list(range(len(ops)))]
+    orders: list[list[Any]] = [list(range(len(ops)))]
     if len(ops) == 2:
         orders.append([1, 0])
+        # An upload autocreates its container when it starts and commits when it
+        # ends: the other operation may see the new, empty container in between.
+        for i, j in ((0, 1), (1, 0)):
+            if ops[i].has_prelude:
+                orders.append([("prelude", i), j, i])
     for order in orders:
         good += _run(initial, ops, codes, order)
         for skipped in range(len(ops)):
@@ -496,6 +517,12 @@ def _run(initial: State, ops: list[Op], codes: list[int], order: list[int]) -> l
     """The states the operations may leave, run in `order`, each ending as seen."""
     states = [copy.deepcopy(initial)]
     for i in order:
+        if isinstance(i, tuple):  # ("prelude", i): what it does before its commit
+            op = ops[i[1]]
+            if codes[i[1]] != -1:
+                for state in states:
+                    op.prelude(state)
+            continue
         op, seen = ops[i], codes[i]
         if seen == -1:
             continue
