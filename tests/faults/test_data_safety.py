@@ -154,6 +154,23 @@ def test_opening_a_container_deleted_at_that_instant_never_makes_an_empty_file(n
     assert seen and not os.path.exists(path)
 
 
+def test_an_object_whose_chunks_do_not_hold_its_size_is_never_committed(ns):
+    """Found by the long race rounds: a link read an object's record, then (the object
+    deleted in between) an empty chunk list, and committed 150000 bytes with no chunk."""
+    api = ns.api()
+    api.object_create(ACCOUNT, "c", data=os.urandom(150_000), obj_name="o")
+    meta, chunks = api.object_locate(ACCOUNT, "c", "o")
+    prep = api.backend.content_prepare(ACCOUNT, "c")
+    for kept in ([], chunks[:1]):
+        with pytest.raises(BadRequest, match="hold"):
+            api.backend.content_create(
+                ACCOUNT, "c", "broken", content=prep["content_id"], version=prep["version"],
+                size=meta["size"], hsh=meta["hash"], policy=meta["policy"],
+                chunk_method=meta["chunk_method"], mime_type="x", properties={}, chunks=kept,
+            )  # fmt: skip
+    assert [o["name"] for o in api.object_list(ACCOUNT, "c")["objects"]] == ["o"]
+
+
 # -- concurrent appends -------------------------------------------------------------------
 
 

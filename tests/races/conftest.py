@@ -44,7 +44,8 @@ def race_backend(request: pytest.FixtureRequest) -> Iterator[RaceBackend]:
             capture_output=True,
             timeout=600,
         )
-        assert proc.returncode == 0, (proc.stdout.decode(), proc.stderr.decode())
+        wrong = [line for line in proc.stdout.decode().splitlines() if " ok " not in line]
+        assert proc.returncode == 0, (wrong, proc.stderr.decode())
         assert leftovers(backend) == []
     finally:
         backend.stop()

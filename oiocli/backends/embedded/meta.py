@@ -49,6 +49,7 @@ from oiocli.backends.embedded.chunks import (
 from oiocli.exceptions import (
     AccountNotEmpty,
     BadRange,
+    BadRequest,
     ChunkNotFound,
     Conflict,
     ContainerFrozen,
@@ -264,6 +265,23 @@ class ContainerDB(db.Database):
             return True
         except (sqlite3.DatabaseError, OioException):
             return False
+
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one state of the database (a read transaction)."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, self.path)
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
 
     def props(self) -> dict[str, str]:
         try:
@@ -1131,6 +1149,7 @@ class EmbeddedNamespace:
         def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
             props = self.writable_props(conn, cdb)
             require_chunks(chunks)
+            check_sizes(name, size, chunks)
             latest = self.latest_alias(conn, name)
             if append and latest is not None and not latest[3]:
                 return self._append(conn, cdb, name, latest, size, chunk_method, chunks, now)
@@ -1755,8 +1774,11 @@ class EmbeddedNamespace:
         self, account: str, container: str, name: str, version: int | None = None
     ) -> tuple[dict[str, Any], list[dict]]:
         cdb = self.container(account, container)
-        row = self.get_alias(cdb, name, version)
-        chunks = self.get_chunks(cdb, row[2]) if row[2] else []
+        # One read transaction: an object replaced or deleted between the two
+        # queries would otherwise come back with no (or another's) chunks.
+        with cdb.read_snapshot():
+            row = self.get_alias(cdb, name, version)
+            chunks = self.get_chunks(cdb, row[2]) if row[2] else []
         return alias_dict(row, account, container), chunks
 
     def link_target(self, url: str) -> str:
@@ -1917,6 +1939,22 @@ def shift_position(pos: Any, base: int) -> str:
     """A chunk position `i` or `i.j` moved `base` metachunks further."""
     meta, dot, sub = str(pos).partition(".")
     return f"{int(meta) + base}{dot}{sub}"
+
+
+def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
+    """The chunks recorded for an object (or an append) hold exactly its size.
+
+    An object whose size says more than its chunks give is unreadable from the
+    start: refused, whoever sends it (a client that read a stale chunk list).
+    """
+    metachunks: dict[str, int] = {}
+    for chunk in chunks:
+        metachunks.setdefault(str(chunk["pos"]).partition(".")[0], int(chunk["size"] or 0))
+    if sum(metachunks.values()) != size:
+        raise BadRequest(
+            f"Object {name!r}: its chunks hold {sum(metachunks.values())} bytes, not {size}: "
+            "nothing was committed"
+        )
 
 
 def require_chunks(chunks: Iterable[dict[str, Any]]) -> None:
