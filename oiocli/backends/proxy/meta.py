@@ -23,6 +23,7 @@ bridged here, per thread (the facade calls them from the caller's thread):
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections import OrderedDict
@@ -33,7 +34,15 @@ from urllib.parse import urlsplit
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
-from oiocli.exceptions import BadRequest, NoSuchContainer, NoSuchObject, NotFound
+from oiocli.exceptions import (
+    BadRequest,
+    ClientException,
+    ContainerFrozen,
+    NoSuchContainer,
+    NoSuchObject,
+    NotFound,
+    OioException,
+)
 from oiocli.io.storage_method import PolicyTable
 
 LIST_PAGE = 1000
@@ -927,7 +936,6 @@ class ProxyNamespace:
         self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
         if replace_pos is None or not new_chunks:
             return
-        meta = self.content_get(account, container, name, version)
         chunks = [
             {
                 "url": c["url"],
@@ -938,13 +946,24 @@ class ProxyNamespace:
             }
             for c in new_chunks
         ]
-        self._proxy(
-            "POST",
-            "content/update",
-            dict(params, id=meta["id"]),
-            json_body=chunks,
-            reqid=reqid,
-        )
+        try:
+            meta = self.content_get(account, container, name, version)
+            self._proxy(
+                "POST",
+                "content/update",
+                dict(params, id=meta["id"]),
+                json_body=chunks,
+                reqid=reqid,
+            )
+        except (ClientException, ContainerFrozen):
+            # Refused (the object changed meanwhile, or is frozen by a snapshot):
+            # the truncate is done all the same, the size is set and the metachunk
+            # it ends in keeps its longer data, which reads trim. The cut copy,
+            # never recorded, is dropped. (A timeout is not caught: the swap may
+            # have been recorded.)
+            for chunk in new_chunks:
+                with contextlib.suppress(OioException):
+                    self.chunks.delete(chunk["url"])
 
     def content_replace_chunks(
         self,
