@@ -15,6 +15,7 @@ a failed one that left something, or a state no order explains.
 from __future__ import annotations
 
 import copy
+import itertools
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +26,16 @@ OK, ERROR, NO_CONTAINER, NO_OBJECT, RETRY, CORRUPT = 0, 1, 3, 4, 5, 6
 ANY_POLICY = "*"  # a version whose policy the model cannot tell (see Append)
 
 
+_uids = itertools.count()
+
+
 @dataclass
 class Version:
     data: bytes | None  # None: a delete marker
     policy: str = ""
     drained: bool = False
+    # Who it is (kept by copies), never what it holds: a flush deletes what it listed.
+    uid: int = field(default_factory=lambda: next(_uids), compare=False)
 
     def key(self) -> tuple:
         if self.data is None:
@@ -45,6 +51,7 @@ class Container:
     frozen: bool = False
     props: dict[str, str] = field(default_factory=dict)
     objects: dict[str, list[Version]] = field(default_factory=dict)  # oldest first
+    flushing: set[int] | None = None  # the versions a flush in progress listed
 
     def latest(self, name: str) -> Version | None:
         versions = self.objects.get(name) or []
@@ -96,6 +103,7 @@ def adopt(model: State, seen: State) -> State:
     """The model state `seen` matched, with the policies it could not tell filled in."""
     state = copy.deepcopy(model)
     for name, container in state.items():
+        container.flushing = None
         for obj, versions in container.objects.items():
             for version, observed in zip(versions, seen[name].objects[obj], strict=True):
                 if version.policy == ANY_POLICY:
@@ -353,8 +361,8 @@ class Purge(Op):
         if not versions:
             return NO_OBJECT
         stored = [v for v in versions if v.data is not None]
-        keep = stored[-1:]
-        c.objects[self.names.obj] = [v for v in versions if v.data is None or v in keep]
+        keep = {id(v) for v in stored[-1:]}
+        c.objects[self.names.obj] = [v for v in versions if v.data is None or id(v) in keep]
         return OK
 
 
@@ -412,6 +420,15 @@ class ContainerFlush(Op):
     name = "container-flush"
     # One delete per version: frozen by a snapshot midway, it stops there.
     partial_races = FROZEN
+    # It lists the versions, then deletes those: what is made in between stays.
+    has_prelude = True
+
+    def prelude(self, state: State) -> bool:
+        c = _subject(state, self.names)
+        if c is None:
+            return False
+        c.flushing = {v.uid for versions in c.objects.values() for v in versions}
+        return True
 
     def argv(self) -> list[str]:
         return ["container", "flush", self.names.container]
@@ -441,7 +458,13 @@ class ContainerFlush(Op):
         c = _subject(state, self.names)
         if c is None:
             return NO_CONTAINER
-        c.objects.clear()
+        listed, c.flushing = c.flushing, None
+        for name in list(c.objects):
+            kept = [v for v in c.objects[name] if listed is not None and v.uid not in listed]
+            if kept:
+                c.objects[name] = kept
+            else:
+                del c.objects[name]
         return OK
 
 
@@ -497,8 +520,9 @@ def acceptable(initial: State, ops: list[Op], codes: list[int]) -> tuple[list[St
     orders: list[list[Any]] = [list(range(len(ops)))]
     if len(ops) == 2:
         orders.append([1, 0])
-        # An upload autocreates its container when it starts and commits when it
-        # ends: the other operation may see the new, empty container in between.
+        # An operation of two steps lets the other one in between: an upload
+        # autocreates its container when it starts and commits when it ends; a
+        # flush lists the versions, then deletes them.
         for i, j in ((0, 1), (1, 0)):
             if ops[i].has_prelude:
                 orders.append([("prelude", i), j, i])
