@@ -32,6 +32,39 @@ def no_pooled_buffer_leaks() -> Iterator[None]:
         pytest.fail(f"pooled buffers not given back (size: count): {leaked}")
 
 
+# The race suite (tests/races) records its figures on each test report; they are
+# summed here, in the process that prints the run's summary (xdist's controller too).
+_RACE_FIGURES: list[dict] = []
+
+
+def _collect_race_figures(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _RACE_FIGURES.extend(value for name, value in report.user_properties if name == "race")
+
+
+def _race_summary(terminalreporter: Any) -> None:
+    if not _RACE_FIGURES:
+        return
+    import json
+    import os
+
+    terminalreporter.write_sep("-", "race suite")
+    for backend in sorted({f["backend"] for f in _RACE_FIGURES}):
+        rows = [f for f in _RACE_FIGURES if f["backend"] == backend]
+        total = {k: sum(f[k] for f in rows) for k in ("rounds", "lost", "half_visible", "wrong")}
+        unclean = sum(f["unclean_failures"] for f in rows)
+        terminalreporter.write_line(
+            f"{backend}: {len({f['pair'] for f in rows})} pairs, {total['rounds']} rounds; "
+            f"acknowledged operations lost: {total['lost']}; half-visible objects: "
+            f"{total['half_visible']}; other wrong states: {total['wrong']}; "
+            f"unclean failures: {unclean}"
+        )
+    path = os.environ.get("OIO_RACES_REPORT")
+    if path:
+        with open(path, "w") as f:
+            json.dump(_RACE_FIGURES, f, indent=1)
+
+
 # ------------------------------------------------ runs against a real cluster
 # Scenarios run on a real OpenIO namespace (`make test-cluster`): tests/cluster/ and the
 # conformance scenarios of the "cluster" backend. The summary says how many ran there and
@@ -48,6 +81,7 @@ def _on_cluster(nodeid: str) -> bool:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _collect_race_figures(report)
     if not _on_cluster(report.nodeid):
         return
     if report.when == "call":
@@ -69,6 +103,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    _race_summary(terminalreporter)
     if not _cluster_outcomes:
         return
     outcomes = list(_cluster_outcomes.values())

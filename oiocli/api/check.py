@@ -21,13 +21,14 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from oiocli.exceptions import OioException, UnrecoverableContent
+from oiocli.exceptions import Forbidden, OioException, UnrecoverableContent
 from oiocli.io.reader import (
     ExactReader,
     Metachunk,
     expected_identity,
     group_metachunks,
     position_of,
+    read_replicated,
 )
 from oiocli.io.storage_method import StorageMethod, parse_method
 
@@ -120,7 +121,14 @@ class Checker:
                 problem = self.verify_chunk(chunk, method, meta.get("id"))
                 volume = self.backend.volume_of(chunk["url"])
                 if volume not in volumes or volume in seen_volumes:
-                    row["misplaced"].append(chunk["url"])
+                    where = (
+                        "not a volume of the namespace"
+                        if volume not in volumes
+                        else ("on the same volume as another chunk of its metachunk")
+                    )
+                    row["misplaced"].append(
+                        {"url": chunk["url"], "pos": chunk["pos"], "error": where}
+                    )
                 seen_volumes.add(volume)
                 if problem:
                     bad.append((chunk, problem))
@@ -129,6 +137,16 @@ class Checker:
             good = self._good_count(mc, bad, method)
             expected = method.chunks_per_metachunk
             state, detail = self._state(method, good, expected)
+            combined = False
+            if state == "lost" and not method.is_ec and self._combination_reads(meta, mc):
+                # Every copy is damaged, but not in the same blocks: the reader
+                # combines their good blocks, so the data is still all there.
+                combined = True
+                state = "at-risk"
+                detail = (
+                    f"{method.describe()}, 0/{expected} intact copies: readable only by "
+                    f"combining the good blocks of {len(mc.chunks)} damaged copies"
+                )
             if repair and bad and state != "lost":
                 try:
                     repaired = self.repair_metachunk(meta, mc, [c for c, _ in bad], method)
@@ -138,7 +156,9 @@ class Checker:
                     detail = f"{detail}; not repaired: {exc}"
                 else:
                     row["repaired"] += repaired
-                    state, detail = self._state(method, good + len(repaired), expected)
+                    state, detail = self._state(
+                        method, (0 if combined else good) + len(repaired), expected
+                    )
             states.append(state)
             details.append(f"metachunk {mc.index}: {detail}")
         row["state"] = worst(states)
@@ -147,6 +167,21 @@ class Checker:
             or self._state(method, method.chunks_per_metachunk, method.chunks_per_metachunk)[1]
         )
         return row
+
+    def _combination_reads(self, meta: dict[str, Any], mc: Metachunk) -> bool:
+        """Whether the reader gets the whole metachunk, MD5 right, out of damaged copies."""
+        md5 = hashlib.md5()
+        size = 0
+        try:
+            for piece in read_replicated(
+                self.store, mc, 0, mc.size, meta["name"], None, meta["id"]
+            ):
+                md5.update(piece)
+                size += len(piece)
+        except OioException:
+            return False
+        want = str(mc.chunks[0].get("hash") or "").upper()
+        return size == mc.size and (not want or md5.hexdigest().upper() == want)
 
     @staticmethod
     def _good_count(mc: Metachunk, bad: list, method: StorageMethod) -> int:
@@ -190,8 +225,18 @@ class Checker:
             missing_count = method.nb_copy - len(good)
             targets = self._targets(missing_count, used)
             new = []
-            for url in targets:
-                new.append(self._copy_replica(mc, good, url, meta))
+            try:
+                if not good and targets:
+                    # Only damaged copies: a first new one from the good blocks of each.
+                    new.append(self._combined_replica(mc, targets[0], meta))
+                    good, targets = new[:1], targets[1:]
+                for url in targets:
+                    new.append(self._copy_replica(mc, good, url, meta))
+            except BaseException:
+                for chunk in new:
+                    with contextlib.suppress(OioException):
+                        self.store.delete(chunk["url"])
+                raise
         try:
             self.backend.content_replace_chunks(
                 meta["account"],
@@ -248,6 +293,33 @@ class Checker:
                 with contextlib.suppress(OioException):
                     self.store.delete(url)
         raise UnrecoverableContent(f"Object {meta['name']!r}: cannot copy a replica: {errors}")
+
+    def _combined_replica(self, mc: Metachunk, url: str, meta: dict[str, Any]) -> dict[str, Any]:
+        """A new copy written from what the reader gets out of the damaged ones (MD5 checked)."""
+        want = str(mc.chunks[0].get("hash") or "").upper()
+        md5 = hashlib.md5()
+
+        def pieces():
+            for piece in read_replicated(
+                self.store, mc, 0, mc.size, meta["name"], None, meta["id"]
+            ):
+                md5.update(piece)
+                yield piece
+
+        try:
+            stored = self.store.put(url, pieces(), self._chunk_meta(meta, str(mc.index), mc))
+        except OioException:
+            with contextlib.suppress(OioException):
+                self.store.delete(url)
+            raise
+        if stored["size"] != mc.size or (want and md5.hexdigest().upper() != want):
+            with contextlib.suppress(OioException):
+                self.store.delete(url)
+            raise UnrecoverableContent(
+                f"Object {meta['name']!r}: the good blocks of its copies do not give "
+                f"metachunk {mc.index} back"
+            )
+        return {"url": url, "pos": str(mc.index), "size": mc.size, "hash": mc.chunks[0]["hash"]}
 
     def _rebuild_fragments(
         self,
@@ -328,17 +400,132 @@ class Checker:
         for account, name, _cid in self.backend._ns_read(
             "SELECT account, name, cid FROM containers"
         ):
+            import sqlite3
+
+            from oiocli.backends.embedded import db
+
             cdb = self.backend.container(account, name)
-            if prefix:
-                rows = cdb.conn.execute(
-                    "SELECT url, content FROM chunks WHERE url >= ? AND url < ?",
-                    (prefix, prefix[:-1] + "0"),
-                )
-            else:
-                rows = cdb.conn.execute("SELECT url, content FROM chunks")
+            try:
+                if prefix:
+                    rows = cdb.conn.execute(
+                        "SELECT url, content FROM chunks WHERE url >= ? AND url < ?",
+                        (prefix, prefix[:-1] + "0"),
+                    ).fetchall()
+                else:
+                    rows = cdb.conn.execute("SELECT url, content FROM chunks").fetchall()
+            except sqlite3.DatabaseError as exc:
+                db.raise_db_error(exc, cdb.path)
             for url, content in rows:
                 refs[url] = (account, name, content)
         return refs
+
+    def unregistered_databases(self) -> list[str]:
+        """Container database files namespace.db does not list (a crash, a lost directory)."""
+        registered = {
+            self.backend.container_db_path(cid, dbfile)
+            for cid, dbfile in self.backend._ns_read(
+                f"SELECT cid, {self.backend._dbfile_sql} FROM containers"
+            )
+        }
+        return [path for path in self.backend.container_db_files() if path not in registered]
+
+    def _referenced_among(self, urls: list[str]) -> set[str]:
+        """Which of `urls` a container database records, read now (registered or not).
+
+        Unregistered databases count: `namespace check --repair` may register
+        them again, and their chunks must still be there then.
+        """
+        import sqlite3
+
+        from oiocli.backends.embedded import db
+
+        found: set[str] = set()
+        connections = []  # (connection, path, opened here)
+        for account, name in self.backend._ns_read("SELECT account, name FROM containers"):
+            cdb = self.backend.container(account, name)
+            connections.append((cdb.conn, cdb.path, False))
+        for path in self.unregistered_databases():
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
+            except sqlite3.Error as exc:
+                db.raise_db_error(exc, path)
+            connections.append((conn, path, True))
+        try:
+            for conn, path, _own in connections:
+                for start in range(0, len(urls), 500):
+                    batch = urls[start : start + 500]
+                    marks = ",".join("?" * len(batch))
+                    try:
+                        rows = conn.execute(
+                            f"SELECT url FROM chunks WHERE url IN ({marks})", batch
+                        ).fetchall()
+                    except sqlite3.DatabaseError as exc:
+                        db.raise_db_error(exc, path)
+                    found.update(row[0] for row in rows)
+        finally:
+            for conn, _path, own in connections:
+                if own:
+                    conn.close()
+        return found
+
+    def _referenced_among_volume(self, volume: str) -> set[str]:
+        """Chunks on `volume` that unregistered container databases record (not orphans)."""
+        import sqlite3
+
+        from oiocli.backends.embedded import db
+
+        prefix = f"file://{volume}/"
+        found: set[str] = set()
+        for path in self.unregistered_databases():
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
+                try:
+                    found.update(
+                        row[0]
+                        for row in conn.execute(
+                            "SELECT url FROM chunks WHERE url >= ? AND url < ?",
+                            (prefix, prefix[:-1] + "0"),
+                        )
+                    )
+                finally:
+                    conn.close()
+            except sqlite3.DatabaseError as exc:
+                db.raise_db_error(exc, path)
+        return found
+
+    def _refuse_foreign_volume(self, volume: str) -> None:
+        """Never delete orphans on a volume another namespace marked as its own."""
+        from oiocli.backends.embedded.config import volume_owner
+        from oiocli.exceptions import Forbidden
+
+        owner = volume_owner(volume)
+        mine = self.backend.config.get("id")
+        if owner is not None and mine is not None and owner.get("id") != mine:
+            raise Forbidden(
+                f"Volume {volume} belongs to the namespace in {owner.get('data_dir')}: "
+                "its chunks are not this namespace's orphans"
+            )
+
+    def _sweep(self, data_dir: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Delete the candidate orphans still unreferenced, under the exclusive chunk lock.
+
+        What was read before the lock is only a candidate list: an upload may
+        have committed since. Under the lock no commit that records chunks can
+        run, so what is unreferenced now stays unreferenced, and a commit that
+        comes after finds its chunks gone and fails rather than record them.
+        """
+        from oiocli.api.resume import journaled_urls
+        from oiocli.backends.embedded.locks import chunk_lock
+
+        with chunk_lock(data_dir, exclusive=True):
+            urls = [url for url, _age in candidates]
+            keep = self._referenced_among(urls) | journaled_urls(data_dir)
+            deleted = []
+            for url, age in candidates:
+                if url not in keep:
+                    self.store.delete(url)
+                    deleted.append((url, age))
+        return deleted
 
     def check_volume(
         self,
@@ -351,6 +538,7 @@ class Checker:
         from oiocli.backends.embedded.chunks import chunk_path, chunk_url
         from oiocli.backends.embedded.volumes import iter_chunk_files
 
+        self._need_files("volume check")
         volume = self.resolve_volume(volume)
         refs = self.referenced_urls(volume)
         from oiocli.api.resume import journaled_urls
@@ -376,6 +564,9 @@ class Checker:
         errors: list[tuple[str, OSError]] = []
         unreadable: dict[str, str] = {}
         reported: set[str] = set()
+        candidates: list[tuple[str, float]] = []  # (url, age) of unreferenced chunks
+        if orphans or delete_orphans:
+            in_progress |= self._referenced_among_volume(volume)
         for chunk_id, path in iter_chunk_files(volume, errors):
             url = chunk_url(volume, chunk_id)
             seen.add(url)
@@ -384,24 +575,15 @@ class Checker:
                 if not (orphans or delete_orphans) or url in in_progress:
                     continue
                 try:
-                    age = now - os.stat(path).st_mtime
+                    st = os.stat(path)
                 except FileNotFoundError:
                     continue
+                # A hard link (object link, snapshot) is new while its data is
+                # old: linking changes the inode's ctime, not its mtime.
+                age = now - max(st.st_mtime, st.st_ctime)
                 if age < min_age:
                     continue
-                state = "orphan"
-                if delete_orphans:
-                    self.store.delete(url)
-                    state = "orphan-deleted"
-                rows.append(
-                    {
-                        "volume": volume,
-                        "chunk": url,
-                        "state": state,
-                        "detail": f"no object references it (age {int(age)} s)",
-                        "object": "",
-                    }
-                )
+                candidates.append((url, age))
                 continue
             if verify:
                 info = self.store.verify(url)
@@ -415,6 +597,19 @@ class Checker:
                             "object": f"{ref[0]}/{ref[1]}",
                         }
                     )
+        if delete_orphans and candidates:
+            self._refuse_foreign_volume(volume)
+            candidates = self._sweep(self.backend.data_dir, candidates)
+        for url, age in candidates:
+            rows.append(
+                {
+                    "volume": volume,
+                    "chunk": url,
+                    "state": "orphan-deleted" if delete_orphans else "orphan",
+                    "detail": f"no object references it (age {int(age)} s)",
+                    "object": "",
+                }
+            )
         for path, exc in errors:
             unreadable[path] = exc.strerror or str(exc)
         for url, ref in refs.items():
@@ -455,6 +650,16 @@ class Checker:
 
         return volume_problem(self.resolve_volume(volume))
 
+    def _need_files(self, what: str) -> None:
+        """Checks of the namespace's own files work on the embedded namespace only."""
+        if not hasattr(type(self.backend), "ns_db"):  # the class: opening it may fail
+            from oiocli.exceptions import BadRequest
+
+            raise BadRequest(
+                f"`{what}` checks an embedded namespace's files: run it where they are "
+                "(without --oio-proxy)"
+            )
+
     def resolve_volume(self, volume: str) -> str:
         for path in self.backend.volumes:
             if volume in (path, os.path.basename(path)):
@@ -492,42 +697,114 @@ class Checker:
 
     # --------------------------------------------------------- namespace
     def check_namespace(self, repair: bool = False) -> list[dict[str, Any]]:
-        """Compare account stats with containers, and container stats with objects."""
-        rows = []
+        """The namespace's own files: namespace.db, the container databases, journals.
+
+        Compares account stats with containers and container stats with
+        objects; finds container databases namespace.db does not list (a crash,
+        a lost directory), deletions a crash interrupted and unreadable upload
+        journals. `repair` rebuilds a damaged namespace.db from the container
+        databases, registers the databases it lacks, finishes interrupted
+        deletions and recomputes wrong statistics. Nothing that holds objects
+        is ever deleted.
+        """
+        from oiocli.backends.embedded import rebuild
+        from oiocli.exceptions import CorruptDatabase
+
+        self._need_files("namespace check")
         ns = self.backend
+        rows: list[dict[str, Any]] = []
+        try:
+            problem = self._namespace_db_problem()
+        except CorruptDatabase as exc:
+            problem = str(exc)
+        if problem is not None:
+            if not repair:
+                return [_row(ns.ns_db_path, "namespace database", "lost", problem, "readable")]
+            rows += rebuild.rebuild_directory(ns, problem)
+        rows += self._registered_containers(repair)
+        rows += self._account_stats(repair)
+        rows += self._unregistered(repair, rebuilt=problem is not None)
+        rows += self._journals(repair)
+        return rows
+
+    def _namespace_db_problem(self) -> str | None:
+        """What is wrong with namespace.db (it cannot be opened, or its pages are damaged)."""
+        return self._database_damage(self.backend.ns, self.backend.ns_db_path)
+
+    @staticmethod
+    def _database_damage(conn: Any, path: str) -> str | None:
+        """SQLite's own check of every page (a file cut short reads fine until a missing page)."""
+        import sqlite3
+
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return f"Database {path} is corrupt: {exc}"
+        if [tuple(r) for r in result] != [("ok",)]:
+            return f"Database {path} is corrupt: " + "; ".join(str(r[0]) for r in result[:3])
+        return None
+
+    def _registered_containers(self, repair: bool) -> list[dict[str, Any]]:
+        import sqlite3
+
+        ns = self.backend
+        rows = []
         for account, name in ns._ns_read("SELECT account, name FROM containers"):
+            scope = f"{account}/{name}"
             try:
                 cdb = ns.container(account, name)
+                damage = self._database_damage(cdb.conn, cdb.path)
+                if damage is not None:
+                    rows.append(_row(scope, "database", "lost", damage))
+                    continue
                 objects, nbytes = cdb.conn.execute(
                     "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM aliases WHERE deleted = 0"
                 ).fetchone()
                 props = cdb.props()
+            except Forbidden as exc:  # permissions: nothing is damaged, nothing to repair
+                rows.append(_row(scope, "database", "wrong", str(exc)))
+                continue
             except OioException as exc:
+                rows.append(_row(scope, "database", "lost", str(exc)))
+                continue
+            except sqlite3.DatabaseError as exc:  # e.g. an empty file: no tables
+                rows.append(_row(scope, "database", "lost", f"Database {cdb.path}: {exc}"))
+                continue
+            from oiocli.backends.embedded.meta import DELETED_PROP
+
+            if DELETED_PROP in props:
                 rows.append(
-                    {
-                        "scope": f"{account}/{name}",
-                        "check": "database",
-                        "state": "lost",
-                        "expected": "",
-                        "found": str(exc),
-                    }
+                    _row(
+                        scope,
+                        "interrupted deletion",
+                        "repaired" if repair else "wrong",
+                        "being deleted (a crash stopped its deletion)",
+                        "deleted",
+                    )
                 )
+                if repair:
+                    ns._unregister(cdb, None)
                 continue
             recorded = (int(props.get("sys.m2.objects", 0)), int(props.get("sys.m2.usage", 0)))
             row_stats = ns.container_stats_row(account, name)
             listed = (row_stats["objects"], row_stats["bytes"])
             ok = recorded == (objects, nbytes) and listed == (objects, nbytes)
             rows.append(
-                {
-                    "scope": f"{account}/{name}",
-                    "check": "container stats",
-                    "state": "ok" if ok else ("repaired" if repair else "wrong"),
-                    "expected": f"{objects} objects, {nbytes} bytes",
-                    "found": f"db {recorded[0]}/{recorded[1]}, account {listed[0]}/{listed[1]}",
-                }
+                _row(
+                    scope,
+                    "container stats",
+                    "ok" if ok else ("repaired" if repair else "wrong"),
+                    f"db {recorded[0]}/{recorded[1]}, account {listed[0]}/{listed[1]}",
+                    f"{objects} objects, {nbytes} bytes",
+                )
             )
             if repair and not ok:
                 ns.container_touch(account, name, recompute=True)
+        return rows
+
+    def _account_stats(self, repair: bool) -> list[dict[str, Any]]:
+        ns = self.backend
+        rows = []
         for account in ns.account_list():
             info = ns.account_show(account)
             sums = ns._ns_read(
@@ -537,41 +814,125 @@ class Checker:
             )[0]
             ok = (info["objects"], info["bytes"]) == tuple(sums)
             rows.append(
-                {
-                    "scope": account,
-                    "check": "account stats",
-                    "state": "ok" if ok else ("repaired" if repair else "wrong"),
-                    "expected": f"{sums[0]} objects, {sums[1]} bytes",
-                    "found": f"{info['objects']} objects, {info['bytes']} bytes",
-                }
+                _row(
+                    account,
+                    "account stats",
+                    "ok" if ok else ("repaired" if repair else "wrong"),
+                    f"{info['objects']} objects, {info['bytes']} bytes",
+                    f"{sums[0]} objects, {sums[1]} bytes",
+                )
             )
             if repair and not ok:
                 ns.account_refresh(account)
-        # Container databases a crash left behind without registering them.
+        return rows
+
+    def _unregistered(self, repair: bool, rebuilt: bool) -> list[dict[str, Any]]:
+        """Container databases namespace.db does not list, and temporary leftovers.
+
+        A database marked deleted, or an empty one whose container is listed
+        with another database, is a leftover (repair removes it); one that holds
+        objects of a container that is listed elsewhere is kept for an operator
+        (repair never deletes objects); any other is a container namespace.db
+        lost, which repair registers again.
+        """
+        from oiocli.backends.embedded import rebuild
+        from oiocli.backends.embedded.meta import UNREGISTERED, _unlink_db
+
+        ns = self.backend
+        rows = []
+        for path in self.unregistered_databases():
+            found = rebuild.read_container_file(path)
+            if found.problem:
+                if not rebuilt:  # the rebuild reported it already
+                    rows.append(_row(path, "container database", "lost", found.problem))
+                continue
+            taken = ns.registered_dbfile(found.cid) is not UNREGISTERED
+            if found.deleted or (taken and found.objects == 0):
+                why = "being deleted" if found.deleted else "empty, its container has another"
+                rows.append(
+                    _row(path, "leftover database", "repaired" if repair else "wrong", why, "none")
+                )
+                if repair:
+                    _unlink_db(path)
+            elif taken:
+                if not rebuilt:
+                    rows.append(
+                        _row(
+                            path,
+                            "duplicate database",
+                            "wrong",
+                            f"holds {found.objects} objects of {found.account}/{found.name}, "
+                            "which is listed with another database: left for an operator",
+                        )
+                    )
+            else:
+                adopted = repair and rebuild.adopt(ns, found)
+                rows.append(
+                    _row(
+                        path,
+                        "unregistered container",
+                        "repaired" if adopted else "wrong",
+                        f"{found.account}/{found.name}, {found.objects} objects, not listed",
+                        "listed in namespace.db",
+                    )
+                )
         base = os.path.join(ns.data_dir, "containers")
-        registered = {
-            cid for _a, _n, cid in ns._ns_read("SELECT account, name, cid FROM containers")
-        }
         for root, _dirs, files in os.walk(base):
             for fname in files:
-                if fname.endswith(".tmp") or (
-                    fname.endswith(".db") and fname[:-3] not in registered
-                ):
+                if fname.endswith(".tmp"):
                     path = os.path.join(root, fname)
                     rows.append(
-                        {
-                            "scope": path,
-                            "check": "leftover database",
-                            "state": "repaired" if repair else "wrong",
-                            "expected": "none",
-                            "found": "unregistered file",
-                        }
+                        _row(
+                            path,
+                            "leftover database",
+                            "repaired" if repair else "wrong",
+                            "temporary file of an interrupted creation",
+                            "none",
+                        )
                     )
                     if repair:
-                        for suffix in ("", "-wal", "-shm"):
-                            with contextlib.suppress(FileNotFoundError):
-                                os.unlink(path + suffix)
+                        _unlink_db(path)
         return rows
+
+    def _journals(self, repair: bool) -> list[dict[str, Any]]:
+        """Upload journals that cannot be read (their chunks are left to the orphan sweep)."""
+        import json
+
+        from oiocli.api.resume import journal_dir
+
+        rows = []
+        base = journal_dir(self.backend.data_dir)
+        try:
+            names = sorted(os.listdir(base))
+        except OSError:
+            return rows
+        for name in names:
+            if not name.endswith(".json"):
+                continue
+            path = os.path.join(base, name)
+            try:
+                with open(path) as f:
+                    state = json.load(f)
+                if not isinstance(state, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as exc:
+                rows.append(
+                    _row(
+                        path,
+                        "upload journal",
+                        "repaired" if repair else "wrong",
+                        f"unreadable: {exc} (`object create --resume` starts that upload over)",
+                        "readable",
+                    )
+                )
+                if repair:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+        return rows
+
+
+def _row(scope: str, check: str, state: str, found: str, expected: str = "") -> dict[str, Any]:
+    return {"scope": scope, "check": check, "state": state, "expected": expected, "found": found}
 
 
 __all__ = ["Checker", "STATES", "worst"]

@@ -20,12 +20,15 @@ from oiocli.api.names import check_name, check_properties
 from oiocli.exceptions import (
     BadRange,
     BadRequest,
+    ChunkNotFound,
     Conflict,
     ContentDrained,
     MissingName,
     NoSuchContainer,
     NoSuchObject,
     OioException,
+    ServiceBusy,
+    UnrecoverableContent,
 )
 from oiocli.io.pipeline import Source
 from oiocli.io.reader import group_metachunks, normalize_ranges, read_object
@@ -35,6 +38,8 @@ from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
 LOG = logging.getLogger("oiocli")
 LIST_LIMIT_DEFAULT = 1000
 LIST_LIMIT_MAX = 10000
+# A truncate whose object changed under it starts again from the new state, this often.
+TRUNCATE_ATTEMPTS = 5
 
 
 def default_data_dir(namespace: str) -> str:
@@ -362,8 +367,17 @@ class ObjectStorageApi:
         account = check_name("account", account)
         container = check_name("container", container)
         reqid = self._reqid(kwargs)
+        first = True
         while True:
-            listing = self.backend.content_list(account, container, LIST_LIMIT_MAX, versions=True)
+            try:
+                listing = self.backend.content_list(
+                    account, container, LIST_LIMIT_MAX, versions=True
+                )
+            except NoSuchContainer:
+                if first:
+                    raise
+                return  # emptied, then deleted by someone else: flushed all the same
+            first = False
             if not listing["objects"]:
                 return
             for obj in listing["objects"]:
@@ -455,10 +469,9 @@ class ObjectStorageApi:
             raise
         policy, method = prep["policy"], parse_method(prep["chunk_method"])
         version, content_id = prep["version"], prep["content_id"]
-        first_position = 0
         if append or restore_drained:
             try:
-                current, chunks = self.backend.content_locate(account, container, obj_name)
+                current, _chunks = self.backend.content_locate(account, container, obj_name)
             except (NoSuchObject, NoSuchContainer) as exc:
                 # A real cluster creates a missing container at the commit, not here.
                 if restore_drained or (isinstance(exc, NoSuchContainer) and not autocreate):
@@ -469,10 +482,10 @@ class ObjectStorageApi:
             elif current is not None:
                 if current["chunk_method"] == "drained":
                     raise ContentDrained(f"Object {obj_name!r} is drained")
-                # Appended metachunks keep the object's own policy.
+                # Appended metachunks keep the object's own policy. They are
+                # numbered from 0: the commit puts them after the object's last
+                # metachunk as it is then (OpenIO's append), not as read here.
                 policy, method = current["policy"], parse_method(current["chunk_method"])
-                metachunks = group_metachunks(chunks)
-                first_position = metachunks[-1].index + 1 if metachunks else 0
                 content_id = current["id"]
         chunk_method = str(method)
         journal, done, resume_note = None, None, None
@@ -515,7 +528,6 @@ class ObjectStorageApi:
             base_meta,
             progress=progress,
             etag=etag,
-            first_position=first_position,
             done=done,
             on_metachunk=journal.record if journal else None,
             keep_on_failure=journal is not None,
@@ -585,7 +597,7 @@ class ObjectStorageApi:
         except OSError:
             return None, None, None, content_id, version
         state = journal.load()
-        note = None
+        note = f"restarted: the journal {journal.problem}" if journal.problem else None
         done: list[dict[str, Any]] = []
         if state is not None:
             usable = not fresh and journal.matches(state, st, chunk_method, self.backend.chunk_size)
@@ -641,14 +653,21 @@ class ObjectStorageApi:
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
         prep = self.backend.content_prepare(account, container, policy, False)
-        stream = read_object(
-            self.chunks,
-            parse_method(meta["chunk_method"]),
-            old_chunks,
-            normalize_ranges(None, meta["size"]),
-            obj,
-            self._problem_logger(obj),
-            content_id=meta["id"],
+        deferred: list = []
+        stream = self._guard_read(
+            account,
+            container,
+            meta,
+            read_object(
+                self.chunks,
+                parse_method(meta["chunk_method"]),
+                old_chunks,
+                normalize_ranges(None, meta["size"]),
+                obj,
+                self._problem_logger(obj, deferred=deferred),
+                content_id=meta["id"],
+            ),
+            deferred,
         )
         base_meta = {
             "content_id": prep["content_id"],
@@ -690,15 +709,16 @@ class ObjectStorageApi:
             self._delete_chunks([c["url"] for c in result.chunks])
             raise
 
-    def _problem_logger(self, obj: str, problems: list | None = None):
+    def _problem_logger(self, obj: str, problems: list | None = None, deferred: list | None = None):
+        """Report each chunk a read skipped; into `deferred` to be logged when it ends."""
+
         def report(chunk: dict[str, Any], error: BaseException) -> None:
-            LOG.warning(
-                "Object %r: skipped chunk %s at position %s: %s",
-                obj,
-                chunk["url"],
-                chunk["pos"],
-                error,
-            )
+            args = ("Object %r: skipped chunk %s at position %s: %s", obj, chunk["url"])
+            args += (chunk["pos"], error)
+            if deferred is not None:
+                deferred.append(args)
+            else:
+                LOG.warning(*args)
             if problems is not None:
                 problems.append({"url": chunk["url"], "pos": chunk["pos"], "error": str(error)})
 
@@ -720,16 +740,66 @@ class ObjectStorageApi:
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
         spans = normalize_ranges(ranges, meta["size"])
         method = parse_method(meta["chunk_method"])
+        deferred: list = []
         stream = read_object(
             self.chunks,
             method,
             chunks,
             spans,
             obj,
-            self._problem_logger(obj, problems),
+            self._problem_logger(obj, problems, deferred),
             content_id=meta["id"],
         )
-        return meta, stream
+        return meta, self._guard_read(account, container, meta, stream, deferred)
+
+    def _guard_read(
+        self,
+        account: str,
+        container: str,
+        meta: dict[str, Any],
+        stream: Iterator[bytes],
+        deferred: list,
+    ) -> Iterator[bytes]:
+        """`stream`, with "unreadable" told apart from "deleted or replaced while read".
+
+        The chunks the read skipped (`deferred`) are reported when it ends: a
+        read that failed because the object changed under it reports only that.
+        """
+        try:
+            yield from stream
+        except UnrecoverableContent:
+            changed = self._changed_since(account, container, meta)
+            if changed is not None:
+                deferred.clear()
+                raise changed from None
+            raise
+        finally:
+            for args in deferred:
+                LOG.warning(*args)
+            deferred.clear()
+
+    def _changed_since(
+        self, account: str, container: str, meta: dict[str, Any]
+    ) -> OioException | None:
+        """Why the object version `meta` describes cannot be read any more, if it changed.
+
+        A read racing a delete or an overwrite finds chunks gone: that is not
+        damage (exit 6) but NoSuchObject (4), or ServiceBusy (5, read it again).
+        """
+        name = meta["name"]
+        try:
+            now = self.backend.content_get(account, container, name, meta["version"])
+        except NoSuchContainer:
+            return NoSuchObject(f"Object {name!r} was deleted (its container too) while read")
+        except NoSuchObject:
+            return NoSuchObject(f"Object {name!r} was deleted while it was being read")
+        if (now.get("id"), now.get("size"), now.get("chunk_method")) != (
+            meta.get("id"),
+            meta.get("size"),
+            meta.get("chunk_method"),
+        ):
+            return ServiceBusy(f"Object {name!r} changed while it was being read: read it again")
+        return None
 
     def object_get_properties(
         self,
@@ -822,12 +892,17 @@ class ObjectStorageApi:
     ) -> dict[str, Any]:
         account = check_name("account", account)
         container = check_name("container", container)
+        # As the CLI's --limit: a positive integer (0 is not "no limit").
+        if limit is None:
+            limit = LIST_LIMIT_DEFAULT
+        elif isinstance(limit, bool) or not isinstance(limit, int | str):
+            raise BadRequest(f"Invalid limit {limit!r}: expected a positive integer")
         try:
-            limit = LIST_LIMIT_DEFAULT if limit in (None, 0) else int(limit)
-        except (TypeError, ValueError):
-            raise BadRequest(f"Invalid limit {limit!r}") from None
-        if limit < 0:
-            raise BadRequest(f"Invalid limit {limit}")
+            limit = int(limit)
+        except ValueError:
+            raise BadRequest(f"Invalid limit {limit!r}: expected a positive integer") from None
+        if limit < 1:
+            raise BadRequest(f"Invalid limit {limit}: expected a positive integer")
         limit = min(limit, LIST_LIMIT_MAX)
         return self.backend.content_list(
             account,
@@ -946,10 +1021,31 @@ class ObjectStorageApi:
         size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Shrink an object to `size` bytes (OpenIO semantics: the object hash is cleared)."""
-        meta, chunks = self.object_locate(account, container, obj, version=version)
-        if size is None or not isinstance(size, int) or size < 0:
+        """Shrink an object to `size` bytes (OpenIO semantics: the object hash is cleared).
+
+        The metachunk the new end falls in is written again, cut; the commit
+        checks the object did not change meanwhile (another truncate, a policy
+        change), and then this starts again from what the object holds now.
+        """
+        if size is None or isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise BadRange(f"Invalid truncate size {size!r}")
+        for attempt in range(TRUNCATE_ATTEMPTS):
+            try:
+                return self._truncate_once(account, container, obj, version, size, kwargs)
+            except (Conflict, ServiceBusy):  # changed meanwhile: again, from what it is now
+                if attempt == TRUNCATE_ATTEMPTS - 1:
+                    raise
+
+    def _truncate_once(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        version: int | None,
+        size: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
         if size > meta["size"]:
@@ -963,14 +1059,21 @@ class ObjectStorageApi:
             inside = mc.offset < size < mc.offset + mc.size
             if inside or (size == 0 and mc.index == 0):
                 replace_pos = mc.index
-                keep = read_object(
-                    self.chunks,
-                    method,
-                    chunks,
-                    [(mc.offset, size)],
-                    obj,
-                    self._problem_logger(obj),
-                    content_id=meta["id"],
+                deferred: list = []
+                keep = self._guard_read(
+                    account,
+                    container,
+                    meta,
+                    read_object(
+                        self.chunks,
+                        method,
+                        chunks,
+                        [(mc.offset, size)],
+                        obj,
+                        self._problem_logger(obj, deferred=deferred),
+                        content_id=meta["id"],
+                    ),
+                    deferred,
                 )
                 base_meta = {
                     "content_id": meta["id"],
@@ -1021,7 +1124,44 @@ class ObjectStorageApi:
         properties: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """A new name sharing the data (hard-linked chunks) of an existing object."""
+        """A new name sharing the data (hard-linked chunks) of an existing object.
+
+        A target changed while its chunks are being linked (a chunk is gone) is
+        linked again as it is now.
+        """
+        for attempt in range(TRUNCATE_ATTEMPTS):
+            try:
+                return self._link_once(
+                    target_account,
+                    target_container,
+                    target_obj,
+                    link_account,
+                    link_container,
+                    link_obj,
+                    target_version,
+                    link_content_id,
+                    properties_directive,
+                    properties,
+                    kwargs,
+                )
+            except ServiceBusy:
+                if attempt == TRUNCATE_ATTEMPTS - 1:
+                    raise
+
+    def _link_once(
+        self,
+        target_account: str,
+        target_container: str,
+        target_obj: str,
+        link_account: str,
+        link_container: str,
+        link_obj: str,
+        target_version: int | None,
+        link_content_id: str | None,
+        properties_directive: str,
+        properties: dict[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
         meta, chunks = self.object_locate(
             target_account, target_container, target_obj, version=target_version
         )
@@ -1042,7 +1182,13 @@ class ObjectStorageApi:
         try:
             for chunk in chunks:
                 new_url = self.backend.link_target(chunk["url"])
-                self.chunks.link(chunk["url"], new_url)
+                try:
+                    self.chunks.link(chunk["url"], new_url)
+                except ChunkNotFound:
+                    changed = self._changed_since(target_account, target_container, meta)
+                    if changed is not None:
+                        raise changed from None
+                    raise
                 linked.append(dict(chunk, url=new_url, real_url=new_url))
             self.backend.content_create(
                 link_account,

@@ -32,13 +32,23 @@ class UploadJournal:
         ).hexdigest()
         self.path = os.path.join(journal_dir(data_dir), f"{key}.json")
         self.state: dict[str, Any] = {}
+        self.problem: str | None = None  # why an existing journal could not be read
 
     def load(self) -> dict[str, Any] | None:
+        """The journal's state; None when there is none or it is damaged (see `problem`)."""
+        self.problem = None
         try:
             with open(self.path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
+                state = json.load(f)
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError) as exc:
+            self.problem = f"{self.path} is unreadable ({exc})"
+            return None
+        if not isinstance(state, dict):
+            self.problem = f"{self.path} is not a journal"
+            return None
+        return state
 
     def matches(
         self, state: dict[str, Any], st: os.stat_result, chunk_method: str, chunk_size: int

@@ -292,8 +292,9 @@ class CheckNamespace(_Check):
             "--repair",
             action="store_true",
             help=(
-                "Recompute wrong statistics, remove leftover databases, and rebuild "
-                "missing or corrupt chunks"
+                "Recompute wrong statistics, rebuild a damaged namespace.db from the "
+                "container databases, register the databases it lacks, remove leftover "
+                "ones, and rebuild missing or corrupt chunks"
             ),
         )
         parser.add_argument(
@@ -306,7 +307,9 @@ class CheckNamespace(_Check):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         rows = self.api.namespace_check(repair=parsed_args.repair)
         object_rows: list[dict[str, Any]] = []
-        if not parsed_args.metadata_only:
+        # A namespace.db that cannot be read lists no container to check further.
+        unreadable = any(r["check"] == "namespace database" and r["state"] == "lost" for r in rows)
+        if not parsed_args.metadata_only and not unreadable:
             rows += self._redundancy(parsed_args.repair, object_rows)
         states = Counter(row["state"] for row in rows)
         if states["lost"]:

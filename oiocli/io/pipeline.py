@@ -192,8 +192,13 @@ class Source:
                 except PermissionError:
                     raise FileNotFound(f"Permission denied: {os.fsdecode(path)!r}") from None
                 self._close = True
-            else:
+            elif hasattr(file_or_path, "readinto") or hasattr(file_or_path, "read"):
                 self._file = file_or_path
+            else:
+                raise MissingData(
+                    f"Cannot upload from {type(file_or_path).__name__} {file_or_path!r}: "
+                    "give a path or a file object open for reading"
+                )
         elif data is not None:
             if isinstance(data, bytes | bytearray | memoryview):
                 self._file = io.BytesIO(data)

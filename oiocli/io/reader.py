@@ -11,11 +11,17 @@ say the read was degraded.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from oiocli.backends.base import ChunkStore
-from oiocli.exceptions import BadRange, OioException, UnrecoverableContent
+from oiocli.exceptions import (
+    BadRange,
+    ChunkMisplaced,
+    ChunkNotFound,
+    OioException,
+    UnrecoverableContent,
+)
 from oiocli.io.storage_method import EC_SEGMENT_SIZE, StorageMethod
 
 ProblemFn = Callable[[dict[str, Any], BaseException], None] | None
@@ -62,11 +68,16 @@ def normalize_ranges(
     if not ranges:
         return [(0, size)]
     result = []
+    if isinstance(ranges, str | bytes) or not isinstance(ranges, Iterable):
+        raise BadRange(f"Invalid ranges {ranges!r}: expected a list of (start, end) pairs")
     for item in ranges:
         try:
             start, end = item
         except (TypeError, ValueError):
-            raise BadRange(f"Invalid range {item!r}") from None
+            raise BadRange(f"Invalid range {item!r}: expected a (start, end) pair") from None
+        for bound in (start, end):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                raise BadRange(f"Invalid range {item!r}: bounds are integers or None")
         if start is None:
             if end is None or end < 0:
                 raise BadRange(f"Invalid suffix range {item!r}")
@@ -112,12 +123,12 @@ def read_object(
                     store, method, mc, lo - mc.offset, hi - mc.offset, name, on_problem, content_id
                 )
             else:
-                yield from _read_replicated(
+                yield from read_replicated(
                     store, mc, lo - mc.offset, hi - mc.offset, name, on_problem, content_id
                 )
 
 
-def _read_replicated(
+def read_replicated(
     store: ChunkStore,
     mc: Metachunk,
     start: int,
@@ -126,23 +137,43 @@ def _read_replicated(
     on_problem: ProblemFn,
     content_id: str | None = None,
 ) -> Iterator[bytes]:
+    """The bytes [start, stop) of a replicated metachunk, from whichever copies can give them.
+
+    A copy that fails in the middle (a corrupt block) is left for the next one
+    from where it stopped, and tried again once the others got past its bad
+    block: every copy damaged, but in different blocks, still reads. A missing
+    or misplaced copy is not tried again.
+    """
     replicas = list(mc.chunks)
     random.shuffle(replicas)
     offset = start
-    errors = []
-    for chunk in replicas:
-        try:
-            expect = expected_identity(chunk, content_id)
-            for piece in store.get(chunk["url"], offset, stop, expect=expect):
-                offset += len(piece)
-                yield piece
-            if offset >= stop:
-                return
-            raise UnrecoverableContent(f"Chunk {chunk['url']} is shorter than recorded")
-        except OioException as exc:
-            errors.append(exc)
-            if on_problem:
-                on_problem(chunk, exc)
+    errors: list[OioException] = []
+    failed_at: dict[int, int] = {}  # replica -> the offset it last failed at
+    dead: set[int] = set()
+    while True:
+        progress = False
+        for i, chunk in enumerate(replicas):
+            if i in dead or failed_at.get(i) == offset:
+                continue
+            try:
+                expect = expected_identity(chunk, content_id)
+                for piece in store.get(chunk["url"], offset, stop, expect=expect):
+                    offset += len(piece)
+                    progress = True
+                    yield piece
+                if offset >= stop:
+                    return
+                dead.add(i)
+                raise UnrecoverableContent(f"Chunk {chunk['url']} is shorter than recorded")
+            except OioException as exc:
+                failed_at[i] = offset
+                if isinstance(exc, ChunkNotFound | ChunkMisplaced):
+                    dead.add(i)
+                errors.append(exc)
+                if on_problem:
+                    on_problem(chunk, exc)
+        if not progress:
+            break
     raise UnrecoverableContent(
         f"Object {name!r}: no readable copy of metachunk {mc.index} "
         f"({len(mc.chunks)} known, {'; '.join(map(str, errors)) or 'none recorded'})"

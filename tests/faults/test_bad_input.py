@@ -214,7 +214,7 @@ def test_data_dir_is_a_file(ns_root):
 
 def test_namespace_config_garbage(ns):
     (ns.data_dir / "namespace.json").write_text("{not json")
-    proc = ns.fails(1, "object", "list", "c")
+    proc = ns.fails(6, "object", "list", "c")  # a damaged namespace file: exit 6
     assert "namespace.json" in proc.err
 
 

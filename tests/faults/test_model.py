@@ -212,3 +212,113 @@ LongObjectModel.TestCase.settings = settings(
     ObjectModel.TestCase.settings, max_examples=200, stateful_step_count=40
 )
 test_object_model_long = pytest.mark.slow(LongObjectModel.TestCase)
+
+
+# -- multi-process mode ------------------------------------------------------------------
+# The same idea with several processes: each step runs two mutating operations at
+# once, as two `oio` processes (see tests/races), or one alone, on a namespace whose
+# state carries over from step to step (a drained object appended to, a container
+# deleted then autocreated, snapshots piling up...). After each step what is read back
+# must be a state the race oracle accepts for the exit codes seen; it becomes the
+# model's state. Counters stay exact and, at the end, nothing is left over.
+
+from races.harness import (  # noqa: E402 - the multi-process mode's own tools
+    RaceBackend,
+    Round,
+    bad_failure,
+    leftovers,
+    observe,
+    round_files,
+    run_together,
+    stats_problems,
+)
+from races.model import (  # noqa: E402
+    OPS,
+    Container,
+    Names,
+    acceptable,
+    adopt,
+    describe,
+    matches,
+    state_key,
+)
+
+OP_NAMES = st.sampled_from(sorted(OPS))
+
+
+class ConcurrentObjectModel(RuleBasedStateMachine):
+    """Steps of two operations at once (or one) in real CLI processes, against the oracle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import random
+
+        self.root = fast_tmp_dir()
+        self.backend = RaceBackend(self.root)
+        self.account = "model"
+        self.step_no = 0
+        self.rng = random.Random(0)
+        self.backend.api().container_create(self.account, "c")
+        self.state = {"c": Container()}
+
+    def teardown(self) -> None:
+        try:
+            assert leftovers(self.backend) == []
+        finally:
+            remove_tree(self.root)
+
+    def _run(self, names: list[str], held: bool) -> None:
+        self.step_no += 1
+        rnd = Round(self.account, Names(container="c", snapshot=f"s{self.step_no}"))
+        round_files(self.backend, rnd, self.rng, str(self.step_no))
+        roles = "ab"[: len(names)]
+        ops = [OPS[n](role, rnd.names, rnd.files) for n, role in zip(names, roles, strict=True)]
+        env = dict(self.backend.env, OIO_ACCOUNT=self.account)
+        outcomes = run_together([op.argv() for op in ops], env, self.backend.work, self.rng, held)
+        for outcome in outcomes:
+            assert bad_failure(outcome) is None, bad_failure(outcome)
+        codes = [o.code for o in outcomes]
+        observed, half = observe(self.backend, rnd, also=self.state)
+        assert half == [], half
+        good, _lost = acceptable(self.state, ops, codes)
+        seen = state_key(observed)
+        found = [s for s in good if matches(seen, state_key(s))]
+        assert found, (
+            f"{ops} -> {codes}: read back {describe(observed)}; acceptable: "
+            + (" | ".join(describe(s) for s in good) or "none")
+            + f"; from {describe(self.state)}"
+        )
+        self.state = adopt(found[0], observed)
+
+    @rule(a=OP_NAMES, b=OP_NAMES, held=st.booleans())
+    def together(self, a, b, held):
+        self._run([a, b], held)
+
+    @rule(a=OP_NAMES)
+    def alone(self, a):
+        self._run([a], held=False)
+
+    @invariant()
+    def counters_exact(self):
+        assert stats_problems(self.backend, self.account) == []
+
+
+ConcurrentObjectModel.TestCase.settings = settings(
+    max_examples=2,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+test_concurrent_model = ConcurrentObjectModel.TestCase
+
+
+class LongConcurrentObjectModel(ConcurrentObjectModel):
+    pass
+
+
+LongConcurrentObjectModel.TestCase.settings = settings(
+    ConcurrentObjectModel.TestCase.settings, max_examples=25, stateful_step_count=25
+)
+test_concurrent_model_long = pytest.mark.slow(LongConcurrentObjectModel.TestCase)

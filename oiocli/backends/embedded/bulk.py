@@ -56,7 +56,7 @@ def insert_empty_objects(
             )
             _bump_stats(conn, len(rows), 0)
         with ns._ns_tx() as nsc:
-            ns._apply_stats(nsc, account, container, len(rows), 0)
+            ns._apply_stats(nsc, cdb, len(rows), 0)
             ns.emit(
                 nsc,
                 "content.bulk",

@@ -239,14 +239,18 @@ class LocalChunkStore:
                 if len(data) != length:
                     raise ChunkCorrupt(f"Chunk {url} is shorter than recorded")
                 view = memoryview(data)
+                lo = max(start - pos, 0)
+                hi = min(end - pos, length)
                 for off in range(0, length, block_size):
                     if zlib.crc32(view[off : off + block_size]) != crcs[block]:
+                        # The blocks before it are good: given first, so that a
+                        # reader can take the rest from another copy.
+                        if min(off, hi) > lo:
+                            yield data[lo : min(off, hi)]
                         raise ChunkCorrupt(
                             f"Chunk {url} is corrupt (block {block} at offset {pos + off})"
                         )
                     block += 1
-                lo = max(start - pos, 0)
-                hi = min(end - pos, length)
                 yield data if (lo == 0 and hi == length) else data[lo:hi]
                 pos += length
         finally:

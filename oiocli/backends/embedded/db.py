@@ -93,16 +93,30 @@ def _connect_read_only(path: str, reason: str) -> sqlite3.Connection:
 
 
 def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite3.Connection:
+    """A connection to `path`; with `create` False, FileNotFoundError if it is not there.
+
+    Without `create` the file is opened so that SQLite never makes it: a
+    container database deleted by another process between a check and the
+    open must not come back as an empty file at its path.
+    """
     if not create and not os.path.exists(path):
         raise FileNotFoundError(path)
     if os.path.exists(path):
         reason = _why_not_writable(path)
         if reason is not None:
             return _connect_read_only(path, reason)
+    target, uri = path, False
+    if not create:
+        target, uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw", True
     try:
         conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
         )
+    except sqlite3.OperationalError as exc:
+        if not create and not os.path.exists(path):
+            raise FileNotFoundError(path) from None
+        raise_db_error(exc, path)
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=OFF")
@@ -114,18 +128,60 @@ def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite
     return conn
 
 
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def check_writable(conn: sqlite3.Connection, path: str) -> None:
     """Forbidden when `conn` was opened read-only: before a write changes anything."""
     if isinstance(conn, ReadOnlyConnection):
         raise Forbidden(f"Cannot write database {path}: the namespace is read-only ({conn.reason})")
 
 
+def _mount_point(path: str) -> str:
+    path = os.path.abspath(path)
+    try:
+        dev = os.stat(path).st_dev
+        while path != os.path.dirname(path) and os.stat(os.path.dirname(path)).st_dev == dev:
+            path = os.path.dirname(path)
+    except OSError:
+        pass
+    return path
+
+
+def space_note(path: str) -> str:
+    """Which file system holds `path`, how much room is left there, and the file size limit.
+
+    SQLite says only "database or disk is full" or "disk I/O error": this says
+    where, so an operator knows what to free (or which limit was hit).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    note = f"file system {_mount_point(directory)}"
+    with contextlib.suppress(OSError):
+        st = os.statvfs(directory)
+        note += f", {st.f_bavail * st.f_frsize} bytes free"
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY:
+        note += f", file size limit {soft} bytes"
+    return note
+
+
 def raise_db_error(exc: sqlite3.Error, path: str) -> None:
     text = str(exc)
     if "locked" in text or "busy" in text:
         raise ServiceBusy(f"Database {path} is busy, try again: {text}") from None
-    if "full" in text or "disk I/O" in text:
-        raise StorageFull(f"Cannot write database {path}: {text}") from None
+    if "full" in text:
+        raise StorageFull(f"No space left to write database {path} ({space_note(path)})") from None
+    if "disk I/O" in text:
+        raise StorageFull(
+            f"Cannot write database {path}: disk I/O error ({space_note(path)})"
+        ) from None
     if isinstance(exc, sqlite3.DatabaseError) and (
         "malformed" in text or "not a database" in text or "corrupt" in text
     ):
@@ -162,6 +218,9 @@ class Database:
     def __init__(self, path: str, synchronous: str = "FULL", create: bool = True) -> None:
         self.path = path
         self.synchronous = synchronous
+        # Called with the connection right after BEGIN IMMEDIATE of every write
+        # transaction: what must still hold once no other writer can change it.
+        self.verify: Callable[[sqlite3.Connection], None] | None = None
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._queue: list[_Slot] = []
@@ -175,9 +234,13 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self.path, self.synchronous, create=False)
+            conn = self._local.conn = self.reconnect()
             self._all.append(conn)
         return conn
+
+    def reconnect(self) -> sqlite3.Connection:
+        """A connection for another thread (the file must still exist)."""
+        return connect(self.path, self.synchronous, create=False)
 
     @contextlib.contextmanager
     def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -193,6 +256,8 @@ class Database:
                 conn.execute("PRAGMA synchronous=NORMAL")
             try:
                 with transaction(conn, self.path):
+                    if self.verify is not None:
+                        self.verify(conn)
                     yield conn
             finally:
                 if not durable and self.synchronous == "FULL":
@@ -214,6 +279,8 @@ class Database:
                     batch, self._queue = self._queue, []
                 try:
                     with transaction(self.conn, self.path) as conn:
+                        if self.verify is not None:
+                            self.verify(conn)
                         for each in batch:
                             conn.execute("SAVEPOINT work")
                             try:

@@ -2,10 +2,21 @@
 
 Layout of a namespace directory::
 
-    namespace.json          settings (chunk size, policies, volumes), written once
-    namespace.db            accounts, the container directory with stats, events
-    containers/XY/<CID>.db  one database per container (meta2: aliases, chunks)
-    volumes/vol-N/          chunk files (see chunks.py)
+    namespace.json                 settings (chunk size, policies, volumes), written once
+    namespace.db                   accounts, the container directory with stats, events
+    containers/XY/<CID>.<tag>.db   one database per container (meta2: aliases, chunks)
+    volumes/vol-N/                 chunk files (see chunks.py)
+
+Each creation of a container gets a database file of its own (`<tag>` is
+random; containers made by older versions keep `<CID>.db`), and namespace.db
+records which file is the container's. A process may keep a deleted
+container's database open (SQLite keeps accepting writes to an unlinked file,
+that nobody will ever read); so every write transaction on a container checks,
+once it holds the write lock, that its file is still the registered one and
+not being deleted, and a stale handle is dropped and the operation retried on
+the current one. A file name is never reused, so a process closing an old
+handle (SQLite then removes `<file>-wal` by name) never touches another
+container's files.
 
 Object metadata commits with synchronous=FULL (it must survive a crash once the
 call returns); the namespace database uses NORMAL, because everything in it
@@ -17,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import random
 import secrets
@@ -24,7 +36,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oiocli.backends.embedded import db
@@ -33,31 +45,31 @@ from oiocli.backends.embedded.chunks import (
     chunk_path,
     chunk_url,
     makedirs_private,
-    prepare_volume,
 )
 from oiocli.exceptions import (
     AccountNotEmpty,
+    BadRange,
     BadRequest,
+    ChunkNotFound,
     Conflict,
     ContainerFrozen,
     ContainerNotEmpty,
     ContentDrained,
+    CorruptDatabase,
     NoSuchAccount,
     NoSuchContainer,
     NoSuchObject,
     NotEnoughVolumes,
     OioException,
 )
-from oiocli.io.storage_method import DEFAULT_POLICIES, PolicyTable
+from oiocli.io.storage_method import PolicyTable
 
-DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
-DEFAULT_POLICY = "SINGLE"
-DEFAULT_VOLUMES = 9
+LOG = logging.getLogger("oiocli")
 STATUS_ENABLED = 0
 STATUS_FROZEN = 0x2000000
 STATUS_DISABLED = 0x4000000
 STATUS_NAMES = {STATUS_ENABLED: "Enabled", STATUS_FROZEN: "Frozen", STATUS_DISABLED: "Disabled"}
-CONFIG_FILE = "namespace.json"
+NS_DB_FILE = "namespace.db"
 
 NS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -66,7 +78,7 @@ CREATE TABLE IF NOT EXISTS accounts (
 CREATE TABLE IF NOT EXISTS containers (
     account TEXT NOT NULL, name TEXT NOT NULL, cid TEXT NOT NULL UNIQUE,
     ctime REAL, mtime REAL, objects INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (account, name));
+    bytes INTEGER NOT NULL DEFAULT 0, dbfile TEXT, PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, type TEXT, url TEXT,
     request_id TEXT, data TEXT);
@@ -143,20 +155,75 @@ def alias_dict(row: tuple, account: str, container: str, with_props: bool = True
     return meta
 
 
-class ContainerDB(db.Database):
-    """One container's database (OpenIO meta2)."""
+class StaleContainer(NoSuchContainer):
+    """A handle on a container database that is no longer the registered one."""
 
-    def __init__(self, path: str, account: str, name: str, cid: str) -> None:
+
+class ContainerBeingDeleted(NoSuchContainer):
+    """The container is being deleted: it accepts no more writes."""
+
+
+# The property that marks a container database as being deleted (see container_delete).
+DELETED_PROP = "sys.m2.deleted"
+# What `registered` answers for a container namespace.db does not list.
+UNREGISTERED = object()
+# How long a deletion another process has begun is left to it to finish.
+DELETE_GRACE_S = 10.0
+
+
+class ContainerDB(db.Database):
+    """One container's database (OpenIO meta2).
+
+    `registered(cid)` tells which database file namespace.db lists for the
+    container now (None: the legacy `<CID>.db`; UNREGISTERED: none): every write
+    transaction checks it (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        account: str,
+        name: str,
+        cid: str,
+        dbfile: str | None = None,
+        registered: Any = None,
+    ) -> None:
         self.account = account
         self.name = name
         self.cid = cid
-        try:
-            super().__init__(path, "FULL", create=False)
-        except FileNotFoundError:
-            raise NoSuchContainer(
-                f"Container {name!r} of account {account!r} has no database ({path})"
-            ) from None
+        self.dbfile = dbfile
+        self._registered = registered
+        super().__init__(path, "FULL", create=False)
+        if registered is not None:
+            self.verify = self._verify_current
         self.chunk_hash_column = self._add_chunk_hash_column()
+
+    def reconnect(self) -> sqlite3.Connection:
+        try:
+            return super().reconnect()
+        except FileNotFoundError:
+            raise StaleContainer(
+                f"Container {self.name!r} not found in account {self.account!r} (deleted)"
+            ) from None
+
+    def _verify_current(self, conn: sqlite3.Connection) -> None:
+        """In a write transaction: this file is the container's, which is not being deleted.
+
+        The delete holds this database's write lock while it marks it, so a
+        writer that gets the lock afterwards sees the mark or the new registration.
+        """
+        if self._registered(self.cid) != self.dbfile:
+            raise StaleContainer(
+                f"Container {self.name!r} not found in account {self.account!r} (deleted)"
+            )
+        try:
+            deleted = conn.execute("SELECT 1 FROM props WHERE key = ?", (DELETED_PROP,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, self.path)
+        if deleted:
+            raise ContainerBeingDeleted(
+                f"Container {self.name!r} not found in account {self.account!r} (being deleted)"
+            )
 
     def insert_chunks(
         self, conn: sqlite3.Connection, content: str, chunks: Iterable[dict[str, Any]]
@@ -199,6 +266,23 @@ class ContainerDB(db.Database):
         except (sqlite3.DatabaseError, OioException):
             return False
 
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one state of the database (a read transaction)."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, self.path)
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+
     def props(self) -> dict[str, str]:
         try:
             return dict(self.conn.execute("SELECT key, value FROM props"))
@@ -231,66 +315,24 @@ class EmbeddedNamespace:
         self.policies = PolicyTable(self.config["policies"])
         self.chunks = LocalChunkStore()
         self._ns_db: db.Database | None = None
+        self._dbfile_column = "dbfile"
 
     # ------------------------------------------------------------------ config
     def _load_or_create_config(
         self, chunk_size, storage_policy, volumes, policies, max_versions, update_config
     ) -> dict[str, Any]:
-        path = os.path.join(self.data_dir, CONFIG_FILE)
-        try:
-            with open(path) as f:
-                config = json.load(f)
-        except FileNotFoundError:
-            config = None
-        except (OSError, ValueError) as exc:
-            raise BadRequest(f"Cannot read namespace config {path}: {exc}") from None
-        if config is not None and not update_config:
-            return config
-        if config is None:
-            try:
-                makedirs_private(self.data_dir)
-            except OSError as exc:
-                raise BadRequest(
-                    f"Cannot create namespace directory {self.data_dir}: {exc}"
-                ) from None
-            config = {
-                "namespace": self.namespace,
-                "chunk_size": DEFAULT_CHUNK_SIZE,
-                "storage_policy": DEFAULT_POLICY,
-                "max_versions": 1,
-                "policies": dict(DEFAULT_POLICIES),
-                "volumes": [],
-                "created": time.time(),
-            }
-            if volumes is None:
-                volumes = max(DEFAULT_VOLUMES, PolicyTable(policies).max_chunks())
-        if chunk_size is not None:
-            if int(chunk_size) <= 0:
-                raise BadRequest(f"Invalid chunk size {chunk_size}")
-            config["chunk_size"] = int(chunk_size)
-        if policies is not None:
-            config["policies"] = dict(policies)
-        if storage_policy is not None:
-            PolicyTable(config["policies"]).method(storage_policy)  # validates
-            config["storage_policy"] = storage_policy
-        if max_versions is not None:
-            config["max_versions"] = int(max_versions)
-        if volumes is not None:
-            if isinstance(volumes, int):
-                base = os.path.join(self.data_dir, "volumes")
-                paths = [os.path.join(base, f"vol-{i}") for i in range(volumes)]
-            else:
-                paths = [os.path.abspath(p) for p in volumes]
-            for vol in paths:
-                prepare_volume(vol)
-            config["volumes"] = paths
-        tmp = path + ".tmp"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            json.dump(config, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return config
+        from oiocli.backends.embedded.config import load_or_create
+
+        return load_or_create(
+            self.namespace,
+            self.data_dir,
+            chunk_size,
+            storage_policy,
+            volumes,
+            policies,
+            max_versions,
+            update_config,
+        )
 
     @property
     def chunk_size(self) -> int:
@@ -306,18 +348,92 @@ class EmbeddedNamespace:
 
     # ------------------------------------------------------------ namespace db
     @property
+    def ns_db_path(self) -> str:
+        return os.path.join(self.data_dir, NS_DB_FILE)
+
+    @property
     def ns_db(self) -> db.Database:
         if self._ns_db is None:
             with self._lock:
                 if self._ns_db is None:
-                    path = os.path.join(self.data_dir, "namespace.db")
-                    database = db.Database(path, "NORMAL")
-                    try:
-                        database.conn.executescript(NS_SCHEMA)
-                    except sqlite3.DatabaseError as exc:
-                        db.raise_db_error(exc, path)
-                    self._ns_db = database
+                    self._ns_db = self._open_ns_db()
         return self._ns_db
+
+    def _open_ns_db(self) -> db.Database:
+        """Open namespace.db; make it only for a namespace that has no container yet.
+
+        A missing, empty or schema-less namespace.db beside container databases
+        is damage, never a fresh start: making a new directory there would make
+        every container look absent, and the next autocreate would start them
+        again empty. It is reported (exit 6) until `namespace check --repair`
+        rebuilds it from the container databases, which name themselves.
+        """
+        path = self.ns_db_path
+        fresh = not os.path.exists(path) or os.path.getsize(path) == 0
+        if fresh:
+            self._refuse_new_ns_db(path, "missing" if not os.path.exists(path) else "empty")
+        database = db.Database(path, "NORMAL")
+        try:
+            tables = {
+                row[0]
+                for row in database.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+            if not tables:
+                self._refuse_new_ns_db(path, "empty")
+                database.conn.executescript(NS_SCHEMA)
+            elif not {"accounts", "containers", "events"} <= tables:
+                raise CorruptDatabase(
+                    f"Database {path} is corrupt: it lacks the namespace's tables "
+                    "(`oio namespace check --repair` rebuilds it from the container databases)"
+                )
+            columns = {row[1] for row in database.conn.execute("PRAGMA table_info(containers)")}
+            if "dbfile" not in columns and not isinstance(database.conn, db.ReadOnlyConnection):
+                with database.transaction() as conn:
+                    columns = {row[1] for row in conn.execute("PRAGMA table_info(containers)")}
+                    if "dbfile" not in columns:
+                        conn.execute("ALTER TABLE containers ADD COLUMN dbfile TEXT")
+                columns.add("dbfile")
+        except sqlite3.DatabaseError as exc:
+            database.close()
+            db.raise_db_error(exc, path)
+        except BaseException:
+            database.close()
+            raise
+        # A read-only namespace of an older version has no dbfile column: legacy names.
+        self._dbfile_column = "dbfile" if "dbfile" in columns else "NULL"
+        return database
+
+    @property
+    def _dbfile_sql(self) -> str:
+        """The SQL for a container's database file name (known once namespace.db is open)."""
+        _ = self.ns_db  # opening it finds out
+        return self._dbfile_column
+
+    def close_namespace_db(self) -> None:
+        """Forget the namespace.db handle (the file is about to be replaced)."""
+        with self._lock:
+            database, self._ns_db = self._ns_db, None
+            self._containers.clear()
+        if database is not None:
+            database.close()
+
+    def _refuse_new_ns_db(self, path: str, state: str) -> None:
+        found = next(self.container_db_files(), None)
+        if found is not None:
+            raise CorruptDatabase(
+                f"Database {path} is {state}, but the namespace has container databases "
+                f"(such as {found}): run `oio namespace check --repair` to rebuild it from them"
+            )
+
+    def container_db_files(self) -> Iterator[str]:
+        """Path of every container database file under containers/ (registered or not)."""
+        base = os.path.join(self.data_dir, "containers")
+        for root, _dirs, files in os.walk(base):
+            for fname in sorted(files):
+                if fname.endswith(".db"):
+                    yield os.path.join(root, fname)
 
     @property
     def ns(self) -> sqlite3.Connection:
@@ -330,7 +446,7 @@ class EmbeddedNamespace:
         try:
             return self.ns.execute(sql, tuple(args)).fetchall()
         except sqlite3.DatabaseError as exc:
-            db.raise_db_error(exc, os.path.join(self.data_dir, "namespace.db"))
+            db.raise_db_error(exc, self.ns_db_path)
             raise
 
     def emit(
@@ -489,8 +605,22 @@ class EmbeddedNamespace:
             self.emit(conn, "account.flush", {"account": account}, reqid)
 
     # -------------------------------------------------------------- containers
-    def container_db_path(self, cid: str) -> str:
-        return os.path.join(self.data_dir, "containers", cid[:2], f"{cid}.db")
+    def container_db_path(self, cid: str, dbfile: str | None = None) -> str:
+        """Where a container database lives; `dbfile` None is the legacy `<CID>.db`."""
+        return os.path.join(self.data_dir, "containers", cid[:2], dbfile or f"{cid}.db")
+
+    def new_container_db(self, cid: str) -> tuple[str, str]:
+        """(dbfile, path) of a database file name never used before for this container."""
+        while True:
+            dbfile = f"{cid}.{secrets.token_hex(4)}.db"
+            path = self.container_db_path(cid, dbfile)
+            if not any(os.path.lexists(path + s) for s in ("", "-wal", "-shm")):
+                return dbfile, path
+
+    def registered_dbfile(self, cid: str) -> Any:
+        """The database file namespace.db lists for a container, or UNREGISTERED."""
+        rows = self._ns_read(f"SELECT {self._dbfile_sql} FROM containers WHERE cid = ?", (cid,))
+        return rows[0][0] if rows else UNREGISTERED
 
     def container_create(
         self,
@@ -502,38 +632,46 @@ class EmbeddedNamespace:
         autocreate_account: bool = True,
     ) -> bool:
         cid = compute_cid(account, name)
-        if self._ns_read("SELECT 1 FROM containers WHERE cid = ?", (cid,)):
-            return False
+        if self.registered_dbfile(cid) is not UNREGISTERED:
+            if not self._finish_interrupted_delete(account, name):
+                return False
         db.check_writable(self.ns, self.ns_db.path)  # a read-only namespace: say so
         # The database is made complete under a temporary name, then renamed and
         # registered: a crash leaves at worst an unregistered file, never half a container.
-        path = self.container_db_path(cid)
+        dbfile, path = self.new_container_db(cid)
         makedirs_private(os.path.dirname(path))
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
         now = time.time()
-        conn = db.connect(tmp, "FULL")
         try:
-            conn.executescript(M2_SCHEMA)
-            sys_props = {
-                "sys.account": account,
-                "sys.user.name": name,
-                "sys.name": f"{cid}.1",
-                "sys.status": str(STATUS_ENABLED),
-                "sys.m2.ctime": str(int(now * 1_000_000)),
-                "sys.m2.mtime": str(int(now * 1_000_000)),
-                "sys.m2.objects": "0",
-                "sys.m2.usage": "0",
-                "sys.m2.version": "1",
-            }
-            sys_props.update({k: str(v) for k, v in (system or {}).items()})
-            rows = list(sys_props.items())
-            rows += [(f"user.{k}", str(v)) for k, v in (properties or {}).items()]
-            with db.transaction(conn, tmp):
-                conn.executemany("INSERT OR REPLACE INTO props VALUES (?, ?)", rows)
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-        return self.register_container(account, name, cid, tmp, reqid, autocreate_account)
+            conn = db.connect(tmp, "FULL")
+            try:
+                conn.executescript(M2_SCHEMA)
+                sys_props = {
+                    "sys.account": account,
+                    "sys.user.name": name,
+                    "sys.name": f"{cid}.1",
+                    "sys.status": str(STATUS_ENABLED),
+                    "sys.m2.ctime": str(int(now * 1_000_000)),
+                    "sys.m2.mtime": str(int(now * 1_000_000)),
+                    "sys.m2.objects": "0",
+                    "sys.m2.usage": "0",
+                    "sys.m2.version": "1",
+                }
+                sys_props.update({k: str(v) for k, v in (system or {}).items()})
+                rows = list(sys_props.items())
+                rows += [(f"user.{k}", str(v)) for k, v in (properties or {}).items()]
+                with db.transaction(conn, tmp):
+                    conn.executemany("INSERT OR REPLACE INTO props VALUES (?, ?)", rows)
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            _unlink_db(tmp)
+            db.raise_db_error(exc, tmp)
+        except BaseException:
+            _unlink_db(tmp)
+            raise
+        return self.register_container(account, name, cid, tmp, dbfile, reqid, autocreate_account)
 
     def register_container(
         self,
@@ -541,65 +679,114 @@ class EmbeddedNamespace:
         name: str,
         cid: str,
         tmp: str,
+        dbfile: str,
         reqid: str | None,
         autocreate_account: bool = True,
         objects: int = 0,
         nbytes: int = 0,
+        before_commit: Any = None,
     ) -> bool:
-        """Move a complete container database into place and list it in its account."""
-        path = self.container_db_path(cid)
+        """Move a complete container database into place and list it in its account.
+
+        `before_commit()`, when given, runs once the database is in place and
+        the namespace is locked, before the registration commits (a snapshot
+        checks there that its chunks still exist). On any failure the database
+        is removed: never registered, it was never there.
+        """
+        path = self.container_db_path(cid, dbfile)
         now = time.time()
-        with self._ns_tx() as nsc:
-            if nsc.execute("SELECT 1 FROM containers WHERE cid = ?", (cid,)).fetchone():
-                _unlink_db(tmp)
-                return False
-            if not nsc.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone():
-                if not autocreate_account:
+        moved = False
+        try:
+            with self._ns_tx() as nsc:
+                if nsc.execute("SELECT 1 FROM containers WHERE cid = ?", (cid,)).fetchone():
                     _unlink_db(tmp)
-                    raise NoSuchAccount(f"Account {account!r} not found")
+                    return False
+                if not nsc.execute("SELECT 1 FROM accounts WHERE name = ?", (account,)).fetchone():
+                    if not autocreate_account:
+                        _unlink_db(tmp)
+                        raise NoSuchAccount(f"Account {account!r} not found")
+                    nsc.execute(
+                        "INSERT INTO accounts (name, ctime, mtime) VALUES (?, ?, ?)",
+                        (account, now, now),
+                    )
+                    self.emit(nsc, "account.create", {"account": account}, reqid)
+                os.replace(tmp, path)
+                moved = True
+                _fsync_dir(os.path.dirname(path))
+                if before_commit is not None:
+                    before_commit()
                 nsc.execute(
-                    "INSERT INTO accounts (name, ctime, mtime) VALUES (?, ?, ?)",
-                    (account, now, now),
+                    "INSERT INTO containers (account, name, cid, ctime, mtime, objects, bytes, "
+                    "dbfile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (account, name, cid, now, now, objects, nbytes, dbfile),
                 )
-                self.emit(nsc, "account.create", {"account": account}, reqid)
-            _unlink_db(path)  # a leftover of an earlier crash, never registered
-            os.replace(tmp, path)
-            _fsync_dir(os.path.dirname(path))
-            nsc.execute(
-                "INSERT INTO containers (account, name, cid, ctime, mtime, objects, bytes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (account, name, cid, now, now, objects, nbytes),
-            )
-            nsc.execute(
-                "UPDATE accounts SET mtime = ?, objects = objects + ?, bytes = bytes + ? "
-                "WHERE name = ?",
-                (now, objects, nbytes, account),
-            )
-            self.emit(nsc, "container.create", {"account": account, "container": name}, reqid)
+                nsc.execute(
+                    "UPDATE accounts SET mtime = ?, objects = objects + ?, bytes = bytes + ? "
+                    "WHERE name = ?",
+                    (now, objects, nbytes, account),
+                )
+                self.emit(nsc, "container.create", {"account": account, "container": name}, reqid)
+        except BaseException:
+            _unlink_db(path if moved else tmp)
+            raise
         return True
 
     def container(self, account: str, name: str) -> ContainerDB:
+        """The container's database, as namespace.db lists it now.
+
+        A cached handle is used only while its file is still there: a deletion
+        removes it (and a container made again gets another file), so a
+        container deleted by another process is not read through an old handle;
+        writes check the registration itself, in their transaction.
+        """
         cid = compute_cid(account, name)
         with self._lock:
             cdb = self._containers.get(cid)
-            if cdb is not None:
-                return cdb
-        if not self._ns_read("SELECT 1 FROM containers WHERE cid = ?", (cid,)):
+        if cdb is not None and os.path.exists(cdb.path):
+            return cdb
+        dbfile = self.registered_dbfile(cid)
+        if dbfile is UNREGISTERED:
+            self.forget_container(cid)
             raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
-        cdb = ContainerDB(self.container_db_path(cid), account, name, cid)
+        with self._lock:
+            cdb = self._containers.get(cid)
+            if cdb is not None and cdb.dbfile == dbfile:
+                return cdb
+        path = self.container_db_path(cid, dbfile)
+        try:
+            cdb = ContainerDB(path, account, name, cid, dbfile, self.registered_dbfile)
+        except FileNotFoundError:
+            if self.registered_dbfile(cid) != dbfile:  # deleted meanwhile
+                raise NoSuchContainer(
+                    f"Container {name!r} not found in account {account!r}"
+                ) from None
+            raise CorruptDatabase(
+                f"Database {path} of container {name!r} (account {account!r}) is missing"
+            ) from None
         with self._lock:
             if len(self._containers) > 64:
-                for old in list(self._containers.values())[:16]:
-                    old.close()
-                    del self._containers[old.cid]
+                # Dropped, not closed: another thread may be using it; each
+                # connection closes when nothing refers to it any more.
+                for old in list(self._containers)[:16]:
+                    del self._containers[old]
             self._containers[cid] = cdb
         return cdb
 
-    def forget_container(self, cid: str) -> None:
+    def forget_container(self, cid: str, cdb: ContainerDB | None = None) -> None:
+        """Drop a cached handle (`cdb`: only if it is still the cached one)."""
         with self._lock:
-            cdb = self._containers.pop(cid, None)
-        if cdb is not None:
-            cdb.close()
+            if cdb is None or self._containers.get(cid) is cdb:
+                self._containers.pop(cid, None)
+
+    def on_container(self, account: str, name: str, action: Any) -> Any:
+        """`action(cdb)` on the container's current database, retried on a stale handle."""
+        for _attempt in range(5):
+            cdb = self.container(account, name)
+            try:
+                return action(cdb)
+            except StaleContainer:
+                self.forget_container(cdb.cid, cdb)
+        raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
 
     def resolve_cid(self, cid: str) -> tuple[str, str]:
         rows = self._ns_read("SELECT account, name FROM containers WHERE cid = ?", (cid.upper(),))
@@ -608,17 +795,96 @@ class EmbeddedNamespace:
         return rows[0]
 
     def container_delete(self, account: str, name: str, reqid: str | None = None) -> None:
-        cdb = self.container(account, name)
-        with cdb.transaction() as conn:
-            if conn.execute("SELECT 1 FROM aliases LIMIT 1").fetchone():
-                raise ContainerNotEmpty(f"Container {name!r} is not empty")
-            # Keep the write lock while unregistering so no object slips in.
-            with self._ns_tx() as nsc:
-                nsc.execute("DELETE FROM containers WHERE cid = ?", (cdb.cid,))
-                nsc.execute("UPDATE accounts SET mtime = ? WHERE name = ?", (time.time(), account))
-                self.emit(nsc, "container.delete", {"account": account, "container": name}, reqid)
-        self.forget_container(cdb.cid)
+        """Delete an empty container, in two steps that no writer can slip between.
+
+        1. In its own write transaction: refuse if it holds an object, else mark
+           it deleted; from then on every write transaction on it fails (its
+           check sees the mark), so no object can be committed into it.
+        2. Unregister it from namespace.db, then remove its files.
+
+        A crash between the steps leaves a registered container marked deleted:
+        writes to it fail with "being deleted", and the next `container delete`,
+        `container create` or `namespace check --repair` finishes the deletion
+        (one that another process is finishing right now is left to it).
+        """
+
+        def mark(cdb: ContainerDB) -> tuple[ContainerDB, bool]:
+            try:
+                with cdb.transaction() as conn:
+                    if conn.execute("SELECT 1 FROM aliases LIMIT 1").fetchone():
+                        raise ContainerNotEmpty(f"Container {name!r} is not empty")
+                    conn.execute(
+                        "INSERT OR REPLACE INTO props VALUES (?, ?)", (DELETED_PROP, str(now_us()))
+                    )
+            except ContainerBeingDeleted:
+                return cdb, False
+            return cdb, True
+
+        cdb, ours = self.on_container(account, name, mark)
+        gone = NoSuchContainer(f"Container {name!r} not found in account {account!r}")
+        if not ours and self._await_deletion(cdb):
+            raise gone  # another delete did it
+        if not self._unregister(cdb, reqid) and not ours:
+            raise gone
+
+    def _deletion_mark(self, cdb: ContainerDB) -> int | None:
+        """When the container was marked deleted (microseconds), or None."""
+        try:
+            row = cdb.conn.execute(
+                "SELECT value FROM props WHERE key = ?", (DELETED_PROP,)
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+        if row is None:
+            return None
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            return 0
+
+    def _await_deletion(self, cdb: ContainerDB) -> bool:
+        """Wait (a few seconds at most) for the process that marked it to unregister it."""
+        mark = self._deletion_mark(cdb) or 0
+        deadline = min(mark / 1e6, time.time()) + DELETE_GRACE_S
+        while time.time() < deadline:
+            if self.registered_dbfile(cdb.cid) != cdb.dbfile:
+                return True
+            time.sleep(0.01)
+        return self.registered_dbfile(cdb.cid) != cdb.dbfile
+
+    def _unregister(self, cdb: ContainerDB, reqid: str | None) -> bool:
+        """Second step of a deletion: unlist a container marked deleted, remove its files."""
+        with self._ns_tx() as nsc:
+            cur = nsc.execute(
+                f"DELETE FROM containers WHERE cid = ? AND {self._dbfile_sql} IS ?",
+                (cdb.cid, cdb.dbfile),
+            )
+            removed = cur.rowcount == 1
+            if removed:
+                nsc.execute(
+                    "UPDATE accounts SET mtime = ? WHERE name = ?", (time.time(), cdb.account)
+                )
+                self.emit(
+                    nsc,
+                    "container.delete",
+                    {"account": cdb.account, "container": cdb.name},
+                    reqid,
+                )
+        self.forget_container(cdb.cid, cdb)
         _unlink_db(cdb.path)
+        return removed
+
+    def _finish_interrupted_delete(self, account: str, name: str) -> bool:
+        """True when the registered container was being deleted, and is now gone."""
+        try:
+            cdb = self.container(account, name)
+            if self._deletion_mark(cdb) is None:
+                return False
+            if not self._await_deletion(cdb):
+                self._unregister(cdb, None)
+        except NoSuchContainer:
+            pass
+        return True
 
     def container_list(
         self,
@@ -675,65 +941,90 @@ class EmbeddedNamespace:
         delete: Iterable[str] = (),
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, name)
-        with cdb.transaction() as conn:
-            if clear_user:
-                conn.execute("DELETE FROM props WHERE key LIKE 'user.%'")
-            conn.executemany("DELETE FROM props WHERE key = ?", [(k,) for k in delete])
-            conn.executemany(
-                "INSERT OR REPLACE INTO props VALUES (?, ?)",
-                [(k, str(v)) for k, v in props.items()],
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO props VALUES ('sys.m2.mtime', ?)", (str(now_us()),)
-            )
-        self._container_event(account, name, "container.update", reqid, {"properties": props})
+        def work(cdb: ContainerDB) -> ContainerDB:
+            with cdb.transaction() as conn:
+                if clear_user:
+                    conn.execute("DELETE FROM props WHERE key LIKE 'user.%'")
+                conn.executemany("DELETE FROM props WHERE key = ?", [(k,) for k in delete])
+                conn.executemany(
+                    "INSERT OR REPLACE INTO props VALUES (?, ?)",
+                    [(k, str(v)) for k, v in props.items()],
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO props VALUES ('sys.m2.mtime', ?)", (str(now_us()),)
+                )
+            return cdb
+
+        cdb = self.on_container(account, name, work)
+        self._container_event(cdb, "container.update", reqid, {"properties": props})
 
     def _container_event(
-        self, account, name, etype, reqid, data=None, d_objects=0, d_bytes=0
+        self, cdb: ContainerDB, etype: str, reqid: str | None, data=None, d_objects=0, d_bytes=0
     ) -> None:
         # Counters cached from the container's own database, and its events: after
         # a power loss they may lag the last commits, which `namespace check`
         # finds and repairs. Not fsync'ing them saves one flush per object.
-        with self.ns_db.transaction(durable=False) as nsc:
-            self._apply_stats(nsc, account, name, d_objects, d_bytes)
-            self.emit(nsc, etype, {"account": account, "container": name}, reqid, data)
+        # The change itself is committed already: failing to note it here (a
+        # full disk) must not make the caller believe it failed.
+        try:
+            with self.ns_db.transaction(durable=False) as nsc:
+                self._apply_stats(nsc, cdb, d_objects, d_bytes)
+                self.emit(nsc, etype, {"account": cdb.account, "container": cdb.name}, reqid, data)
+        except OioException as exc:
+            LOG.warning(
+                "Container %r: its change is committed, but not its counters (%s): "
+                "`oio namespace check --repair` recomputes them",
+                cdb.name,
+                exc,
+            )
 
-    def _apply_stats(self, nsc, account, name, d_objects, d_bytes) -> None:
+    def _apply_stats(self, nsc, cdb: ContainerDB, d_objects: int, d_bytes: int) -> None:
+        """Add a committed change to the container's row and its account's totals.
+
+        Applied after the container's own commit, so it may arrive once the
+        container is deleted (or made again): it then changes no container row
+        (only the incarnation that committed it), but always the account's
+        totals, which a deletion does not touch. Both end up exact either way.
+        """
         now = time.time()
         nsc.execute(
             "UPDATE containers SET objects = objects + ?, bytes = bytes + ?, mtime = ? "
-            "WHERE account = ? AND name = ?",
-            (d_objects, d_bytes, now, account, name),
+            f"WHERE cid = ? AND {self._dbfile_sql} IS ?",
+            (d_objects, d_bytes, now, cdb.cid, cdb.dbfile),
         )
         if d_objects or d_bytes:
             nsc.execute(
                 "UPDATE accounts SET objects = objects + ?, bytes = bytes + ?, mtime = ? "
                 "WHERE name = ?",
-                (d_objects, d_bytes, now, account),
+                (d_objects, d_bytes, now, cdb.account),
             )
 
     def container_touch(
         self, account: str, name: str, recompute: bool = False, reqid: str | None = None
     ) -> None:
         """Push the container's own statistics to its account row (OpenIO's touch)."""
-        cdb = self.container(account, name)
-        if recompute:
-            with cdb.transaction() as conn:
-                objects, nbytes = _recount(conn)
-                conn.executemany(
-                    "INSERT OR REPLACE INTO props VALUES (?, ?)",
-                    [("sys.m2.objects", str(objects)), ("sys.m2.usage", str(nbytes))],
-                )
+
+        def work(cdb: ContainerDB) -> ContainerDB:
+            if recompute:
+                with cdb.transaction() as conn:
+                    objects, nbytes = _recount(conn)
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO props VALUES (?, ?)",
+                        [("sys.m2.objects", str(objects)), ("sys.m2.usage", str(nbytes))],
+                    )
+            return cdb
+
+        cdb = self.on_container(account, name, work)
         props = cdb.props()
         objects, nbytes = int(props.get("sys.m2.objects", 0)), int(props.get("sys.m2.usage", 0))
         with self._ns_tx() as nsc:
             old = nsc.execute(
-                "SELECT objects, bytes FROM containers WHERE cid = ?", (cdb.cid,)
+                f"SELECT objects, bytes FROM containers WHERE cid = ? AND {self._dbfile_sql} IS ?",
+                (cdb.cid, cdb.dbfile),
             ).fetchone()
             if old is None:
                 raise NoSuchContainer(f"Container {name!r} not found in account {account!r}")
-            self._apply_stats(nsc, account, name, objects - old[0], nbytes - old[1])
+            self._apply_stats(nsc, cdb, objects - old[0], nbytes - old[1])
             self.emit(
                 nsc,
                 "container.state",
@@ -768,7 +1059,7 @@ class EmbeddedNamespace:
     # ------------------------------------------------------------- contents
     def max_versions(self, props: dict[str, str]) -> int:
         value = props.get("sys.m2.policy.version")
-        return int(value) if value not in (None, "") else int(self.config["max_versions"])
+        return int(value) if value not in (None, "") else int(self.config.get("max_versions", 1))
 
     def writable_props(self, conn: sqlite3.Connection, cdb: ContainerDB) -> dict[str, str]:
         """The container's properties, read in the caller's write transaction."""
@@ -811,11 +1102,15 @@ class EmbeddedNamespace:
 
     def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
         fragment_hash = "chunk_hash" if cdb.chunk_hash_column else "NULL"
-        rows = cdb.conn.execute(
-            f"SELECT url, pos, size, hash, chunk_size, {fragment_hash} FROM chunks "
-            "WHERE content = ?",
-            (content,),
-        ).fetchall()
+        try:
+            rows = cdb.conn.execute(
+                f"SELECT url, pos, size, hash, chunk_size, {fragment_hash} FROM chunks "
+                "WHERE content = ?",
+                (content,),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
         result = []
         for url, pos, size, hsh, chunk_size, chunk_hash in rows:
             chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
@@ -853,18 +1148,11 @@ class EmbeddedNamespace:
 
         def work(conn: sqlite3.Connection) -> tuple[int, list[str], int, int, str]:
             props = self.writable_props(conn, cdb)
+            require_chunks(chunks)
+            check_sizes(name, size, chunks)
             latest = self.latest_alias(conn, name)
             if append and latest is not None and not latest[3]:
-                if latest[10] == "drained":
-                    raise ContentDrained(f"Object {name!r} is drained")
-                cdb.insert_chunks(conn, latest[2], _after_last_metachunk(conn, latest[2], chunks))
-                conn.execute(
-                    "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
-                    "WHERE name = ? AND version = ?",
-                    (size, now, name, latest[1]),
-                )
-                _bump_stats(conn, 0, size)
-                return latest[1], [], 0, size, "content.append"
+                return self._append(conn, cdb, name, latest, size, chunk_method, chunks, now)
             garbage: list[str] = []
             d_objects = d_bytes = 0
             new_version, ctime, is_latest = version, now, 1
@@ -881,6 +1169,17 @@ class EmbeddedNamespace:
                     raise Conflict(f"Object {name!r} is not drained")
                 if restore_drained and (old[7] != size or (old[8] and old[8] != hsh)):
                     raise Conflict(f"Data does not match drained object {name!r}")
+                if keep_version and old[10] == "drained":
+                    raise ContentDrained(f"Object {name!r} is drained")
+                if keep_version and (
+                    old[7] != size or (old[8] and hsh and old[8].upper() != hsh.upper())
+                ):
+                    # What was re-encoded is not what the object holds now (an
+                    # append or a truncate came first): re-encoding must start again.
+                    raise Conflict(
+                        f"Object {name!r} changed while its policy was being changed: "
+                        "nothing was changed, try again"
+                    )
                 garbage += self._drop_content(conn, old[2])
                 conn.execute("DELETE FROM aliases WHERE name = ? AND version = ?", (name, version))
                 d_objects -= 1
@@ -893,6 +1192,16 @@ class EmbeddedNamespace:
                     raise Conflict(f"Object {name!r} already exists and versioning is disabled")
                 if latest is not None:
                     new_version = max(version, latest[1] + 1)
+            if conn.execute(
+                "SELECT 1 FROM aliases WHERE content = ? LIMIT 1", (content,)
+            ).fetchone():
+                # An append that found the object, which was deleted before it
+                # committed (a versioned container keeps that version): its chunks
+                # would join that version's. Nothing is committed.
+                raise Conflict(
+                    f"Object {name!r} changed while data was written for it (content "
+                    f"{content} belongs to another version): nothing was committed, try again"
+                )
             if is_latest:
                 conn.execute("UPDATE aliases SET latest = 0 WHERE name = ? AND latest = 1", (name,))
             conn.execute(
@@ -925,8 +1234,7 @@ class EmbeddedNamespace:
 
         new_version, garbage, d_objects, d_bytes, etype = cdb.group_commit(work)
         self._container_event(
-            cdb.account,
-            cdb.name,
+            cdb,
             etype,
             reqid,
             {"name": name, "version": new_version, "size": size},
@@ -934,6 +1242,48 @@ class EmbeddedNamespace:
             d_bytes,
         )
         return new_version, garbage
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        cdb: ContainerDB,
+        name: str,
+        latest: tuple,
+        size: int,
+        chunk_method: str,
+        chunks: list[dict[str, Any]],
+        now: float,
+    ) -> tuple[int, list[str], int, int, str]:
+        """Add appended metachunks (numbered from 0 by the writer) after the object's last.
+
+        Numbered here, in the commit transaction, as OpenIO's meta2 does: two
+        appends at once both land, one after the other, whatever they read before.
+        """
+        version, content, method = latest[1], latest[2], latest[10]
+        if method == "drained":
+            raise ContentDrained(f"Object {name!r} is drained")
+        if method != chunk_method:
+            raise Conflict(
+                f"Object {name!r} changed its storage policy while data was appended to it: "
+                "nothing was appended, try again"
+            )
+        if size == 0:  # an empty append adds no (empty) metachunk
+            return version, [c["url"] for c in chunks], 0, 0, "content.append"
+        indices = [
+            int(str(row[0]).partition(".")[0])
+            for row in conn.execute("SELECT pos FROM chunks WHERE content = ?", (content,))
+        ]
+        base = max(indices) + 1 if indices else 0
+        cdb.insert_chunks(
+            conn, content, [dict(c, pos=shift_position(c["pos"], base)) for c in chunks]
+        )
+        conn.execute(
+            "UPDATE aliases SET size = size + ?, hash = NULL, mtime = ? "
+            "WHERE name = ? AND version = ?",
+            (size, now, name, version),
+        )
+        _bump_stats(conn, 0, size)
+        return version, [], 0, size, "content.append"
 
     def _enforce_versions(self, conn, name: str, maxvers: int) -> tuple[list[str], int, int]:
         """Drop versions beyond `maxvers` (1 = keep only the newest); markers never count."""
@@ -1025,8 +1375,7 @@ class EmbeddedNamespace:
                 result = (bool(row[2]), int(version))
             _bump_stats(conn, d_objects, d_bytes)
         self._container_event(
-            cdb.account,
-            cdb.name,
+            cdb,
             "content.deleted",
             reqid,
             {"name": name, "version": result[1]},
@@ -1056,9 +1405,7 @@ class EmbeddedNamespace:
                 "UPDATE aliases SET properties = ?, mtime = ? WHERE name = ? AND version = ?",
                 (json.dumps(current), time.time(), name, row[1]),
             )
-        self._container_event(
-            cdb.account, cdb.name, "content.update", reqid, {"name": name, "version": row[1]}
-        )
+        self._container_event(cdb, "content.update", reqid, {"name": name, "version": row[1]})
 
     def get_alias_in(self, conn, cdb: ContainerDB, name: str, version: int | None) -> tuple:
         if version is None:
@@ -1085,9 +1432,7 @@ class EmbeddedNamespace:
                 "WHERE name = ? AND version = ?",
                 (time.time(), name, row[1]),
             )
-        self._container_event(
-            cdb.account, cdb.name, "content.drained", reqid, {"name": name, "version": row[1]}
-        )
+        self._container_event(cdb, "content.drained", reqid, {"name": name, "version": row[1]})
         return garbage
 
     def _content_truncate(
@@ -1100,19 +1445,37 @@ class EmbeddedNamespace:
         new_chunks: list[dict[str, Any]],
         reqid: str | None = None,
     ) -> list[str]:
-        """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`."""
+        """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`.
+
+        Checked in the transaction against the object as it is now, not as the
+        caller read it: the size must still be reachable, the replaced metachunk
+        must still be there, and the new chunks written for this content and policy.
+        """
+        from oiocli.io.reader import group_metachunks
+
         with cdb.transaction() as conn:
             self.writable_props(conn, cdb)
+            require_chunks(new_chunks)
             row = self.get_alias_in(conn, cdb, name, version)
+            if row[10] == "drained":
+                raise ContentDrained(f"Object {name!r} is drained")
             old_size = row[7] or 0
             content = row[2]
+            if size > old_size:
+                raise BadRange(
+                    f"Cannot truncate {name!r} to {size}: it has only {old_size} bytes "
+                    "(it was truncated meanwhile)"
+                )
             chunks = self.get_chunks(cdb, content)
-            from oiocli.io.reader import group_metachunks
-
+            metachunks = group_metachunks(chunks)
+            if new_chunks:
+                if replace_pos not in {mc.index for mc in metachunks}:
+                    raise Conflict(f"Object {name!r} changed while it was being truncated")
+                self._check_new_chunks(row, new_chunks, chunks)
             garbage = []
-            for mc in group_metachunks(chunks):
+            for mc in metachunks:
                 drop = mc.offset >= size and not (mc.index == 0 and size == 0)
-                if drop or mc.index == replace_pos:
+                if drop or (new_chunks and mc.index == replace_pos):
                     for chunk in mc.chunks:
                         conn.execute(
                             "DELETE FROM chunks WHERE content = ? AND url = ?",
@@ -1127,8 +1490,7 @@ class EmbeddedNamespace:
             )
             _bump_stats(conn, 0, size - old_size)
         self._container_event(
-            cdb.account,
-            cdb.name,
+            cdb,
             "content.truncated",
             reqid,
             {"name": name, "version": row[1], "size": size},
@@ -1136,6 +1498,34 @@ class EmbeddedNamespace:
             size - old_size,
         )
         return garbage
+
+    def _check_new_chunks(
+        self, row: tuple, new_chunks: list[dict[str, Any]], current: list[dict[str, Any]]
+    ) -> None:
+        """New chunk records are for this content and its policy (their own metadata says so).
+
+        A chunk written for what the object held when the caller read it (before
+        a policy change replaced its content, say) is refused: recorded, it would
+        mix two encodings in one object. A hard link of data the object already
+        records (same metachunk hash) may name another content.
+        """
+        content, method = str(row[2] or "").upper(), row[10]
+        known = {str(c.get("hash") or "").upper() for c in current} - {""}
+        for chunk in new_chunks:
+            try:
+                meta = self.chunks.head(chunk["url"])["meta"]
+            except OioException as exc:
+                raise Conflict(f"Chunk {chunk['url']} cannot be recorded: {exc}") from None
+            have_method = meta.get("chunk_method")
+            have_content = str(meta.get("content_id") or "").upper()
+            same_data = str(meta.get("metachunk_hash") or "").upper() in known
+            if (have_method and have_method != method) or (
+                have_content and content and have_content != content and not same_data
+            ):
+                raise Conflict(
+                    f"Object {row[0]!r} changed while its chunks were being replaced "
+                    f"(chunk {chunk['url']} was written for another version of it)"
+                )
 
     def _content_replace_chunks(
         self,
@@ -1146,9 +1536,30 @@ class EmbeddedNamespace:
         new_chunks: list[dict[str, Any]],
         reqid: str | None = None,
     ) -> None:
-        """Swap chunk records atomically (repair, rebuild)."""
+        """Swap chunk records atomically (repair, rebuild, a truncated metachunk).
+
+        The chunks replaced must still be recorded and the new ones belong to
+        metachunks the object has: a swap prepared from a stale read fails.
+        """
         with cdb.transaction() as conn:
+            require_chunks(new_chunks)
             row = self.get_alias_in(conn, cdb, name, version)
+            current = self.get_chunks(cdb, row[2])
+            recorded = {c["url"] for c in current}
+            missing = [url for url in old_urls if url not in recorded]
+            if missing:
+                raise Conflict(
+                    f"Object {name!r} changed meanwhile: chunk {missing[0]} is no longer recorded"
+                )
+            indices = {str(c["pos"]).partition(".")[0] for c in current}
+            for chunk in new_chunks:
+                if str(chunk["pos"]).partition(".")[0] not in indices:
+                    raise Conflict(
+                        f"Object {name!r} changed meanwhile: it has no metachunk at "
+                        f"position {chunk['pos']}"
+                    )
+            if new_chunks:
+                self._check_new_chunks(row, new_chunks, current)
             conn.executemany(
                 "DELETE FROM chunks WHERE content = ? AND url = ?",
                 [(row[2], url) for url in old_urls],
@@ -1182,8 +1593,7 @@ class EmbeddedNamespace:
                 self._fix_latest(conn, each)
             _bump_stats(conn, d_objects, d_bytes)
         self._container_event(
-            cdb.account,
-            cdb.name,
+            cdb,
             "container.purge",
             reqid,
             {"name": name, "maxvers": maxvers},
@@ -1317,15 +1727,26 @@ class EmbeddedNamespace:
         autocreate: bool = True,
         reqid: str | None = None,
     ) -> dict[str, Any]:
-        """Check the container accepts writes; resolve the policy (OpenIO's prepare)."""
-        try:
-            cdb = self.container(account, container)
-        except NoSuchContainer:
-            if not autocreate:
-                raise
-            self.container_create(account, container, reqid=reqid)
-            cdb = self.container(account, container)
-        props = cdb.props()
+        """Check the container accepts writes; resolve the policy (OpenIO's prepare).
+
+        A container being deleted is as good as absent: autocreate waits for the
+        deletion to finish and makes it again.
+        """
+        for _attempt in range(5):
+            try:
+                cdb = self.container(account, container)
+                props = cdb.props()
+                if DELETED_PROP in props:
+                    raise ContainerBeingDeleted(
+                        f"Container {container!r} not found in account {account!r} (being deleted)"
+                    )
+                break
+            except NoSuchContainer:
+                if not autocreate:
+                    raise
+                self.container_create(account, container, reqid=reqid)
+        else:
+            raise NoSuchContainer(f"Container {container!r} not found in account {account!r}")
         self.check_writable(cdb, props)
         policy = policy or props.get("sys.m2.policy.storage") or self.default_policy
         method = self.policies.method(policy)
@@ -1353,17 +1774,33 @@ class EmbeddedNamespace:
         self, account: str, container: str, name: str, version: int | None = None
     ) -> tuple[dict[str, Any], list[dict]]:
         cdb = self.container(account, container)
-        row = self.get_alias(cdb, name, version)
-        chunks = self.get_chunks(cdb, row[2]) if row[2] else []
+        # One read transaction: an object replaced or deleted between the two
+        # queries would otherwise come back with no (or another's) chunks.
+        with cdb.read_snapshot():
+            row = self.get_alias(cdb, name, version)
+            chunks = self.get_chunks(cdb, row[2]) if row[2] else []
         return alias_dict(row, account, container), chunks
 
     def link_target(self, url: str) -> str:
         """A new chunk URL on the same volume as `url` (hard links stay on one disk)."""
         return chunk_url(self.volume_of(url), secrets.token_hex(32).upper())
 
+    def chunk_commit_lock(self, needed: bool = True) -> Any:
+        """Shared chunk lock for a commit that records new chunks (see locks.py)."""
+        from oiocli.backends.embedded.locks import chunk_lock
+
+        return chunk_lock(self.data_dir) if needed else contextlib.nullcontext()
+
     def content_create(self, account: str, container: str, name: str, **kwargs: Any) -> int:
-        cdb = self.container(account, container)
-        version, garbage = self._content_create(cdb, name, **kwargs)
+        """Commit an object into the container registered now (NoSuchContainer if none).
+
+        A container deleted since the upload was prepared makes the commit fail;
+        the caller deletes the chunks it wrote.
+        """
+        with self.chunk_commit_lock(bool(kwargs.get("chunks"))):
+            version, garbage = self.on_container(
+                account, container, lambda cdb: self._content_create(cdb, name, **kwargs)
+            )
         self._drop_chunks(garbage)
         return version
 
@@ -1375,8 +1812,9 @@ class EmbeddedNamespace:
         version: int | None = None,
         reqid: str | None = None,
     ) -> tuple[bool, int]:
-        cdb = self.container(account, container)
-        marker, version_id, garbage = self._content_delete(cdb, name, version, reqid)
+        marker, version_id, garbage = self.on_container(
+            account, container, lambda cdb: self._content_delete(cdb, name, version, reqid)
+        )
         self._drop_chunks(garbage)
         return marker, version_id
 
@@ -1391,8 +1829,11 @@ class EmbeddedNamespace:
         clear: bool = False,
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, container)
-        self._content_update_props(cdb, name, version, set_, delete, clear, reqid)
+        self.on_container(
+            account,
+            container,
+            lambda cdb: self._content_update_props(cdb, name, version, set_, delete, clear, reqid),
+        )
 
     def content_drain(
         self,
@@ -1402,8 +1843,10 @@ class EmbeddedNamespace:
         version: int | None = None,
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, container)
-        self._drop_chunks(self._content_drain(cdb, name, version, reqid))
+        garbage = self.on_container(
+            account, container, lambda cdb: self._content_drain(cdb, name, version, reqid)
+        )
+        self._drop_chunks(garbage)
 
     def content_truncate(
         self,
@@ -1416,10 +1859,15 @@ class EmbeddedNamespace:
         new_chunks: list[dict],
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, container)
-        self._drop_chunks(
-            self._content_truncate(cdb, name, version, size, replace_pos, new_chunks, reqid)
-        )
+        with self.chunk_commit_lock(bool(new_chunks)):
+            garbage = self.on_container(
+                account,
+                container,
+                lambda cdb: self._content_truncate(
+                    cdb, name, version, size, replace_pos, new_chunks, reqid
+                ),
+            )
+        self._drop_chunks(garbage)
 
     def content_replace_chunks(
         self,
@@ -1431,8 +1879,14 @@ class EmbeddedNamespace:
         new_chunks: list[dict],
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, container)
-        self._content_replace_chunks(cdb, name, version, old_urls, new_chunks, reqid)
+        with self.chunk_commit_lock(bool(new_chunks)):
+            self.on_container(
+                account,
+                container,
+                lambda cdb: self._content_replace_chunks(
+                    cdb, name, version, old_urls, new_chunks, reqid
+                ),
+            )
         self._drop_chunks(old_urls)
 
     def content_purge(
@@ -1443,8 +1897,10 @@ class EmbeddedNamespace:
         maxvers: int | None = None,
         reqid: str | None = None,
     ) -> None:
-        cdb = self.container(account, container)
-        self._drop_chunks(self._content_purge(cdb, name, maxvers, reqid))
+        garbage = self.on_container(
+            account, container, lambda cdb: self._content_purge(cdb, name, maxvers, reqid)
+        )
+        self._drop_chunks(garbage)
 
     def content_list(
         self, account: str, container: str, limit: int, **kwargs: Any
@@ -1461,8 +1917,7 @@ class EmbeddedNamespace:
     ) -> None:
         meta = self.content_get(account, container, name, version)
         self._container_event(
-            account,
-            container,
+            self.container(account, container),
             "content.new",
             reqid,
             {"name": name, "version": meta["version"], "size": meta["size"], "touch": True},
@@ -1471,28 +1926,51 @@ class EmbeddedNamespace:
     def container_versions(self, account: str, container: str) -> list[tuple[str, int]]:
         """(name, version) of every stored object version (not delete markers)."""
         cdb = self.container(account, container)
-        return cdb.conn.execute(
-            "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
-        ).fetchall()
+        try:
+            return cdb.conn.execute(
+                "SELECT name, version FROM aliases WHERE deleted = 0 ORDER BY name, version DESC"
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
 
 
-def _after_last_metachunk(
-    conn: sqlite3.Connection, content: str, chunks: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Appended chunks renumbered to follow the object's last metachunk, as OpenIO's
-    meta2 does inside the commit (`append=1` sends them from position 0)."""
-    if not chunks:
-        return chunks
-    rows = conn.execute("SELECT pos FROM chunks WHERE content = ?", (content,)).fetchall()
-    following = 1 + max((int(str(pos).split(".")[0]) for (pos,) in rows), default=-1)
-    shift = following - min(int(str(c["pos"]).split(".")[0]) for c in chunks)
-    if not shift:
-        return chunks
-    out = []
+def shift_position(pos: Any, base: int) -> str:
+    """A chunk position `i` or `i.j` moved `base` metachunks further."""
+    meta, dot, sub = str(pos).partition(".")
+    return f"{int(meta) + base}{dot}{sub}"
+
+
+def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
+    """The chunks recorded for an object (or an append) hold exactly its size.
+
+    An object whose size says more than its chunks give is unreadable from the
+    start: refused, whoever sends it (a client that read a stale chunk list).
+    """
+    metachunks: dict[str, int] = {}
     for chunk in chunks:
-        meta, dot, sub = str(chunk["pos"]).partition(".")
-        out.append(dict(chunk, pos=f"{int(meta) + shift}{dot}{sub}"))
-    return out
+        metachunks.setdefault(str(chunk["pos"]).partition(".")[0], int(chunk["size"] or 0))
+    if sum(metachunks.values()) != size:
+        raise BadRequest(
+            f"Object {name!r}: its chunks hold {sum(metachunks.values())} bytes, not {size}: "
+            "nothing was committed"
+        )
+
+
+def require_chunks(chunks: Iterable[dict[str, Any]]) -> None:
+    """Every chunk about to be recorded still exists (in a commit, under the sweep lock).
+
+    The orphan sweep deletes unreferenced chunks: one that took a fresh upload's
+    chunks for orphans made it before the upload could commit, and that upload
+    must fail rather than record chunks that are gone.
+    """
+    for chunk in chunks:
+        url = chunk["url"]
+        if url.startswith("file://") and not os.path.lexists(chunk_path(url)):
+            raise ChunkNotFound(
+                f"Chunk {url} is gone (deleted as an orphan before it was committed): "
+                "nothing was committed, try again"
+            )
 
 
 def _paging(sql, args, column, marker, end_marker, prefix):

@@ -10,16 +10,20 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sqlite3
 
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_url, makedirs_private
 from oiocli.backends.embedded.meta import (
+    DELETED_PROP,
     STATUS_FROZEN,
+    ContainerDB,
     EmbeddedNamespace,
     _unlink_db,
     compute_cid,
     copy_database,
     now_us,
+    require_chunks,
 )
 from oiocli.exceptions import Conflict, OioException
 
@@ -32,15 +36,16 @@ def snapshot_container(
     dst_container: str,
     reqid: str | None = None,
 ) -> None:
-    src = ns.container(account, container)
     dst_cid = compute_cid(dst_account, dst_container)
     if ns._ns_read("SELECT 1 FROM containers WHERE cid = ?", (dst_cid,)):
         raise Conflict(f"Container {dst_container!r} already exists in account {dst_account!r}")
-    path = ns.container_db_path(dst_cid)
+    dbfile, path = ns.new_container_db(dst_cid)
     makedirs_private(os.path.dirname(path))
     tmp = f"{path}.{secrets.token_hex(4)}.tmp"
     linked: list[str] = []
-    try:
+
+    def copy(src: ContainerDB) -> dict[str, str]:
+        # The source's write lock (its transaction) keeps writers out while it is copied.
         with src.transaction():
             copy_database(src, tmp)
             conn = db.connect(tmp, "FULL")
@@ -53,6 +58,7 @@ def snapshot_container(
                         linked.append(new_url)
                         conn.execute("UPDATE chunks SET url = ? WHERE rowid = ?", (new_url, rowid))
                     now = str(now_us())
+                    conn.execute("DELETE FROM props WHERE key = ?", (DELETED_PROP,))
                     conn.executemany(
                         "INSERT OR REPLACE INTO props VALUES (?, ?)",
                         [
@@ -69,15 +75,27 @@ def snapshot_container(
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()
-        created = ns.register_container(
-            dst_account,
-            dst_container,
-            dst_cid,
-            tmp,
-            reqid,
-            objects=int(props.get("sys.m2.objects", 0)),
-            nbytes=int(props.get("sys.m2.usage", 0)),
-        )
+        return props
+
+    try:
+        try:
+            props = ns.on_container(account, container, copy)
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, tmp)
+        # Linked chunks are unreferenced until the copy is registered: the orphan
+        # sweep may take them meanwhile, so they are checked under its lock.
+        with ns.chunk_commit_lock(bool(linked)):
+            created = ns.register_container(
+                dst_account,
+                dst_container,
+                dst_cid,
+                tmp,
+                dbfile,
+                reqid,
+                objects=int(props.get("sys.m2.objects", 0)),
+                nbytes=int(props.get("sys.m2.usage", 0)),
+                before_commit=lambda: require_chunks({"url": url} for url in linked),
+            )
         if not created:
             raise Conflict(f"Container {dst_container!r} already exists in account {dst_account!r}")
     except BaseException:

@@ -26,6 +26,7 @@ bridged here, per thread (the facade calls them from the caller's thread):
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections import OrderedDict
@@ -38,11 +39,14 @@ from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
 from oiocli.exceptions import (
     BadRequest,
+    ClientException,
     Conflict,
+    ContainerFrozen,
     ContentDrained,
     NoSuchContainer,
     NoSuchObject,
     NotFound,
+    OioException,
 )
 from oiocli.io.storage_method import PolicyTable
 
@@ -1042,14 +1046,24 @@ class ProxyNamespace:
                 "mime-type": meta["mime_type"] or "application/octet-stream",
             }
         )
-        self._proxy(
-            "POST",
-            "content/update",
-            dict(params, id=meta["id"]),
-            json_body=records,
-            headers=headers,
-            reqid=reqid,
-        )
+        try:
+            self._proxy(
+                "POST",
+                "content/update",
+                dict(params, id=meta["id"]),
+                json_body=records,
+                headers=headers,
+                reqid=reqid,
+            )
+        except (ClientException, ContainerFrozen):
+            # Refused (the object changed meanwhile, or is frozen by a snapshot): the
+            # object stays cut at the metachunk boundary, a consistent prefix, and the
+            # cut copy, never recorded, is dropped. (A timeout is not caught: the swap
+            # may have been recorded.)
+            for chunk in new_chunks:
+                with contextlib.suppress(OioException):
+                    self.chunks.delete(chunk["url"])
+            raise
         self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
 
     def content_replace_chunks(
