@@ -53,10 +53,22 @@ from oiocli.io.storage_method import DEFAULT_POLICIES, PolicyTable
 DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
 DEFAULT_POLICY = "SINGLE"
 DEFAULT_VOLUMES = 9
+# sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
 STATUS_ENABLED = 0
-STATUS_FROZEN = 0x2000000
-STATUS_DISABLED = 0x4000000
+STATUS_FROZEN = 2**32 - 1
+STATUS_DISABLED = 2**32 - 2
+# What earlier oiocli versions stored for frozen and disabled: read as such.
+LEGACY_STATUSES = {0x2000000: STATUS_FROZEN, 0x4000000: STATUS_DISABLED}
 STATUS_NAMES = {STATUS_ENABLED: "Enabled", STATUS_FROZEN: "Frozen", STATUS_DISABLED: "Disabled"}
+STATUS_NAMES.update({old: STATUS_NAMES[new] for old, new in LEGACY_STATUSES.items()})
+
+
+def container_status(props: dict[str, str]) -> int:
+    """A container's status (one of STATUS_*) from its properties."""
+    value = int(props.get("sys.status") or 0)
+    return LEGACY_STATUSES.get(value, value)
+
+
 CONFIG_FILE = "namespace.json"
 
 NS_SCHEMA = """
@@ -779,7 +791,7 @@ class EmbeddedNamespace:
     @staticmethod
     def check_writable(cdb: ContainerDB, props: dict[str, str]) -> None:
         db.check_writable(cdb.conn, cdb.path)  # read-only namespace: before any chunk
-        status = int(props.get("sys.status", "0") or 0)
+        status = container_status(props)
         if status == STATUS_FROZEN:
             raise ContainerFrozen(f"Container {cdb.name!r} is frozen (read-only)")
         if status == STATUS_DISABLED:
