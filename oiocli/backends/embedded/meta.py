@@ -1064,9 +1064,10 @@ class EmbeddedNamespace:
             current.update({str(k): str(v) for k, v in set_.items()})
             for key in delete:
                 current.pop(key, None)
+            # As OpenIO's meta2: properties are not the object, its mtime stays.
             conn.execute(
-                "UPDATE aliases SET properties = ?, mtime = ? WHERE name = ? AND version = ?",
-                (json.dumps(current), time.time(), name, row[1]),
+                "UPDATE aliases SET properties = ? WHERE name = ? AND version = ?",
+                (json.dumps(current), name, row[1]),
             )
         self._container_event(
             cdb.account, cdb.name, "content.update", reqid, {"name": name, "version": row[1]}
