@@ -127,7 +127,7 @@ def test_proxy_shapes(served, api):
     )
     assert resp.status == 200
     assert resp.headers["x-oio-ns-chunk-size"] == str(MiB)
-    assert resp.headers["x-oio-content-meta-chunk-method"].startswith("ec%2F")
+    assert resp.headers["x-oio-content-meta-chunk-method"].startswith("ec/")
     assert sorted(c["pos"] for c in resp.json()["chunks"]) == [f"0.{i}" for i in range(9)]
     info = proxy(served, "GET", "conscience/info").json()
     assert info["ns"] == NAMESPACE and info["chunksize"] == MiB
@@ -251,7 +251,12 @@ def test_rawx_put_get_head_delete_copy(served):
     assert resp.status == 200 and resp.headers["Content-Length"] == str(len(data))
     assert resp.headers["x-oio-chunk-meta-content-storage-policy"] == "SINGLE"
     new_id = "CD" * 32
-    resp = HTTP.request("COPY", f"{rawx}/{chunk_id}", headers={"Destination": f"{rawx}/{new_id}"})
+    link_path = protocol.full_path("acct", "c", "link", 2, "FEDCBA9876543210" * 2)
+    resp = HTTP.request(
+        "COPY",
+        f"{rawx}/{chunk_id}",
+        headers={"Destination": f"{rawx}/{new_id}", "x-oio-chunk-meta-full-path": link_path},
+    )
     assert resp.status == 201
     assert HTTP.request("DELETE", f"{rawx}/{chunk_id}").status == 204
     assert HTTP.request("DELETE", f"{rawx}/{chunk_id}").status == 404
