@@ -263,6 +263,15 @@ class _Service:
     def url(self) -> str:
         return f"http://{self.addr}"
 
+    def connections(self) -> tuple[int, int]:
+        """(connections open, of which handling a request), for tests and diagnostics."""
+        server = self._server
+        if server is None:
+            return 0, 0
+        with server._lock:
+            live = [c for c in server._conns.values() if not c.closing]
+            return len(live), sum(1 for c in live if c.busy)
+
     @property
     def refused(self) -> int:
         server = self._server or self._last_server
@@ -507,7 +516,7 @@ def read_chunked(
             raise FramingError(400, "chunk size line too long")
         size_text = line.split(b";", 1)[0].strip()
         if not _CHUNK_SIZE.fullmatch(size_text):
-            raise FramingError(400, f"bad chunk size line {line[:40]!r}")
+            raise FramingError(400, f"Bad chunk size line {_printable(line)!r}")
         size = int(size_text, 16)
         if size == 0:
             trailers: dict[str, str] = {}
@@ -519,7 +528,7 @@ def read_chunked(
                     raise BodyError("connection closed or line too long in the trailers")
                 name, sep, value = line.decode("latin-1").partition(":")
                 if not sep or not name.strip():
-                    raise FramingError(400, f"bad trailer line {line[:40]!r}")
+                    raise FramingError(400, f"Bad trailer line {_printable(line)!r}")
                 trailers[name.strip()] = value.strip()
             else:
                 raise FramingError(400, f"more than {MAX_TRAILERS} trailers")
@@ -535,6 +544,10 @@ def read_chunked(
             left -= got
         if rfile.read(2) != b"\r\n":
             raise FramingError(400, "chunk not followed by CRLF")
+
+
+def _printable(line: bytes) -> str:
+    return line[:40].decode("latin-1").strip()
 
 
 def read_sized(rfile: Any, buf: bytearray, length: int) -> Iterator[memoryview]:

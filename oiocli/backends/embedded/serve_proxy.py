@@ -641,15 +641,18 @@ class ProxyApp:
         container: str,
         content_id: str,
         chunks: list[dict[str, Any]],
+        chunk_method: str,
         replacing: Iterable[str] = (),
     ) -> _Claim:
         """Check that `chunks` may join object `content_id`; hold them while it commits.
 
         Each chunk must exist on this namespace's volumes, must have been
-        written (rawx PUT or COPY) for this container and this content id, and
-        must not be referenced by any record of the container (but the ones in
-        `replacing`, that the caller swaps out). The URLs are held until the
-        claim is released, so that two commits cannot take the same chunk.
+        written (rawx PUT or COPY) for this container, this content id and
+        this chunk method, must sit at a position of that method (`N.F` for
+        EC, `N` for replicas), and must not be referenced by any record of the
+        container (but the ones in `replacing`, that the caller swaps out). The
+        URLs are held until the claim is released, so that two commits cannot
+        take the same chunk.
         """
         urls = [c["url"] for c in chunks]
         if len(set(urls)) != len(urls):
@@ -661,14 +664,28 @@ class ProxyApp:
             self._claims.update(urls)
         claim = _Claim(self, urls)
         try:
-            self._check_chunks(account, container, content_id, chunks, set(replacing))
+            self._check_chunks(account, container, content_id, chunks, chunk_method, set(replacing))
         except BaseException:
             claim.release()
             raise
         return claim
 
-    def _check_chunks(self, account, container, content_id, chunks, replacing) -> None:
+    def _check_chunks(
+        self, account, container, content_id, chunks, chunk_method, replacing
+    ) -> None:
         cid = protocol.compute_cid(account, container)
+        method = parse_method(chunk_method)
+        for chunk in chunks:
+            pos = str(chunk["pos"])
+            index, _, fragment = pos.partition(".")
+            if method.is_ec:
+                ok = fragment.isdigit() and int(fragment) < method.chunks_per_metachunk
+            else:
+                ok = not fragment
+            if not ok or not index.isdigit():
+                raise BadRequest(
+                    f"Chunk position {pos!r} does not fit the chunk method {chunk_method}"
+                )
         try:
             cdb = self.ns.container(account, container)
         except NoSuchContainer:
@@ -698,6 +715,11 @@ class ProxyApp:
                 raise BadRequest(
                     f"Chunk {self.to_http(url)} was not written for content {content_id} "
                     f"of container {container!r}"
+                )
+            if meta.get("chunk_method") and meta["chunk_method"] != chunk_method:
+                raise BadRequest(
+                    f"Chunk {self.to_http(url)} was written with chunk method "
+                    f"{meta['chunk_method']}, not {chunk_method}"
                 )
 
 
@@ -999,8 +1021,9 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
 
     An old bean may name the source's chunk of a snapshot made here: the
     record is then the copy's chunk that is a hard link of it (same content,
-    position and file). That link, superseded, is removed: its data lives on
-    in the source's chunk.
+    position and file). A superseded chunk that is a hard link of data kept
+    under another name (such a link, or one an object link made) is removed:
+    no byte goes with it, and nothing would reference it any more.
     """
     account, container = app.container_of(req)
     body = _body_object(req)
@@ -1025,7 +1048,7 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
         return by_content[content]
 
     swaps: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
-    superseded: list[str] = []
+    superseded: set[str] = set()
     for old, new in zip(old_beans, new_beans, strict=True):
         try:
             old_url = app.to_file(str(old.get("id")))
@@ -1051,10 +1074,10 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
                     and _same_file(chunk["url"], old_url)
                 ):
                     record = records[chunk["url"]]
-                    superseded.append(chunk["url"])
                     break
-        if record is None:
+        if record is None or record["url"] in superseded:
             raise ProxyError(404, CODE_CONTENT_NOTFOUND, "bean not found")
+        superseded.add(record["url"])
         new_content = str(new.get("content") or record["content"]).upper()
         if new_content != record["content"]:
             raise BadRequest("A chunk record cannot move to another content here")
@@ -1075,26 +1098,37 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
         news.append(chunk)
     claims = []
     try:
-        for content, (olds, news) in swaps.items():
-            claims.append(app.claim_chunks(account, container, content, news, replacing=olds))
+        aliases = {}
         for content, (olds, news) in swaps.items():
             row = cdb.conn.execute(
-                "SELECT name, version FROM aliases WHERE content = ?", (content,)
+                "SELECT name, version, chunk_method FROM aliases WHERE content = ?", (content,)
             ).fetchone()
             if row is None:
                 raise ProxyError(404, CODE_CONTENT_NOTFOUND, "bean not found")
-            app.ns._content_replace_chunks(cdb, row[0], row[1], olds, news, req.reqid)
+            aliases[content] = row
+            claims.append(
+                app.claim_chunks(account, container, content, news, row[2], replacing=olds)
+            )
+        for content, (olds, news) in swaps.items():
+            name, version, _method = aliases[content]
+            app.ns._content_replace_chunks(cdb, name, version, olds, news, req.reqid)
     finally:
         for claim in claims:
             claim.release()
-    for url in superseded:
-        _drop_extra_link(app, url)
+    for url in sorted(superseded):
+        _drop_extra_link(app, cdb, url)
     return Reply(204)
 
 
-def _drop_extra_link(app: ProxyApp, url: str) -> None:
-    """Remove a chunk file that is one more hard link of data kept by another."""
+def _drop_extra_link(app: ProxyApp, cdb: Any, url: str) -> None:
+    """Remove a superseded chunk file if it is one more hard link of data kept by another.
+
+    A chunk file with a single link is left to its owner (a rebuilder deletes
+    the chunk it replaced itself).
+    """
     try:
+        if cdb.conn.execute("SELECT 1 FROM chunks WHERE url = ?", (url,)).fetchone():
+            return
         if os.stat(chunk_path(url)).st_nlink >= 2:
             app.ns.chunks.delete(url)
     except (OSError, OioException):
@@ -1289,16 +1323,21 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
         raise BadRequest("JSON object expected")
     chunks = app.chunks_from_json(body.get("chunks") or [])
     properties = _properties(body)
-    try:
-        app.ns.container(account, container)
-    except NoSuchContainer:
-        if not req.flag("autocreate"):
-            raise
-        cprops = body.get("container_properties") or {}
-        if not isinstance(cprops, dict):
-            raise BadRequest("'container_properties' must be an object") from None
-        app.ns.container_create(account, container, _properties(cprops), _system(cprops), req.reqid)
-    with app.claim_chunks(account, container, fields["content"], chunks):
+    cprops = body.get("container_properties") or {}
+    if not isinstance(cprops, dict):
+        raise BadRequest("'container_properties' must be an object")
+    if req.flag("append"):
+        _check_append(app, account, container, name, fields["chunk_method"])
+    # The chunks are checked first: a refused commit creates nothing.
+    with app.claim_chunks(account, container, fields["content"], chunks, fields["chunk_method"]):
+        try:
+            app.ns.container(account, container)
+        except NoSuchContainer:
+            if not req.flag("autocreate"):
+                raise
+            app.ns.container_create(
+                account, container, _properties(cprops), _system(cprops), req.reqid
+            )
         version = app.ns.content_create(
             account,
             container,
@@ -1312,6 +1351,26 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
             **fields,
         )
     return Reply(204, None, {protocol.CONTENT_PREFIX + "version": str(version)})
+
+
+def _check_append(app: ProxyApp, account: str, container: str, name: str, method: str) -> None:
+    """Appended metachunks must be of the object's chunk method.
+
+    meta2 does not check: an EC object would get replicated metachunks (or the
+    other way round) and be unreadable. OpenIO's client prepares an append with
+    the namespace's policy unless told otherwise.
+    """
+    try:
+        meta = app.ns.content_get(account, container, name)
+    except (NoSuchContainer, NoSuchObject):
+        return  # an append to nothing is a create
+    if _drained(meta):
+        raise ContentDrained(f"The content of {name!r} is drained")
+    if meta.get("chunk_method") != method:
+        raise BadRequest(
+            f"Cannot append {method} data to {name!r}, whose chunk method is "
+            f"{meta.get('chunk_method')} (give its policy, {meta.get('policy')})"
+        )
 
 
 def content_update(app: ProxyApp, req: Request) -> Reply:
@@ -1345,7 +1404,10 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     new_sizes = {position_of(c)[0]: int(c["size"]) for c in new}
     size = int(meta["size"] or 0) + sum(new_sizes.values()) - sum(old_sizes.values())
     last = max((position_of(c)[0] for c in chunks), default=-1)
-    with app.claim_chunks(account, container, meta["id"], new, replacing=[c["url"] for c in old]):
+    replaced = [c["url"] for c in old]
+    with app.claim_chunks(
+        account, container, meta["id"], new, meta["chunk_method"], replacing=replaced
+    ):
         if indices == {last}:
             # The last metachunk (a truncate's): size and hash follow.
             app.ns.content_truncate(

@@ -143,7 +143,11 @@ class RawxHandler(_Handler):
             chunk_id, url = self._chunk()
             meta = protocol.chunk_meta_from_headers(self.headers)
             stored_meta = self._put_meta(chunk_id, meta)
-            self.body_length()  # framing errors before anything is created
+            length = self.body_length()  # framing errors before anything is created
+            if length is not None and length > service.max_chunk_body:
+                raise FramingError(
+                    413, f"Chunk of {length} bytes, at most {service.max_chunk_body} accepted"
+                )
         except FramingError as exc:
             self.refuse_framing(exc)
             return
@@ -200,6 +204,14 @@ class RawxHandler(_Handler):
                 stored_meta["metachunk_hash"] = str(stored_meta["metachunk_hash"]).upper()
             stored_meta["chunk_hash"] = digest
             stored_meta["chunk_size"] = size
+            if not ec:
+                # A replica is its whole metachunk: say so in its own metadata, as
+                # the embedded namespace's chunks do (OpenIO's client sends the
+                # metachunk's size and hash for EC fragments only). A hard link of
+                # this chunk is then known for the same data by any reader.
+                stored_meta.setdefault("metachunk_hash", digest)
+                if stored_meta.get("metachunk_size") is None:
+                    stored_meta["metachunk_size"] = size
             if service.stopped.is_set():
                 raise BodyError("service stopped")
 
