@@ -85,7 +85,7 @@ openio-venv:
 	@if [ ! -x "$(OIO_SDS_VENV)/bin/openio" ]; then \
 		$(PYTHON) -m venv "$(OIO_SDS_VENV)" && \
 		"$(OIO_SDS_VENV)/bin/pip" install --quiet --upgrade pip && \
-		"$(OIO_SDS_VENV)/bin/pip" install --quiet $(OIO_SDS_DEPS) pbr && \
+		"$(OIO_SDS_VENV)/bin/pip" install --quiet $(OIO_SDS_DEPS) pbr wheel && \
 		PBR_VERSION=7.3.0 "$(OIO_SDS_VENV)/bin/pip" install --quiet --no-deps \
 			--no-build-isolation "$(OIO_SDS_SRC)"; \
 	fi
