@@ -8,6 +8,7 @@ Each read is compared byte for byte with what was written.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -509,3 +510,75 @@ def test_delete(openio, ours, account, work):
     ours.cli("object", "delete", "del", "c", account=account)
     assert openio.json("object", "list", "del", account=account) == []
     openio.cli("container", "delete", "del", account=account)
+
+
+@pytest.mark.parametrize(("old", "new"), [("THREECOPIES", "EC"), ("EC", "SINGLE")])
+def test_change_policy(openio, ours, account, work, old, new):
+    """OpenIO's object_change_policy: re-uploads under the object's version
+    (prepare2 keeps the version it is given), commits with change_policy=1."""
+    data = os.urandom(2 * MiB + 11)
+    src = work / "obj"
+    src.write_bytes(data)
+    openio.api.call(
+        "object_create", account, "pol", file_or_path=str(src), obj_name="o", policy=old
+    )
+    before = openio.api.call("object_get_properties", account, "pol", "o")
+    openio.api.call("object_change_policy", account, "pol", "o", new)
+    after = openio.api.call("object_get_properties", account, "pol", "o")
+    assert after["policy"] == new and after["version"] == before["version"]
+    assert after["hash"] == before["hash"]
+    read_everywhere(openio, ours, account, "pol", "o", src, work)
+    assert ours.json("object", "show", "pol", "o", account=account)["policy"] == new
+
+
+def test_cross_container_link_and_container_save(openio, ours, account, work):
+    files = write_files(work, "f")
+    openio.cli(
+        "object", "create", "a", *map(str, files.values()), "--policy", "EC21", account=account
+    )
+    openio.cli("object", "link", "a", "fbig", "linked", "--dest-container", "b", account=account)
+    read_everywhere(openio, ours, account, "b", "linked", files["fbig"], work)
+    saved = work / "saved"
+    saved.mkdir()
+    res = subprocess.run(
+        [
+            str(openio.venv / "bin" / "openio"),
+            "--oio-ns",
+            "NS",
+            "--oio-account",
+            account,
+            "container",
+            "save",
+            "a",
+        ],
+        env=openio.env,
+        cwd=saved,
+        capture_output=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr.decode()
+    for name, path in files.items():
+        same_bytes(path, saved / name, f"openio container save {name}")
+    rows = openio.json("object", "locate", "a", "fbig", "--chunk-info", account=account)
+    assert all(r["Chunk size"] for r in rows)  # each chunk's HEAD answered
+
+
+def test_container_properties_at_autocreation(openio, ours, account, work):
+    """OpenIO's object_create(container_properties=...): the properties of the
+    container that the upload creates (content/create's container_properties)."""
+    src = work / "obj"
+    src.write_bytes(b"auto")
+    openio.api.call(
+        "object_create",
+        account,
+        "auto",
+        file_or_path=str(src),
+        obj_name="o",
+        container_properties={
+            "properties": {"made": "by-upload"},
+            "system": {"sys.m2.policy.version": "2"},
+        },
+    )
+    shown = openio.json("container", "show", "auto", account=account)
+    assert shown["meta.made"] == "by-upload" and shown["max_versions"] == "2"
+    assert ours.json("container", "show", "auto", account=account)["meta.made"] == "by-upload"

@@ -1198,10 +1198,11 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     existing content). The policy is the body's, else the container's, else the
     namespace's.
 
-    Unlike OpenIO's proxy, which never looks at the container here, a frozen
-    container is refused now (the commit would be), and with autocreation a
-    missing container is created now: oiocli's proxy client asks for
-    autocreation here only.
+    Nothing is created here, and a missing container is no error: the commit
+    creates it (content/create with autocreation, and the container properties
+    it carries) or fails, as with OpenIO's proxy. Unlike it, which never looks
+    at the container here, a frozen container is refused now (the commit would
+    be).
     """
     account, container = app.container_of(req)
     path = check_name("object", req.required("path"))
@@ -1214,7 +1215,17 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     except (TypeError, ValueError):
         raise BadRequest("Invalid size or position format (integer expected)") from None
     policy = body.get("policy") or req.param("stgpol") or None
-    prep = app.ns.content_prepare(account, container, policy, req.flag("autocreate"), req.reqid)
+    try:
+        prep = app.ns.content_prepare(account, container, policy, False, req.reqid)
+    except NoSuchContainer:
+        policy = policy or app.ns.default_policy
+        prep = {
+            "policy": policy,
+            "chunk_method": str(app.ns.policies.method(policy)),
+            "chunk_size": app.ns.chunk_size,
+            "version": now_us(),
+            "content_id": secrets.token_hex(16).upper(),
+        }
     content_id = req.param("content")
     content_id = _hex(content_id, "content id") if content_id else prep["content_id"]
     version = req.int_param("version") or prep["version"]
