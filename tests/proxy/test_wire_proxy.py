@@ -362,45 +362,60 @@ def test_autocreation_at_commit_with_container_properties(served):
     # oio/api/object_storage.py, _object_create: prepare2 and content/create both carry
     # x-oio-action-mode: autocreate; content/create's body has container_properties
     # (m2_actions.c, action_m2_content_create creates the container with them)
-    prep = proxy(
-        served,
-        "POST",
-        "content/prepare2",
-        f"acct={A}&ref=auto&path=o",
-        {"size": 4},
-        {"x-oio-action-mode": "autocreate"},
-    )
-    assert prep.status == 200
+    def prepare(container: str, autocreate: bool) -> tuple[dict, str]:
+        headers = {"x-oio-action-mode": "autocreate"} if autocreate else {}
+        resp = proxy(
+            served,
+            "POST",
+            "content/prepare2",
+            f"acct={A}&ref={container}&path=o",
+            {"size": 4},
+            headers,
+        )
+        assert resp.status == 200  # a missing container is no error here
+        meta = resp.meta("x-oio-content-meta-")
+        url = resp.json()["chunks"][0]["url"]
+        put = chunk_headers(A, container, "o", int(meta["version"]), meta["id"])
+        assert request("PUT", url, b"data", put).status == 201
+        return meta, url
+
+    def commit(container: str, meta: dict, url: str, autocreate: bool) -> int:
+        body = {
+            "chunks": [{"url": url, "pos": "0", "size": 4, "hash": md5(b"data")}],
+            "properties": {},
+            "container_properties": {
+                "properties": {"made": "by-upload"},
+                "system": {"sys.m2.policy.version": "2"},
+            },
+        }
+        headers = {
+            "x-oio-content-meta-length": "4",
+            "x-oio-content-meta-id": meta["id"],
+            "x-oio-content-meta-policy": "SINGLE",
+            "x-oio-content-meta-version": meta["version"],
+            "x-oio-content-meta-chunk-method": "plain/nb_copy=1",
+        }
+        if autocreate:
+            headers["x-oio-action-mode"] = "autocreate"
+        return proxy(
+            served, "POST", "content/create", f"acct={A}&ref={container}&path=o", body, headers
+        ).status
+
+    meta, url = prepare("auto", autocreate=True)
     assert proxy(served, "GET", "container/show", f"acct={A}&ref=auto").status == 404
-    resp = proxy(served, "POST", "content/prepare2", f"acct={A}&ref=auto&path=o", {"size": 4})
-    assert resp.status == 200  # no autocreation asked: the commit fails, not the prepare
-    meta = prep.meta("x-oio-content-meta-")
-    url = prep.json()["chunks"][0]["url"]
-    put = chunk_headers(A, "auto", "o", int(meta["version"]), meta["id"])
-    assert request("PUT", url, b"data", put).status == 201
-    body = {
-        "chunks": [{"url": url, "pos": "0", "size": 4, "hash": md5(b"data")}],
-        "properties": {},
-        "container_properties": {
-            "properties": {"made": "by-upload"},
-            "system": {"sys.m2.policy.version": "2"},
-        },
-    }
-    headers = {
-        "x-oio-content-meta-length": "4",
-        "x-oio-content-meta-id": meta["id"],
-        "x-oio-content-meta-policy": "SINGLE",
-        "x-oio-content-meta-version": meta["version"],
-        "x-oio-content-meta-chunk-method": "plain/nb_copy=1",
-    }
-    resp = proxy(served, "POST", "content/create", f"acct={A}&ref=auto&path=o", body, headers)
-    assert resp.status == 404 and resp.json()["status"] == 431  # no autocreation asked
-    headers["x-oio-action-mode"] = "autocreate"
-    resp = proxy(served, "POST", "content/create", f"acct={A}&ref=auto&path=o", body, headers)
-    assert resp.status == 204
+    other, other_url = prepare("auto", autocreate=False)
+    assert commit("auto", other, other_url, autocreate=False) == 404
+    assert proxy(served, "GET", "container/show", f"acct={A}&ref=auto").status == 404
+    assert commit("auto", meta, url, autocreate=True) == 204
     props = proxy(served, "POST", "container/get_properties", f"acct={A}&ref=auto", []).json()
     assert props["properties"] == {"made": "by-upload"}
     assert props["system"]["sys.m2.policy.version"] == "2"
+    # Not OpenIO's: an autocreation asked at prepare holds for that content's commit.
+    meta, url = prepare("auto2", autocreate=True)
+    assert commit("auto2", meta, url, autocreate=False) == 204
+    assert proxy(served, "GET", "container/show", f"acct={A}&ref=auto2").json() == {
+        "properties": {"made": "by-upload"}
+    }
 
 
 def test_create_takes_header_values_raw(served):

@@ -26,6 +26,7 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,7 @@ LIST_DEFAULT = 1000  # META2_LISTING_DEFAULT_LIMIT
 LIST_MAX = 10000  # META2_LISTING_MAX_LIMIT
 BULK_MAX = 100  # proxy.bulk.max.create_many / delete_many
 FLUSH_BATCH = 1000
+AUTOCREATE_MEMORY = 10000  # prepared contents remembered for their commit
 META_WORKERS = 8  # threads running metadata routes
 DELETE_MARKER_MIME = "application/x-deleted"  # OIO_DELETE_MARKER_CONTENT_TYPE
 
@@ -495,11 +497,26 @@ class ProxyApp:
         # nothing, it is refused (see claim_chunks).
         self._claims: set[str] = set()
         self._claims_lock = threading.Lock()
+        # Content ids prepared with autocreation: their commit may create the
+        # container even when it does not ask again (see content_create).
+        self._autocreate: OrderedDict[tuple[str, str], None] = OrderedDict()
         from oiocli.backends.embedded.serve_account import ACCOUNT_METHODS, ACCOUNT_ROUTES
 
         self.account_routes = ACCOUNT_ROUTES
         self.account_methods = ACCOUNT_METHODS
         self.routes: dict[tuple[str, str], Route] = dict(ROUTES)
+
+    def asked_autocreate(self, cid: str, content_id: str, remember: bool = False) -> bool:
+        """Whether `content_id` of container `cid` was prepared with autocreation."""
+        key = (cid, content_id.upper())
+        with self._claims_lock:
+            if remember:
+                self._autocreate[key] = None
+                self._autocreate.move_to_end(key)
+                while len(self._autocreate) > AUTOCREATE_MEMORY:
+                    self._autocreate.popitem(last=False)
+                return True
+            return self._autocreate.pop(key, False) is None
 
     def _run(self, func: Callable[..., Reply], *args: Any) -> Reply:
         with self._pool_lock:
@@ -1202,7 +1219,8 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     creates it (content/create with autocreation, and the container properties
     it carries) or fails, as with OpenIO's proxy. Unlike it, which never looks
     at the container here, a frozen container is refused now (the commit would
-    be).
+    be); and an autocreation asked here holds for the commit of the content
+    prepared (earlier oiocli clients asked here only).
     """
     account, container = app.container_of(req)
     path = check_name("object", req.required("path"))
@@ -1229,6 +1247,8 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     content_id = req.param("content")
     content_id = _hex(content_id, "content id") if content_id else prep["content_id"]
     version = req.int_param("version") or prep["version"]
+    if req.flag("autocreate"):
+        app.asked_autocreate(protocol.compute_cid(account, container), content_id, remember=True)
     method = parse_method(prep["chunk_method"])
     urls = _targets(app, method.chunks_per_metachunk)
     chunks = [
@@ -1344,7 +1364,8 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
         try:
             app.ns.container(account, container)
         except NoSuchContainer:
-            if not req.flag("autocreate"):
+            cid = protocol.compute_cid(account, container)
+            if not (req.flag("autocreate") or app.asked_autocreate(cid, fields["content"])):
                 raise
             app.ns.container_create(
                 account, container, _properties(cprops), _system(cprops), req.reqid
