@@ -5,6 +5,7 @@
 #   make test-all   lint, then every test, slow ones included
 #   make test-cluster  the real-cluster checks and conformance scenarios against a real
 #                   OpenIO SDS namespace (OIO_TEST_PROXY=host:port, or one it starts)
+#   make test-interop  OpenIO's own client (7.3.0) against `oio namespace serve`: see tests/interop
 #   make lint       ruff check + ruff format --check
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
@@ -21,6 +22,14 @@ VPY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# OpenIO's client (openio CLI + Python API) for test-interop: the virtualenv that
+# ../shared/peers/openio/openio-sds.sh setup builds, or one made here from a source
+# checkout given by OIO_SDS_SRC (github.com/open-io/oio-sds, tag 7.3.0).
+OIO_SDS_SRC ?=
+OIO_SDS_VENV ?= $(if $(OIO_SDS_SRC),$(CURDIR)/.venv-openio,/tmp/oio-sds-peer/venv)
+# Loosened pins under which OpenIO 7.3.0's client runs on Python 3.11.
+OIO_SDS_DEPS := 'cliff<4' 'urllib3<1.27' 'eventlet<0.34' six pyeclib simplejson 'werkzeug<3' \
+	pyyaml 'setuptools<70'
 
 # A real OpenIO SDS 7.3.0 namespace for `make test-cluster`: the one at OIO_TEST_PROXY
 # (host:port of its proxy; OIO_TEST_NS names it, default OPENIO), or else one this
@@ -31,7 +40,8 @@ CLUSTER_TESTS := tests/cluster tests/conformance -k cluster
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all test-cluster lint bench man test-deps clean distclean venv venv-test
+.PHONY: help demo test test-all test-cluster test-interop lint bench man test-deps clean distclean \
+	venv venv-test
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -88,6 +98,27 @@ test-cluster: $(VENV)/.installed-test
 		eval "$$("$$script" env)"; \
 		OIO_TEST_PROXY="$$OIO_PROXYD_URL" OIO_TEST_NS="$$OIO_NS" \
 			$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(CLUSTER_TESTS) $(PYTEST_ARGS); \
+	fi
+
+# The interop suite is not part of `test` (its `interop` marker is deselected there).
+test-interop: $(VENV)/.installed-test
+	@if [ -n "$(OIO_SDS_SRC)" ]; then $(MAKE) --no-print-directory openio-venv; fi
+	@test -x "$(OIO_SDS_VENV)/bin/openio" || { echo "OpenIO's client not found in \
+	$(OIO_SDS_VENV): run ../shared/peers/openio/openio-sds.sh setup, or give OIO_SDS_SRC \
+	(a checkout of github.com/open-io/oio-sds at tag 7.3.0) or OIO_SDS_VENV" >&2; exit 1; }
+	OIO_SDS_VENV="$(OIO_SDS_VENV)" $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m interop \
+		tests/interop $(PYTEST_ARGS)
+
+# OpenIO's client installed from OIO_SDS_SRC into $(OIO_SDS_VENV) (once per source tree).
+.PHONY: openio-venv
+openio-venv:
+	@test -d "$(OIO_SDS_SRC)/oio" || { echo "OIO_SDS_SRC=$(OIO_SDS_SRC): not an oio-sds tree" >&2; exit 1; }
+	@if [ ! -x "$(OIO_SDS_VENV)/bin/openio" ]; then \
+		$(PYTHON) -m venv "$(OIO_SDS_VENV)" && \
+		"$(OIO_SDS_VENV)/bin/pip" install --quiet --upgrade pip && \
+		"$(OIO_SDS_VENV)/bin/pip" install --quiet $(OIO_SDS_DEPS) pbr wheel && \
+		PBR_VERSION=7.3.0 "$(OIO_SDS_VENV)/bin/pip" install --quiet --no-deps \
+			--no-build-isolation "$(OIO_SDS_SRC)"; \
 	fi
 
 bench: $(VENV)/.installed

@@ -213,10 +213,11 @@ class ObjectStorageApi:
             if key == "sys.m2.policy.version" and value:
                 _version(value)
             if key == "sys.status":
-                from oiocli.backends.embedded.meta import STATUS_NAMES
+                from oiocli.backends.embedded import meta
 
-                if not value.isdigit() or int(value) not in STATUS_NAMES:
-                    known = ", ".join(f"{v} ({n})" for v, n in STATUS_NAMES.items())
+                if not (value.isascii() and value.isdigit()) or int(value) not in meta.STATUS_NAMES:
+                    canonical = (meta.STATUS_ENABLED, meta.STATUS_FROZEN, meta.STATUS_DISABLED)
+                    known = ", ".join(f"{v} ({meta.STATUS_NAMES[v]})" for v in canonical)
                     raise BadRequest(f"Invalid container status {value!r} (known: {known})")
         return system
 

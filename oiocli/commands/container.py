@@ -32,8 +32,10 @@ STATUS_KEY = "sys.status"
 DEFAULT = "Namespace default"  # table text of an unset policy or versioning (null in json)
 
 # sys.status values, as OpenIO's meta2 stores them (OIO_DB_ENABLED/FROZEN/DISABLED).
-STATUS_VALUES = {"enabled": "0", "frozen": str(1 << 25), "disabled": str(1 << 26)}
+STATUS_VALUES = {"enabled": "0", "frozen": str(2**32 - 1), "disabled": str(2**32 - 2)}
 STATUS_NAMES = {value: name.capitalize() for name, value in STATUS_VALUES.items()}
+# Written by earlier oiocli versions: still shown as what they meant.
+STATUS_NAMES.update({str(1 << 25): "Frozen", str(1 << 26): "Disabled"})
 
 
 def _add_system_options(parser: argparse.ArgumentParser) -> None:

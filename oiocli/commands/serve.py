@@ -14,10 +14,18 @@ class NamespaceServe(Command):
     """Serve the embedded namespace over HTTP, as an OpenIO proxy and rawx services.
 
     One proxy (the /v3.0/<namespace>/ API, and the account service under
-    /v1.0/account/ on the same address) and one rawx per volume, on the loopback
-    interface by default. Point a client at it with --oio-proxy or OIO_PROXYD_URL.
-    This is a development endpoint, not a cluster: production runs on OpenIO SDS.
-    The first line printed is the proxy URL; it runs until interrupted.
+    /v1.0/account/ on the same address) and one rawx per volume, speaking OpenIO
+    SDS 7.3.0's protocols: oiocli (--oio-proxy or OIO_PROXYD_URL) and OpenIO's own
+    `openio` CLI and Python API (`proxy=<address>` in ~/.oio/sds.conf) work
+    against it. This is a development endpoint, not a cluster: production runs on
+    OpenIO SDS. The first line printed is the proxy URL; it runs until
+    interrupted.
+
+    There is no authentication (neither has OpenIO's proxy): anyone who can reach
+    the address can read, change and delete everything in the namespace. It
+    listens on the loopback interface by default; with --host set to another
+    address, it warns on stderr. Each service takes at most 64 connections at
+    once, cuts idle or slow ones, and refuses metadata bodies over 8 MiB.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -28,7 +36,8 @@ class NamespaceServe(Command):
             "--host",
             default="127.0.0.1",
             metavar="<address>",
-            help="Address to listen on (default 127.0.0.1)",
+            help="Address to listen on (default 127.0.0.1). No authentication: any other "
+            "address lets whoever reaches it read and delete the namespace",
         )
         parser.add_argument(
             "--port",
@@ -43,10 +52,17 @@ class NamespaceServe(Command):
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         from oiocli.api.object_storage import default_data_dir
         from oiocli.backends.embedded.meta import EmbeddedNamespace
-        from oiocli.backends.embedded.serve import NamespaceServer
+        from oiocli.backends.embedded.serve import NamespaceServer, is_loopback
 
         namespace = self.app.namespace
         data_dir = self.app.data_dir or default_data_dir(namespace)
+        if not is_loopback(parsed_args.host):
+            self.app.stderr.write(
+                f"warning: serving namespace {namespace} on {parsed_args.host}, without "
+                "authentication: whoever reaches this address can read, change and delete "
+                "everything in it\n"
+            )
+            self.app.stderr.flush()
         ns = EmbeddedNamespace(namespace, data_dir)
         server = NamespaceServer(ns, parsed_args.host, parsed_args.port)
         try:

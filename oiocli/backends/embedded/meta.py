@@ -65,11 +65,22 @@ from oiocli.exceptions import (
 from oiocli.io.storage_method import PolicyTable
 
 LOG = logging.getLogger("oiocli")
+# sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
 STATUS_ENABLED = 0
-STATUS_FROZEN = 0x2000000
-STATUS_DISABLED = 0x4000000
+STATUS_FROZEN = 2**32 - 1
+STATUS_DISABLED = 2**32 - 2
+# What earlier oiocli versions stored for frozen and disabled: read as such.
+LEGACY_STATUSES = {0x2000000: STATUS_FROZEN, 0x4000000: STATUS_DISABLED}
 STATUS_NAMES = {STATUS_ENABLED: "Enabled", STATUS_FROZEN: "Frozen", STATUS_DISABLED: "Disabled"}
+STATUS_NAMES.update({old: STATUS_NAMES[new] for old, new in LEGACY_STATUSES.items()})
 NS_DB_FILE = "namespace.db"
+
+
+def container_status(props: dict[str, str]) -> int:
+    """A container's status (one of STATUS_*) from its properties."""
+    value = int(props.get("sys.status") or 0)
+    return LEGACY_STATUSES.get(value, value)
+
 
 NS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -1070,7 +1081,7 @@ class EmbeddedNamespace:
     @staticmethod
     def check_writable(cdb: ContainerDB, props: dict[str, str]) -> None:
         db.check_writable(cdb.conn, cdb.path)  # read-only namespace: before any chunk
-        status = int(props.get("sys.status", "0") or 0)
+        status = container_status(props)
         if status == STATUS_FROZEN:
             raise ContainerFrozen(f"Container {cdb.name!r} is frozen (read-only)")
         if status == STATUS_DISABLED:
@@ -1401,9 +1412,10 @@ class EmbeddedNamespace:
             current.update({str(k): str(v) for k, v in set_.items()})
             for key in delete:
                 current.pop(key, None)
+            # As OpenIO's meta2: properties are not the object, its mtime stays.
             conn.execute(
-                "UPDATE aliases SET properties = ?, mtime = ? WHERE name = ? AND version = ?",
-                (json.dumps(current), time.time(), name, row[1]),
+                "UPDATE aliases SET properties = ? WHERE name = ? AND version = ?",
+                (json.dumps(current), name, row[1]),
             )
         self._container_event(cdb, "content.update", reqid, {"name": name, "version": row[1]})
 
