@@ -666,7 +666,10 @@ class ProxyNamespace:
             for name, version in self.container_versions(account, container):
                 located = self._content_params(account, container, name, version)
                 located["properties"] = "false"
-                resp, body = self._proxy("GET", "content/locate", located)
+                try:
+                    resp, body = self._proxy("GET", "content/locate", located)
+                except ContentDrained:
+                    continue  # a drained object has no chunk to relink
                 content_id = protocol.content_meta_from_headers(resp.headers, account, container)[
                     "id"
                 ]
