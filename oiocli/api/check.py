@@ -836,7 +836,7 @@ class Checker:
         lost, which repair registers again.
         """
         from oiocli.backends.embedded import rebuild
-        from oiocli.backends.embedded.meta import UNREGISTERED, _unlink_db
+        from oiocli.backends.embedded.container_db import UNREGISTERED, unlink_db
 
         ns = self.backend
         rows = []
@@ -853,7 +853,7 @@ class Checker:
                     _row(path, "leftover database", "repaired" if repair else "wrong", why, "none")
                 )
                 if repair:
-                    _unlink_db(path)
+                    unlink_db(path)
             elif taken:
                 if not rebuilt:
                     rows.append(
@@ -891,7 +891,7 @@ class Checker:
                         )
                     )
                     if repair:
-                        _unlink_db(path)
+                        unlink_db(path)
         return rows
 
     def _journals(self, repair: bool) -> list[dict[str, Any]]:
