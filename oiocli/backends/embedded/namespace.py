@@ -877,6 +877,11 @@ class Namespace:
     def chunk_targets(self, count: int) -> list[str]:
         return [chunk_url(v, secrets.token_hex(32).upper()) for v in self.pick_volumes(count)]
 
+    def repair_targets(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
+        """URLs for `count` new chunks on distinct volumes, none of them in `avoid`."""
+        volumes = self.pick_volumes(count, avoid=avoid)
+        return [chunk_url(v, secrets.token_hex(32).upper()) for v in volumes]
+
     def volume_of(self, url: str) -> str:
         return os.path.dirname(os.path.dirname(chunk_path(url)))
 
