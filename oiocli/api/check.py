@@ -20,16 +20,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.base import Maintenance
-from oiocli.exceptions import BadRequest, OioException, UnrecoverableContent
-from oiocli.io.reader import (
-    ExactReader,
-    Metachunk,
-    expected_identity,
-    group_metachunks,
-    position_of,
-    read_replicated,
-)
-from oiocli.io.storage_method import StorageMethod, parse_method
+from oiocli.core.chunks import Metachunk, group_metachunks, position_of
+from oiocli.core.exceptions import BadRequest, OioException, UnrecoverableContent
+from oiocli.core.storage_method import StorageMethod, parse_method
+from oiocli.io.reader import ExactReader, expected_identity, read_replicated
 
 if TYPE_CHECKING:
     from oiocli.api.object_storage import ObjectStorageApi

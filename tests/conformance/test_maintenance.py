@@ -9,14 +9,15 @@ from __future__ import annotations
 import pytest
 
 from oiocli.backends.base import Maintenance
-from oiocli.exceptions import BadRequest
+from oiocli.core.exceptions import BadRequest
 
 from .helpers import ACCOUNT
 
 
 def test_maintenance_runs_where_the_backend_has_it_and_is_refused_plainly_elsewhere(api, backend):
     api.object_create(ACCOUNT, "ct", data=b"x" * 1000, obj_name="obj", policy="THREECOPIES")
-    volume = api.backend.volumes[0]
+    _meta, chunks = api.object_locate(ACCOUNT, "ct", "obj")
+    volume = api.backend.volume_of(chunks[0]["url"])  # one the object has a copy on
     checks = {
         "volume check": lambda: api.volume_check(volume, orphans=True),
         "volume rebuild": lambda: api.volume_rebuild(volume),

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from oiocli.backends.embedded import db
-from oiocli.exceptions import NoSuchContainer, OioException
+from oiocli.core.exceptions import NoSuchContainer, OioException
 
 # sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
 STATUS_ENABLED = 0

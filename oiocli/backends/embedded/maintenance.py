@@ -23,7 +23,7 @@ from oiocli.backends.embedded.config import volume_owner
 from oiocli.backends.embedded.container_db import DELETED_PROP, UNREGISTERED, unlink_db
 from oiocli.backends.embedded.locks import chunk_lock
 from oiocli.backends.embedded.volumes import iter_chunk_files
-from oiocli.exceptions import CorruptDatabase, Forbidden, OioException
+from oiocli.core.exceptions import CorruptDatabase, Forbidden, OioException
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.meta import EmbeddedNamespace

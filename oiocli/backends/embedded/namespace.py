@@ -46,7 +46,7 @@ from oiocli.backends.embedded.container_db import (
     table_columns,
     unlink_db,
 )
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     AccountNotEmpty,
     ContainerNotEmpty,
     CorruptDatabase,
@@ -55,7 +55,7 @@ from oiocli.exceptions import (
     NotEnoughVolumes,
     OioException,
 )
-from oiocli.io.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable
 
 LOG = logging.getLogger("oiocli")
 NS_DB_FILE = "namespace.db"

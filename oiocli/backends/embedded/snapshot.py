@@ -26,7 +26,7 @@ from oiocli.backends.embedded.container_db import (
     unlink_db,
 )
 from oiocli.backends.embedded.contents import require_chunks
-from oiocli.exceptions import Conflict, OioException
+from oiocli.core.exceptions import Conflict, OioException
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.namespace import Namespace
