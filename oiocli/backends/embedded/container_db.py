@@ -141,7 +141,8 @@ class ContainerBeingDeleted(NoSuchContainer):
     """The container is being deleted: it accepts no more writes."""
 
 
-# The property that marks a container database as being deleted (see container_delete).
+# The property that marks a container database as being deleted (see
+# Namespace.container_delete in namespace.py).
 DELETED_PROP = "sys.m2.deleted"
 # What `registered` answers for a container namespace.db does not list.
 UNREGISTERED = object()
