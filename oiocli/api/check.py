@@ -17,12 +17,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
+from oiocli.backends.base import Maintenance
 from oiocli.core.chunks import Metachunk, group_metachunks, position_of
-from oiocli.core.exceptions import Forbidden, OioException, UnrecoverableContent
+from oiocli.core.exceptions import BadRequest, OioException, UnrecoverableContent
 from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.io.reader import ExactReader, expected_identity, read_replicated
 
@@ -248,10 +247,7 @@ class Checker:
         return new
 
     def _targets(self, count: int, used: set[str]) -> list[str]:
-        from oiocli.backends.embedded.chunks import chunk_url
-
-        volumes = self.backend.pick_volumes(count, avoid=used)
-        return [chunk_url(v, secrets.token_hex(32).upper()) for v in volumes]
+        return self._maintenance("Repairing chunks").repair_targets(count, avoid=used)
 
     def _chunk_meta(
         self, meta: dict[str, Any], pos: str, mc: Metachunk, block_size: int | None = None
@@ -387,139 +383,15 @@ class Checker:
         ]
 
     # ----------------------------------------------------------- volumes
-    def referenced_urls(self, volume: str | None = None) -> dict[str, tuple[str, str, str]]:
-        """url -> (account, container, content) of every chunk record (on `volume`)."""
-        refs: dict[str, tuple[str, str, str]] = {}
-        prefix = f"file://{volume}/" if volume else None
-        for account, name, _cid in self.backend._ns_read(
-            "SELECT account, name, cid FROM containers"
-        ):
-            import sqlite3
-
-            from oiocli.backends.embedded import db
-
-            cdb = self.backend.container(account, name)
-            try:
-                if prefix:
-                    rows = cdb.conn.execute(
-                        "SELECT url, content FROM chunks WHERE url >= ? AND url < ?",
-                        (prefix, prefix[:-1] + "0"),
-                    ).fetchall()
-                else:
-                    rows = cdb.conn.execute("SELECT url, content FROM chunks").fetchall()
-            except sqlite3.DatabaseError as exc:
-                db.raise_db_error(exc, cdb.path)
-            for url, content in rows:
-                refs[url] = (account, name, content)
-        return refs
-
-    def unregistered_databases(self) -> list[str]:
-        """Container database files namespace.db does not list (a crash, a lost directory)."""
-        registered = {
-            self.backend.container_db_path(cid, dbfile)
-            for cid, dbfile in self.backend._ns_read(
-                f"SELECT cid, {self.backend._dbfile_sql} FROM containers"
+    def _maintenance(self, what: str) -> Maintenance:
+        """The backend's optional maintenance, or a clear refusal when it has none."""
+        if not isinstance(self.backend, Maintenance):
+            raise BadRequest(
+                f"{what} needs a backend that holds its own files (an embedded "
+                "namespace, used where its files are, without --oio-proxy); on an OpenIO "
+                "SDS cluster, OpenIO's own tools (openio-admin) do it"
             )
-        }
-        return [path for path in self.backend.container_db_files() if path not in registered]
-
-    def _referenced_among(self, urls: list[str]) -> set[str]:
-        """Which of `urls` a container database records, read now (registered or not).
-
-        Unregistered databases count: `namespace check --repair` may register
-        them again, and their chunks must still be there then.
-        """
-        import sqlite3
-
-        from oiocli.backends.embedded import db
-
-        found: set[str] = set()
-        connections = []  # (connection, path, opened here)
-        for account, name in self.backend._ns_read("SELECT account, name FROM containers"):
-            cdb = self.backend.container(account, name)
-            connections.append((cdb.conn, cdb.path, False))
-        for path in self.unregistered_databases():
-            try:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
-            except sqlite3.Error as exc:
-                db.raise_db_error(exc, path)
-            connections.append((conn, path, True))
-        try:
-            for conn, path, _own in connections:
-                for start in range(0, len(urls), 500):
-                    batch = urls[start : start + 500]
-                    marks = ",".join("?" * len(batch))
-                    try:
-                        rows = conn.execute(
-                            f"SELECT url FROM chunks WHERE url IN ({marks})", batch
-                        ).fetchall()
-                    except sqlite3.DatabaseError as exc:
-                        db.raise_db_error(exc, path)
-                    found.update(row[0] for row in rows)
-        finally:
-            for conn, _path, own in connections:
-                if own:
-                    conn.close()
-        return found
-
-    def _referenced_among_volume(self, volume: str) -> set[str]:
-        """Chunks on `volume` that unregistered container databases record (not orphans)."""
-        import sqlite3
-
-        from oiocli.backends.embedded import db
-
-        prefix = f"file://{volume}/"
-        found: set[str] = set()
-        for path in self.unregistered_databases():
-            try:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=db.BUSY_TIMEOUT_S)
-                try:
-                    found.update(
-                        row[0]
-                        for row in conn.execute(
-                            "SELECT url FROM chunks WHERE url >= ? AND url < ?",
-                            (prefix, prefix[:-1] + "0"),
-                        )
-                    )
-                finally:
-                    conn.close()
-            except sqlite3.DatabaseError as exc:
-                db.raise_db_error(exc, path)
-        return found
-
-    def _refuse_foreign_volume(self, volume: str) -> None:
-        """Never delete orphans on a volume another namespace marked as its own."""
-        from oiocli.backends.embedded.config import volume_owner
-        from oiocli.core.exceptions import Forbidden
-
-        owner = volume_owner(volume)
-        mine = self.backend.config.get("id")
-        if owner is not None and mine is not None and owner.get("id") != mine:
-            raise Forbidden(
-                f"Volume {volume} belongs to the namespace in {owner.get('data_dir')}: "
-                "its chunks are not this namespace's orphans"
-            )
-
-    def _sweep(self, data_dir: str, candidates: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """Delete the candidate orphans still unreferenced, under the exclusive chunk lock.
-
-        What was read before the lock is only a candidate list: an upload may
-        have committed since. Under the lock no commit that records chunks can
-        run, so what is unreferenced now stays unreferenced, and a commit that
-        comes after finds its chunks gone and fails rather than record them.
-        """
-        from oiocli.api.resume import journaled_urls
-        from oiocli.backends.embedded.locks import chunk_lock
-
-        with chunk_lock(data_dir, exclusive=True):
-            urls = [url for url, _age in candidates]
-            keep = self._referenced_among(urls) | journaled_urls(data_dir)
-            deleted = []
-            for url, age in candidates:
-                if url not in keep:
-                    self.store.delete(url)
-                    deleted.append((url, age))
-        return deleted
+        return self.backend
 
     def check_volume(
         self,
@@ -529,137 +401,30 @@ class Checker:
         min_age: float = ORPHAN_MIN_AGE,
         verify: bool = True,
     ) -> list[dict[str, Any]]:
-        from oiocli.backends.embedded.chunks import chunk_path, chunk_url
-        from oiocli.backends.embedded.volumes import iter_chunk_files
+        maintenance = self._maintenance("`volume check`")
+        return maintenance.check_volume(
+            self.resolve_volume(volume),
+            orphans=orphans,
+            delete_orphans=delete_orphans,
+            min_age=min_age,
+            verify=verify,
+            in_use=self._uploads_in_progress,
+        )
 
-        self._need_files("volume check")
-        volume = self.resolve_volume(volume)
-        refs = self.referenced_urls(volume)
+    def _uploads_in_progress(self) -> set[str]:
+        """Chunks that resumable uploads hold (their journals): never orphans."""
         from oiocli.api.resume import journaled_urls
 
-        in_progress = journaled_urls(self.backend.data_dir)
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        now = time.time()
-        if not os.path.isdir(volume):
-            rows.append(
-                {
-                    "volume": volume,
-                    "chunk": "",
-                    "state": "missing",
-                    "detail": "volume directory is missing",
-                    "object": "",
-                }
-            )
-        # Directories that cannot be listed (chmod 000, I/O error): the chunks
-        # recorded there are reported unreadable, not missing, and the directory
-        # itself gets a row when an object has a chunk in it (an unreadable
-        # volume no object uses any more, e.g. after `volume rebuild`, is clean).
-        errors: list[tuple[str, OSError]] = []
-        unreadable: dict[str, str] = {}
-        reported: set[str] = set()
-        candidates: list[tuple[str, float]] = []  # (url, age) of unreferenced chunks
-        if orphans or delete_orphans:
-            in_progress |= self._referenced_among_volume(volume)
-        for chunk_id, path in iter_chunk_files(volume, errors):
-            url = chunk_url(volume, chunk_id)
-            seen.add(url)
-            ref = refs.get(url)
-            if ref is None:
-                if not (orphans or delete_orphans) or url in in_progress:
-                    continue
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                # A hard link (object link, snapshot) is new while its data is
-                # old: linking changes the inode's ctime, not its mtime.
-                age = now - max(st.st_mtime, st.st_ctime)
-                if age < min_age:
-                    continue
-                candidates.append((url, age))
-                continue
-            if verify:
-                info = self.store.verify(url)
-                if not info["ok"]:
-                    rows.append(
-                        {
-                            "volume": volume,
-                            "chunk": url,
-                            "state": "corrupt",
-                            "detail": info["error"],
-                            "object": f"{ref[0]}/{ref[1]}",
-                        }
-                    )
-        if delete_orphans and candidates:
-            self._refuse_foreign_volume(volume)
-            candidates = self._sweep(self.backend.data_dir, candidates)
-        for url, age in candidates:
-            rows.append(
-                {
-                    "volume": volume,
-                    "chunk": url,
-                    "state": "orphan-deleted" if delete_orphans else "orphan",
-                    "detail": f"no object references it (age {int(age)} s)",
-                    "object": "",
-                }
-            )
-        for path, exc in errors:
-            unreadable[path] = exc.strerror or str(exc)
-        for url, ref in refs.items():
-            if url in seen:
-                continue
-            chunk_dir = os.path.dirname(chunk_path(url))
-            why = unreadable.get(volume, unreadable.get(chunk_dir))
-            if why is None:
-                state, detail = "missing", "chunk file is missing"
-            else:
-                where = "volume directory" if volume in unreadable else chunk_dir
-                state, detail = "unreadable", f"{where} is unreadable: {why}"
-                if where not in reported:
-                    reported.add(where)
-                    rows.append(
-                        {
-                            "volume": volume,
-                            "chunk": "",
-                            "state": "unreadable",
-                            "detail": f"{where} is unreadable: {why}",
-                            "object": "",
-                        }
-                    )
-            rows.append(
-                {
-                    "volume": volume,
-                    "chunk": url,
-                    "state": state,
-                    "detail": detail,
-                    "object": f"{ref[0]}/{ref[1]}",
-                }
-            )
-        return rows
+        return journaled_urls(self.api.data_dir) if self.api.data_dir else set()
 
     def volume_problem(self, volume: str) -> tuple[str, str] | None:
         """(state, detail) when the volume directory cannot be listed, else None."""
-        from oiocli.backends.embedded.volumes import volume_problem
-
-        return volume_problem(self.resolve_volume(volume))
-
-    def _need_files(self, what: str) -> None:
-        """Checks of the namespace's own files work on the embedded namespace only."""
-        if not hasattr(type(self.backend), "ns_db"):  # the class: opening it may fail
-            from oiocli.core.exceptions import BadRequest
-
-            raise BadRequest(
-                f"`{what}` checks an embedded namespace's files: run it where they are "
-                "(without --oio-proxy)"
-            )
+        return self._maintenance("`volume check`").volume_problem(self.resolve_volume(volume))
 
     def resolve_volume(self, volume: str) -> str:
         for path in self.backend.volumes:
             if volume in (path, os.path.basename(path)):
                 return path
-        from oiocli.core.exceptions import BadRequest
-
         raise BadRequest(
             f"Unknown volume {volume!r} (known: "
             f"{', '.join(os.path.basename(v) for v in self.backend.volumes)})"
@@ -667,226 +432,27 @@ class Checker:
 
     def rebuild_volume(self, volume: str) -> list[dict[str, Any]]:
         """Repair every object that has a chunk on `volume` (lost or emptied)."""
-        from oiocli.backends.embedded.chunks import prepare_volume
-
+        maintenance = self._maintenance("`volume rebuild`")
         volume = self.resolve_volume(volume)
-        # Make a deleted volume directory again, to rebuild onto; a volume that
-        # cannot be (unreadable, read-only) is left alone: pick_volumes skips it,
-        # and its chunks are rebuilt on the other volumes.
-        with contextlib.suppress(OSError):
-            prepare_volume(volume)
-        refs = self.referenced_urls(volume)
-        done: set[tuple[str, str, str]] = set()
-        rows = []
-        for account, container, content in refs.values():
-            if (account, container, content) in done:
-                continue
-            done.add((account, container, content))
-            cdb = self.backend.container(account, container)
-            for name, version in cdb.conn.execute(
-                "SELECT name, version FROM aliases WHERE content = ?", (content,)
-            ).fetchall():
-                rows.append(self.check_object(account, container, name, version, repair=True))
-        return rows
+        maintenance.restore_volume(volume)
+        return [
+            self.check_object(account, container, name, version, repair=True)
+            for account, container, name, version in maintenance.volume_objects(volume)
+        ]
 
     # --------------------------------------------------------- namespace
     def check_namespace(self, repair: bool = False) -> list[dict[str, Any]]:
-        """The namespace's own files: namespace.db, the container databases, journals.
+        """The namespace's own files (the backend's databases), then the upload journals.
 
-        Compares account stats with containers and container stats with
-        objects; finds container databases namespace.db does not list (a crash,
-        a lost directory), deletions a crash interrupted and unreadable upload
-        journals. `repair` rebuilds a damaged namespace.db from the container
-        databases, registers the databases it lacks, finishes interrupted
-        deletions and recomputes wrong statistics. Nothing that holds objects
-        is ever deleted.
+        `repair` rebuilds what the backend can and removes unreadable journals.
+        Nothing that holds objects is ever deleted.
         """
-        from oiocli.backends.embedded import rebuild
-        from oiocli.core.exceptions import CorruptDatabase
-
-        self._need_files("namespace check")
-        ns = self.backend
-        rows: list[dict[str, Any]] = []
-        try:
-            problem = self._namespace_db_problem()
-        except CorruptDatabase as exc:
-            problem = str(exc)
-        if problem is not None:
-            if not repair:
-                return [_row(ns.ns_db_path, "namespace database", "lost", problem, "readable")]
-            rows += rebuild.rebuild_directory(ns, problem)
-        rows += self._registered_containers(repair)
-        rows += self._account_stats(repair)
-        rows += self._unregistered(repair, rebuilt=problem is not None)
-        rows += self._journals(repair)
-        return rows
-
-    def _namespace_db_problem(self) -> str | None:
-        """What is wrong with namespace.db (it cannot be opened, or its pages are damaged)."""
-        return self._database_damage(self.backend.ns, self.backend.ns_db_path)
-
-    @staticmethod
-    def _database_damage(conn: Any, path: str) -> str | None:
-        """SQLite's own check of every page (a file cut short reads fine until a missing page)."""
-        import sqlite3
-
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as exc:
-            return f"Database {path} is corrupt: {exc}"
-        if [tuple(r) for r in result] != [("ok",)]:
-            return f"Database {path} is corrupt: " + "; ".join(str(r[0]) for r in result[:3])
-        return None
-
-    def _registered_containers(self, repair: bool) -> list[dict[str, Any]]:
-        import sqlite3
-
-        ns = self.backend
-        rows = []
-        for account, name in ns._ns_read("SELECT account, name FROM containers"):
-            scope = f"{account}/{name}"
-            try:
-                cdb = ns.container(account, name)
-                damage = self._database_damage(cdb.conn, cdb.path)
-                if damage is not None:
-                    rows.append(_row(scope, "database", "lost", damage))
-                    continue
-                objects, nbytes = cdb.conn.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM aliases WHERE deleted = 0"
-                ).fetchone()
-                props = cdb.props()
-            except Forbidden as exc:  # permissions: nothing is damaged, nothing to repair
-                rows.append(_row(scope, "database", "wrong", str(exc)))
-                continue
-            except OioException as exc:
-                rows.append(_row(scope, "database", "lost", str(exc)))
-                continue
-            except sqlite3.DatabaseError as exc:  # e.g. an empty file: no tables
-                rows.append(_row(scope, "database", "lost", f"Database {cdb.path}: {exc}"))
-                continue
-            from oiocli.backends.embedded.meta import DELETED_PROP
-
-            if DELETED_PROP in props:
-                rows.append(
-                    _row(
-                        scope,
-                        "interrupted deletion",
-                        "repaired" if repair else "wrong",
-                        "being deleted (a crash stopped its deletion)",
-                        "deleted",
-                    )
-                )
-                if repair:
-                    ns._unregister(cdb, None)
-                continue
-            recorded = (int(props.get("sys.m2.objects", 0)), int(props.get("sys.m2.usage", 0)))
-            row_stats = ns.container_stats_row(account, name)
-            listed = (row_stats["objects"], row_stats["bytes"])
-            ok = recorded == (objects, nbytes) and listed == (objects, nbytes)
-            rows.append(
-                _row(
-                    scope,
-                    "container stats",
-                    "ok" if ok else ("repaired" if repair else "wrong"),
-                    f"db {recorded[0]}/{recorded[1]}, account {listed[0]}/{listed[1]}",
-                    f"{objects} objects, {nbytes} bytes",
-                )
-            )
-            if repair and not ok:
-                ns.container_touch(account, name, recompute=True)
-        return rows
-
-    def _account_stats(self, repair: bool) -> list[dict[str, Any]]:
-        ns = self.backend
-        rows = []
-        for account in ns.account_list():
-            info = ns.account_show(account)
-            sums = ns._ns_read(
-                "SELECT COALESCE(SUM(objects), 0), COALESCE(SUM(bytes), 0) FROM containers "
-                "WHERE account = ?",
-                (account,),
-            )[0]
-            ok = (info["objects"], info["bytes"]) == tuple(sums)
-            rows.append(
-                _row(
-                    account,
-                    "account stats",
-                    "ok" if ok else ("repaired" if repair else "wrong"),
-                    f"{info['objects']} objects, {info['bytes']} bytes",
-                    f"{sums[0]} objects, {sums[1]} bytes",
-                )
-            )
-            if repair and not ok:
-                ns.account_refresh(account)
-        return rows
-
-    def _unregistered(self, repair: bool, rebuilt: bool) -> list[dict[str, Any]]:
-        """Container databases namespace.db does not list, and temporary leftovers.
-
-        A database marked deleted, or an empty one whose container is listed
-        with another database, is a leftover (repair removes it); one that holds
-        objects of a container that is listed elsewhere is kept for an operator
-        (repair never deletes objects); any other is a container namespace.db
-        lost, which repair registers again.
-        """
-        from oiocli.backends.embedded import rebuild
-        from oiocli.backends.embedded.meta import UNREGISTERED, _unlink_db
-
-        ns = self.backend
-        rows = []
-        for path in self.unregistered_databases():
-            found = rebuild.read_container_file(path)
-            if found.problem:
-                if not rebuilt:  # the rebuild reported it already
-                    rows.append(_row(path, "container database", "lost", found.problem))
-                continue
-            taken = ns.registered_dbfile(found.cid) is not UNREGISTERED
-            if found.deleted or (taken and found.objects == 0):
-                why = "being deleted" if found.deleted else "empty, its container has another"
-                rows.append(
-                    _row(path, "leftover database", "repaired" if repair else "wrong", why, "none")
-                )
-                if repair:
-                    _unlink_db(path)
-            elif taken:
-                if not rebuilt:
-                    rows.append(
-                        _row(
-                            path,
-                            "duplicate database",
-                            "wrong",
-                            f"holds {found.objects} objects of {found.account}/{found.name}, "
-                            "which is listed with another database: left for an operator",
-                        )
-                    )
-            else:
-                adopted = repair and rebuild.adopt(ns, found)
-                rows.append(
-                    _row(
-                        path,
-                        "unregistered container",
-                        "repaired" if adopted else "wrong",
-                        f"{found.account}/{found.name}, {found.objects} objects, not listed",
-                        "listed in namespace.db",
-                    )
-                )
-        base = os.path.join(ns.data_dir, "containers")
-        for root, _dirs, files in os.walk(base):
-            for fname in files:
-                if fname.endswith(".tmp"):
-                    path = os.path.join(root, fname)
-                    rows.append(
-                        _row(
-                            path,
-                            "leftover database",
-                            "repaired" if repair else "wrong",
-                            "temporary file of an interrupted creation",
-                            "none",
-                        )
-                    )
-                    if repair:
-                        _unlink_db(path)
-        return rows
+        rows = self._maintenance("`namespace check`").check_namespace(repair)
+        if not repair and any(
+            row["check"] == "namespace database" and row["state"] == "lost" for row in rows
+        ):
+            return rows  # nothing else can be read before it is rebuilt
+        return rows + self._journals(repair)
 
     def _journals(self, repair: bool) -> list[dict[str, Any]]:
         """Upload journals that cannot be read (their chunks are left to the orphan sweep)."""
@@ -895,7 +461,9 @@ class Checker:
         from oiocli.api.resume import journal_dir
 
         rows = []
-        base = journal_dir(self.backend.data_dir)
+        if not self.api.data_dir:
+            return rows
+        base = journal_dir(self.api.data_dir)
         try:
             names = sorted(os.listdir(base))
         except OSError:

@@ -52,3 +52,56 @@ class MetaBackend(Protocol):
 
     # The embedded implementation is the reference; the proxy backend maps the
     # same calls onto HTTP. See oiocli/backends/embedded/meta.py for semantics.
+
+
+# Optional maintenance: imports kept with the protocol they serve.
+from collections.abc import Callable  # noqa: E402
+from typing import runtime_checkable  # noqa: E402
+
+
+@runtime_checkable
+class Maintenance(Protocol):
+    """What only a backend that holds its own files can do, as an optional feature.
+
+    Walking volumes, finding orphan chunks, checking and repairing its own
+    databases, placing rebuilt chunks. Callers test `isinstance(backend,
+    Maintenance)` and say plainly when a backend cannot (the proxy backend: an
+    OpenIO SDS cluster has its own tools for this). Rows are plain dicts, in the
+    shape `volume check` and `namespace check` print.
+    """
+
+    def repair_targets(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
+        """URLs for `count` new chunks on distinct volumes, none of them in `avoid`."""
+        ...
+
+    def volume_problem(self, volume: str) -> tuple[str, str] | None:
+        """(state, detail) when the volume directory cannot be listed, else None."""
+        ...
+
+    def restore_volume(self, volume: str) -> None:
+        """Make a lost volume usable again, to rebuild onto, when it can be."""
+        ...
+
+    def volume_objects(self, volume: str) -> list[tuple[str, str, str, int]]:
+        """(account, container, object, version) of every object with a chunk on `volume`."""
+        ...
+
+    def check_volume(
+        self,
+        volume: str,
+        *,
+        orphans: bool,
+        delete_orphans: bool,
+        min_age: float,
+        verify: bool = True,
+        in_use: Callable[[], set[str]] = set,
+    ) -> list[dict[str, Any]]:
+        """One row per missing, corrupt, unreadable or orphan chunk of `volume`.
+
+        `in_use()` names chunks that uploads in progress hold: never orphans.
+        """
+        ...
+
+    def check_namespace(self, repair: bool = False) -> list[dict[str, Any]]:
+        """One row per check of the backend's own databases (`repair`: fix what can be)."""
+        ...

@@ -12,7 +12,8 @@ import secrets
 import time
 from collections.abc import Iterable
 
-from oiocli.backends.embedded.meta import ALIAS_COLUMNS, EmbeddedNamespace, _bump_stats
+from oiocli.backends.embedded.container_db import ALIAS_COLUMNS, bump_stats
+from oiocli.backends.embedded.meta import EmbeddedNamespace
 
 
 def insert_empty_objects(
@@ -54,7 +55,7 @@ def insert_empty_objects(
             conn.executemany(
                 "INSERT INTO chunks (content, pos, url, size, hash) VALUES (?, ?, ?, 0, ?)", chunks
             )
-            _bump_stats(conn, len(rows), 0)
+            bump_stats(conn, len(rows), 0)
         with ns._ns_tx() as nsc:
             ns._apply_stats(nsc, cdb, len(rows), 0)
             ns.emit(

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.embedded import db
+from oiocli.backends.embedded.container_db import DELETED_PROP, compute_cid
+from oiocli.backends.embedded.namespace import NS_SCHEMA
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.meta import EmbeddedNamespace
+    from oiocli.backends.embedded.namespace import Namespace
 
 
 @dataclass
@@ -47,8 +49,6 @@ class FoundDatabase:
 
 def read_container_file(path: str) -> FoundDatabase:
     """Read a container database's own name, state and counts (read-only, never raises)."""
-    from oiocli.backends.embedded.meta import DELETED_PROP, compute_cid
-
     fname = os.path.basename(path)
     stem = fname[: -len(".db")]
     found = FoundDatabase(path, None if "." not in stem else fname)
@@ -80,7 +80,7 @@ def read_container_file(path: str) -> FoundDatabase:
     return found
 
 
-def survey(ns: EmbeddedNamespace) -> list[FoundDatabase]:
+def survey(ns: Namespace) -> list[FoundDatabase]:
     return [read_container_file(path) for path in ns.container_db_files()]
 
 
@@ -117,14 +117,12 @@ def _salvage_accounts(path: str) -> dict[str, tuple[float, float, str]]:
     return accounts
 
 
-def rebuild_directory(ns: EmbeddedNamespace, why: str) -> list[dict[str, Any]]:
+def rebuild_directory(ns: Namespace, why: str) -> list[dict[str, Any]]:
     """Make namespace.db again from the container databases; one check row per finding.
 
     Run it with nothing else using the namespace: a process that keeps the
     old namespace.db open goes on using it.
     """
-    from oiocli.backends.embedded.meta import NS_SCHEMA
-
     path = ns.ns_db_path
     salvaged = _salvage_accounts(path)
     found = survey(ns)
@@ -227,7 +225,7 @@ def rebuild_directory(ns: EmbeddedNamespace, why: str) -> list[dict[str, Any]]:
     return rows
 
 
-def adopt(ns: EmbeddedNamespace, found: FoundDatabase) -> bool:
+def adopt(ns: Namespace, found: FoundDatabase) -> bool:
     """Register an unregistered container database; False if its name is taken meanwhile."""
     now = time.time()
     with ns.ns_db.transaction() as nsc:

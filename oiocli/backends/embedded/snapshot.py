@@ -11,25 +11,29 @@ import contextlib
 import os
 import secrets
 import sqlite3
+from typing import TYPE_CHECKING
 
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_url, makedirs_private
-from oiocli.backends.embedded.meta import (
+from oiocli.backends.embedded.container_db import (
     DELETED_PROP,
     STATUS_FROZEN,
+    UNREGISTERED,
     ContainerDB,
-    EmbeddedNamespace,
-    _unlink_db,
     compute_cid,
     copy_database,
     now_us,
-    require_chunks,
+    unlink_db,
 )
+from oiocli.backends.embedded.contents import require_chunks
 from oiocli.core.exceptions import Conflict, OioException
+
+if TYPE_CHECKING:
+    from oiocli.backends.embedded.namespace import Namespace
 
 
 def snapshot_container(
-    ns: EmbeddedNamespace,
+    ns: Namespace,
     account: str,
     container: str,
     dst_account: str,
@@ -37,7 +41,7 @@ def snapshot_container(
     reqid: str | None = None,
 ) -> None:
     dst_cid = compute_cid(dst_account, dst_container)
-    if ns._ns_read("SELECT 1 FROM containers WHERE cid = ?", (dst_cid,)):
+    if ns.registered_dbfile(dst_cid) is not UNREGISTERED:
         raise Conflict(f"Container {dst_container!r} already exists in account {dst_account!r}")
     dbfile, path = ns.new_container_db(dst_cid)
     makedirs_private(os.path.dirname(path))
@@ -102,5 +106,5 @@ def snapshot_container(
         for url in linked:
             with contextlib.suppress(OioException):
                 ns.chunks.delete(url)
-        _unlink_db(tmp)
+        unlink_db(tmp)
         raise

@@ -292,27 +292,8 @@ class ProxyNamespace:
             )
         return rows
 
-    def _files_only(self, what: str) -> BadRequest:
-        return BadRequest(
-            f"{what} reads the embedded namespace's files; through an OpenIO proxy, use "
-            "OpenIO's own tools on the cluster (openio-admin)"
-        )
-
-    def _ns_read(self, *args: Any, **kwargs: Any) -> Any:
-        # Used by volume and namespace checks, which walk the embedded databases.
-        raise self._files_only("This check")
-
-    def container(self, account: str, name: str) -> Any:
-        raise self._files_only("This check")
-
     def volume_of(self, url: str) -> str:
         return protocol.split_chunk_url(url)[0]
-
-    def pick_volumes(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
-        raise BadRequest(
-            "Repairing chunks is not available through an OpenIO proxy: "
-            "OpenIO's own rebuilders (openio-admin) do it on the cluster"
-        )
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
