@@ -1,7 +1,7 @@
 """What travels on the wire between oiocli and OpenIO's proxy and rawx services.
 
 Shared by the client (`oiocli.backends.proxy`) and by `oio namespace serve`
-(`oiocli.backends.embedded.serve`), so that both ends agree by construction
+(`oiocli.server.namespace_server`), so that both ends agree by construction
 and each mapping is written once. The shapes follow reference/openio.md,
 section 4:
 

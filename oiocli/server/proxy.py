@@ -6,7 +6,7 @@ proxy (`proxy/m2_actions.c`, `proxy/sqlx_actions.c`, `proxy/dir_actions.c`,
 as read from its source, and as its own client (`oio/container/client.py`,
 `oio/api/object_storage.py`) uses them, so that OpenIO's `openio` CLI and
 Python API work against it unchanged. The account service's routes (served
-on the same address) are in serve_account.py.
+on the same address) are in oiocli/server/account.py.
 
 Where this server answers differently from OpenIO's, on purpose, the route
 says so and docs/API-CONTRACT.md lists it with its reason.
@@ -42,15 +42,6 @@ from oiocli.backends.embedded.meta import (
     container_status,
     now_us,
 )
-from oiocli.backends.embedded.serve_http import (
-    BodyError,
-    FramingError,
-    Limits,
-    _Handler,
-    _Service,
-    advertised_host,
-    quote_error,
-)
 from oiocli.backends.proxy import protocol
 from oiocli.exceptions import (
     AccountNotEmpty,
@@ -76,9 +67,18 @@ from oiocli.exceptions import (
 )
 from oiocli.io.reader import group_metachunks, position_of
 from oiocli.io.storage_method import parse_method
+from oiocli.server.http import (
+    BodyError,
+    FramingError,
+    Limits,
+    _Handler,
+    _Service,
+    advertised_host,
+    quote_error,
+)
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.serve import NamespaceServer
+    from oiocli.server.namespace_server import NamespaceServer
 
 LOG = logging.getLogger("oiocli.serve")
 
@@ -500,7 +500,7 @@ class ProxyApp:
         # Content ids prepared with autocreation: their commit may create the
         # container even when it does not ask again (see content_create).
         self._autocreate: OrderedDict[tuple[str, str], None] = OrderedDict()
-        from oiocli.backends.embedded.serve_account import ACCOUNT_METHODS, ACCOUNT_ROUTES
+        from oiocli.server.account import ACCOUNT_METHODS, ACCOUNT_ROUTES
 
         self.account_routes = ACCOUNT_ROUTES
         self.account_methods = ACCOUNT_METHODS

@@ -15,7 +15,7 @@ OpenIO's proxy) and must survive a careless or hostile client on its address:
   connection is closed, as its remaining bytes cannot be trusted.
 
 Metadata bodies are read whole but bounded (`max_meta_body`, else 413); chunk
-bodies are only ever streamed, one buffer at a time (see serve_rawx).
+bodies are only ever streamed, one buffer at a time (see oiocli/server/rawx.py).
 """
 
 from __future__ import annotations

@@ -17,14 +17,14 @@ from oiocli.api.names import check_name, check_properties
 from oiocli.exceptions import BadRequest
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.serve_proxy import ProxyApp, Reply, Request
+    from oiocli.server.proxy import ProxyApp, Reply, Request
 
 LIST_DEFAULT = 1000  # ACCOUNT_LISTING_DEFAULT_LIMIT
 LIST_MAX = 10000  # ACCOUNT_LISTING_MAX_LIMIT
 
 
 def _reply(*args: Any, **kwargs: Any) -> Reply:
-    from oiocli.backends.embedded.serve_proxy import Reply
+    from oiocli.server.proxy import Reply
 
     return Reply(*args, **kwargs)
 

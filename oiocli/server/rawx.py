@@ -26,15 +26,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
-from oiocli.backends.embedded.serve_http import (
-    IO_SIZE,
-    BodyError,
-    FramingError,
-    Limits,
-    _Handler,
-    _Service,
-    quote_error,
-)
 from oiocli.backends.proxy import protocol
 from oiocli.exceptions import (
     BadRequest,
@@ -44,9 +35,18 @@ from oiocli.exceptions import (
     OioException,
     StorageFull,
 )
+from oiocli.server.http import (
+    IO_SIZE,
+    BodyError,
+    FramingError,
+    Limits,
+    _Handler,
+    _Service,
+    quote_error,
+)
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.serve import NamespaceServer
+    from oiocli.server.namespace_server import NamespaceServer
 
 LOG = logging.getLogger("oiocli.serve")
 
