@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.embedded.meta import EmbeddedNamespace
 from oiocli.backends.proxy import protocol
-from oiocli.exceptions import BadRequest
+from oiocli.core.exceptions import BadRequest
 from oiocli.server.http import Limits, advertised_host, is_loopback
 from oiocli.server.proxy import ProxyApp, ProxyService, error_status
 from oiocli.server.rawx import RawxService, parse_range

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.proxy import protocol
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     BadRequest,
     ChunkNotFound,
     Conflict,
