@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.embedded.meta import EmbeddedNamespace
-from oiocli.backends.proxy import protocol
+from oiocli.core import wire
 from oiocli.core.exceptions import BadRequest
 from oiocli.server.http import Limits, advertised_host, is_loopback
 from oiocli.server.proxy import ProxyApp, ProxyService, error_status
@@ -109,7 +109,7 @@ class NamespaceServer:
         return f"{rawx.url}/{chunk_id}"
 
     def to_file(self, url: str) -> str:
-        _base, chunk_id = protocol.split_chunk_url(url)
+        _base, chunk_id = wire.split_chunk_url(url)
         return chunk_url(self.rawx_of(url).volume, chunk_id)
 
     def file_path(self, url: str) -> str:

@@ -41,7 +41,7 @@ from oiocli.backends.embedded.meta import (
     container_status,
     now_us,
 )
-from oiocli.backends.proxy import protocol
+from oiocli.core import wire
 from oiocli.core.chunks import group_metachunks, position_of
 from oiocli.core.exceptions import (
     AccountNotEmpty,
@@ -194,7 +194,7 @@ class Request:
 
     @property
     def reqid(self) -> str | None:
-        return self.headers.get(protocol.REQID_HEADER)
+        return self.headers.get(wire.REQID_HEADER)
 
     def header(self, name: str) -> str | None:
         """A header's value as sent: UTF-8 when it decodes so, else as its bytes."""
@@ -227,8 +227,8 @@ class Request:
     def flag(self, name: str) -> bool:
         """A flag of the query string, or of the `x-oio-action-mode` header (common.c)."""
         if name in self.query:
-            return protocol.true_value(self.query[name])
-        modes = (self.headers.get(protocol.ACTION_MODE_HEADER) or "").lower()
+            return wire.true_value(self.query[name])
+        modes = (self.headers.get(wire.ACTION_MODE_HEADER) or "").lower()
         return name in {m.strip() for m in modes.split(",")}
 
     def int_param(self, name: str, default: int | None = None) -> int | None:
@@ -276,7 +276,7 @@ def _seconds(value: Any) -> int:
 
 def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
     """x-oio-content-meta-* of an alias (m2_actions.c, _populate_headers_with_alias)."""
-    prefix = protocol.CONTENT_PREFIX
+    prefix = wire.CONTENT_PREFIX
     headers = {
         prefix + "name": quote(str(meta["name"]), safe=""),
         prefix + "version": str(meta["version"]),
@@ -286,7 +286,7 @@ def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
     }
     # Not OpenIO's: whether this alias is its name's newest version (oiocli reads it).
     if "is_latest" in meta:
-        headers[protocol.ALIAS_LATEST_HEADER] = "true" if meta["is_latest"] else "false"
+        headers[wire.ALIAS_LATEST_HEADER] = "true" if meta["is_latest"] else "false"
     return headers
 
 
@@ -297,7 +297,7 @@ def content_headers(meta: dict[str, Any], properties: bool = False) -> dict[str,
     `properties` (content/locate's legacy format), each property is one more
     header, its value URL-quoted.
     """
-    prefix = protocol.CONTENT_PREFIX
+    prefix = wire.CONTENT_PREFIX
     headers: dict[str, str] = {}
     if not meta.get("deleted"):
         size = str(int(meta.get("size") or 0))
@@ -381,7 +381,7 @@ def _purified(key: str) -> str:
 
 def container_headers(props: dict[str, str], with_user: bool) -> dict[str, str]:
     """x-oio-container-meta-* of a container (_container_single_prop_to_headers)."""
-    prefix = protocol.CONTAINER_PREFIX
+    prefix = wire.CONTAINER_PREFIX
     special = {
         "sys.container_name": "name",
         "sys.container_size": "size",
@@ -535,8 +535,8 @@ class ProxyApp:
         path = request.path
         if path == "/status":  # the account service's
             return self._run(lambda: Reply(200, {"account_count": len(self.ns.account_list())}))
-        if path.startswith(protocol.ACCOUNT_PREFIX + "/"):
-            action = path[len(protocol.ACCOUNT_PREFIX) + 1 :]
+        if path.startswith(wire.ACCOUNT_PREFIX + "/"):
+            action = path[len(wire.ACCOUNT_PREFIX) + 1 :]
             methods = self.account_methods.get(action)
             if methods is None:
                 raise NotFound(f"No such account service action {action!r}")
@@ -544,9 +544,9 @@ class ProxyApp:
                 return Reply(405, {"status": 405, "message": "Method not allowed"})
             return self._run(self.account_routes[action], self, request)
         parts = path.strip("/").split("/", 2)
-        if len(parts) == 2 and parts[0] == protocol.API_VERSION and parts[1] == "config":
+        if len(parts) == 2 and parts[0] == wire.API_VERSION and parts[1] == "config":
             return self._run(proxy_config, self, request)
-        if len(parts) != 3 or parts[0] != protocol.API_VERSION:
+        if len(parts) != 3 or parts[0] != wire.API_VERSION:
             raise NotFound(f"No such resource {path!r}")
         if parts[1] != self.ns.namespace:
             raise ProxyError(400, 418, f"Namespace {parts[1]!r} not managed")
@@ -690,7 +690,7 @@ class ProxyApp:
     def _check_chunks(
         self, account, container, content_id, chunks, chunk_method, replacing
     ) -> None:
-        cid = protocol.compute_cid(account, container)
+        cid = wire.compute_cid(account, container)
         method = parse_method(chunk_method)
         for chunk in chunks:
             pos = str(chunk["pos"])
@@ -869,7 +869,7 @@ def container_show(app: ProxyApp, req: Request) -> Reply:
     props = _container_props(app, account, container)
     user, _system_props = _split_props(props)
     headers = container_headers(props, with_user=False)
-    headers[protocol.CONTAINER_PREFIX + "sys-peers"] = app.server.proxy.addr
+    headers[wire.CONTAINER_PREFIX + "sys-peers"] = app.server.proxy.addr
     return Reply(200, {"properties": user}, headers)
 
 
@@ -914,7 +914,7 @@ def container_list(app: ProxyApp, req: Request) -> Reply:
     if limit is None or limit <= 0:
         limit = LIST_DEFAULT
     limit = min(limit, LIST_MAX)
-    with_props = protocol.true_value(req.param("properties"))
+    with_props = wire.true_value(req.param("properties"))
     result = app.ns.content_list(
         account,
         container,
@@ -937,9 +937,9 @@ def container_list(app: ProxyApp, req: Request) -> Reply:
     props = _container_props(app, account, container)
     user, system = _split_props(props)
     headers = container_headers(props, with_user=True)
-    headers[protocol.LIST_TRUNCATED_HEADER] = "true" if result["truncated"] else "false"
+    headers[wire.LIST_TRUNCATED_HEADER] = "true" if result["truncated"] else "false"
     if result["truncated"] and result["next_marker"] is not None:
-        headers[protocol.LIST_MARKER_HEADER] = quote(result["next_marker"], safe="")
+        headers[wire.LIST_MARKER_HEADER] = quote(result["next_marker"], safe="")
     body = {
         "prefixes": result["prefixes"],
         "properties": user,
@@ -1248,7 +1248,7 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     content_id = _hex(content_id, "content id") if content_id else prep["content_id"]
     version = req.int_param("version") or prep["version"]
     if req.flag("autocreate"):
-        app.asked_autocreate(protocol.compute_cid(account, container), content_id, remember=True)
+        app.asked_autocreate(wire.compute_cid(account, container), content_id, remember=True)
     method = parse_method(prep["chunk_method"])
     urls = _targets(app, method.chunks_per_metachunk)
     chunks = [
@@ -1276,7 +1276,7 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
         "deleted": False,
     }
     headers = content_headers(meta)
-    headers[protocol.CHUNK_SIZE_HEADER] = str(prep["chunk_size"])
+    headers[wire.CHUNK_SIZE_HEADER] = str(prep["chunk_size"])
     if legacy:
         return Reply(200, chunks, headers)
     return Reply(200, {"chunks": chunks, "properties": {}}, headers)
@@ -1287,7 +1287,7 @@ def content_prepare_legacy(app: ProxyApp, req: Request) -> Reply:
 
 
 def _meta_header(req: Request, field: str) -> str | None:
-    return req.header(protocol.CONTENT_PREFIX + field)
+    return req.header(wire.CONTENT_PREFIX + field)
 
 
 def _structured(value: str | None) -> str | None:
@@ -1329,8 +1329,7 @@ def _create_fields(req: Request) -> dict[str, Any]:
     }
     if not fields["policy"] or not fields["chunk_method"]:
         raise BadRequest(
-            f"Missing header {protocol.CONTENT_PREFIX}policy or "
-            f"{protocol.CONTENT_PREFIX}chunk-method"
+            f"Missing header {wire.CONTENT_PREFIX}policy or {wire.CONTENT_PREFIX}chunk-method"
         )
     parse_method(fields["chunk_method"])
     return fields
@@ -1364,7 +1363,7 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
         try:
             app.ns.container(account, container)
         except NoSuchContainer:
-            cid = protocol.compute_cid(account, container)
+            cid = wire.compute_cid(account, container)
             if not (req.flag("autocreate") or app.asked_autocreate(cid, fields["content"])):
                 raise
             app.ns.container_create(
@@ -1382,7 +1381,7 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
             keep_version=req.flag("change_policy"),
             **fields,
         )
-    return Reply(204, None, {protocol.CONTENT_PREFIX + "version": str(version)})
+    return Reply(204, None, {wire.CONTENT_PREFIX + "version": str(version)})
 
 
 def _check_append(app: ProxyApp, account: str, container: str, name: str, method: str) -> None:
@@ -1472,9 +1471,9 @@ def content_locate(app: ProxyApp, req: Request) -> Reply:
         if meta.get("deleted")
         else app.ns.content_locate(account, container, name, meta["version"])[1]
     )
-    with_props = protocol.true_value(req.param("properties", "true"))
+    with_props = wire.true_value(req.param("properties", "true"))
     headers = content_headers(meta, properties=with_props)
-    headers[protocol.CHUNK_SIZE_HEADER] = str(app.ns.chunk_size)
+    headers[wire.CHUNK_SIZE_HEADER] = str(app.ns.chunk_size)
     return Reply(200, [app.chunk_json(c) for c in chunks], headers)
 
 
@@ -1535,8 +1534,8 @@ def content_delete(app: ProxyApp, req: Request) -> Reply:
     marker, version_id = _delete(app, req, account, container, name, version)
     # Not in 7.3.0's reply (later versions send them): what the delete did.
     headers = {
-        protocol.DELETE_MARKER_HEADER: "true" if marker else "false",
-        protocol.VERSION_ID_HEADER: str(version_id),
+        wire.DELETE_MARKER_HEADER: "true" if marker else "false",
+        wire.VERSION_ID_HEADER: str(version_id),
     }
     return Reply(204, None, headers)
 

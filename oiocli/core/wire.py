@@ -1,9 +1,9 @@
 """What travels on the wire between oiocli and OpenIO's proxy and rawx services.
 
 Shared by the client (`oiocli.backends.proxy`) and by `oio namespace serve`
-(`oiocli.server.namespace_server`), so that both ends agree by construction
-and each mapping is written once. The shapes follow reference/openio.md,
-section 4:
+(`oiocli.server`), so that both ends agree by construction and each mapping is
+written once. It is pure encoding: constants and functions, no I/O. The shapes
+are those of OpenIO SDS 7.3.0's proxy, meta2 and rawx:
 
 - object metadata travels in `x-oio-content-meta-*` headers. A client sends the
   values raw (OpenIO's meta2 stores them as they arrive, and its event agents
