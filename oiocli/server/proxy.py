@@ -586,16 +586,8 @@ class ProxyApp:
     def alias_by_content(
         self, account: str, container: str, content: str, version: int | None
     ) -> tuple[str, int]:
-        cdb = self.ns.container(account, container)
-        sql = "SELECT name, version FROM aliases WHERE content = ?"
-        args: list[Any] = [content.upper()]
-        if version is not None:
-            sql += " AND version = ?"
-            args.append(version)
-        row = cdb.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
-        if row is None:
-            raise NoSuchObject(f"No object has content id {content!r}")
-        return row[0], row[1]
+        meta = self.ns.content_get_by_id(account, container, content, version)
+        return meta["name"], meta["version"]
 
     def to_http(self, url: str) -> str:
         return self.server.to_http(url)
@@ -703,23 +695,13 @@ class ProxyApp:
                 raise BadRequest(
                     f"Chunk position {pos!r} does not fit the chunk method {chunk_method}"
                 )
-        try:
-            cdb = self.ns.container(account, container)
-        except NoSuchContainer:
-            cdb = None  # created by this commit (autocreate): nothing references anything
         urls = [c["url"] for c in chunks]
-        if cdb is not None:
-            for start in range(0, len(urls), 500):
-                batch = urls[start : start + 500]
-                marks = ",".join("?" * len(batch))
-                rows = cdb.conn.execute(
-                    f"SELECT url FROM chunks WHERE url IN ({marks})", batch
-                ).fetchall()
-                taken = {r[0] for r in rows} - replacing
-                if taken:
-                    raise BadRequest(
-                        f"Chunk {self.to_http(sorted(taken)[0])} already belongs to an object"
-                    )
+        try:
+            taken = set(self.ns.chunk_references(account, container, urls)) - replacing
+        except NoSuchContainer:
+            taken = set()  # created by this commit (autocreate): nothing references anything
+        if taken:
+            raise BadRequest(f"Chunk {self.to_http(sorted(taken)[0])} already belongs to an object")
         for url in urls:
             try:
                 meta = self.ns.chunks.head(url).get("meta") or {}
@@ -929,10 +911,9 @@ def container_list(app: ProxyApp, req: Request) -> Reply:
     )
     objects = [listing_entry(o, with_props) for o in result["objects"]]
     if req.flag("chunks"):
-        cdb = app.ns.container(account, container)
         for entry in objects:
             content = entry.get("content")
-            chunks = app.ns.get_chunks(cdb, content) if content else []
+            chunks = app.ns.content_chunks(account, container, content) if content else []
             entry["chunks"] = [app.chunk_json(c) for c in chunks]
     props = _container_props(app, account, container)
     user, system = _split_props(props)
@@ -1000,7 +981,7 @@ def container_snapshot(app: ProxyApp, req: Request) -> Reply:
         raise BadRequest(
             "The snapshot must either have a different name or be placed in another account"
         )
-    app.ns.container(account, container)  # a missing source: 404 before anything else
+    app.ns.container_locate(account, container)  # a missing source: 404 before anything else
     try:
         app.ns.container_snapshot(account, container, dst_account, dst_container, req.reqid)
     except Conflict:
@@ -1050,8 +1031,7 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
         raise BadRequest("No bean to update")
     if len(old_beans) != len(new_beans):
         raise BadRequest("Length mismatch for bean sets")
-    cdb = app.ns.container(account, container)
-    status = container_status(cdb.props())
+    status = container_status(app.ns.container_props(account, container))
     if status == STATUS_DISABLED or (status == STATUS_FROZEN and not req.flag("frozen")):
         raise ContainerFrozen(f"Container {container!r} is {STATUS_NAMES[status].lower()}")
     records: dict[str, dict[str, Any]] = {}  # file URL -> its record (content, pos, ...)
@@ -1059,7 +1039,7 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
 
     def chunks_of(content: str) -> list[dict[str, Any]]:
         if content not in by_content:
-            by_content[content] = app.ns.get_chunks(cdb, content)
+            by_content[content] = app.ns.content_chunks(account, container, content)
             for chunk in by_content[content]:
                 records[chunk["url"]] = dict(chunk, content=content)
         return by_content[content]
@@ -1075,11 +1055,9 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
         if content:
             chunks_of(content)
         if old_url not in records:
-            row = cdb.conn.execute(
-                "SELECT content FROM chunks WHERE url = ?", (old_url,)
-            ).fetchone()
-            if row is not None:
-                content = row[0]
+            owner = app.ns.chunk_references(account, container, [old_url]).get(old_url)
+            if owner is not None:
+                content = owner
                 chunks_of(content)
         record = records.get(old_url)
         if record is None and content:
@@ -1117,34 +1095,37 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
     try:
         aliases = {}
         for content, (olds, news) in swaps.items():
-            row = cdb.conn.execute(
-                "SELECT name, version, chunk_method FROM aliases WHERE content = ?", (content,)
-            ).fetchone()
-            if row is None:
-                raise ProxyError(404, CODE_CONTENT_NOTFOUND, "bean not found")
-            aliases[content] = row
+            try:
+                alias = app.ns.content_get_by_id(account, container, content)
+            except NoSuchObject:
+                raise ProxyError(404, CODE_CONTENT_NOTFOUND, "bean not found") from None
+            aliases[content] = alias
             claims.append(
-                app.claim_chunks(account, container, content, news, row[2], replacing=olds)
+                app.claim_chunks(
+                    account, container, content, news, alias["chunk_method"], replacing=olds
+                )
             )
         for content, (olds, news) in swaps.items():
-            name, version, _method = aliases[content]
-            app.ns._content_replace_chunks(cdb, name, version, olds, news, req.reqid)
+            alias = aliases[content]
+            app.ns.content_swap_chunks(
+                account, container, alias["name"], alias["version"], olds, news, req.reqid
+            )
     finally:
         for claim in claims:
             claim.release()
     for url in sorted(superseded):
-        _drop_extra_link(app, cdb, url)
+        _drop_extra_link(app, account, container, url)
     return Reply(204)
 
 
-def _drop_extra_link(app: ProxyApp, cdb: Any, url: str) -> None:
+def _drop_extra_link(app: ProxyApp, account: str, container: str, url: str) -> None:
     """Remove a superseded chunk file if it is one more hard link of data kept by another.
 
     A chunk file with a single link is left to its owner (a rebuilder deletes
     the chunk it replaced itself).
     """
     try:
-        if cdb.conn.execute("SELECT 1 FROM chunks WHERE url = ?", (url,)).fetchone():
+        if app.ns.chunk_references(account, container, [url]):
             return
         if os.stat(chunk_path(url)).st_nlink >= 2:
             app.ns.chunks.delete(url)
@@ -1361,7 +1342,7 @@ def content_create(app: ProxyApp, req: Request) -> Reply:
     # The chunks are checked first: a refused commit creates nothing.
     with app.claim_chunks(account, container, fields["content"], chunks, fields["chunk_method"]):
         try:
-            app.ns.container(account, container)
+            app.ns.container_locate(account, container)
         except NoSuchContainer:
             cid = wire.compute_cid(account, container)
             if not (req.flag("autocreate") or app.asked_autocreate(cid, fields["content"])):
@@ -1427,8 +1408,7 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     meta, chunks = app.ns.content_locate(account, container, name, version)
     if meta["chunk_method"] == "drained":
         raise ContentDrained(f"The content of {name!r} is drained")
-    cdb = app.ns.container(account, container)
-    app.ns.check_writable(cdb, cdb.props())
+    app.ns.container_check_writable(account, container)
     indices = {position_of(c)[0] for c in new}
     old = [c for c in chunks if position_of(c)[0] in indices]
     old_sizes = {position_of(c)[0]: int(c["size"]) for c in old}
@@ -1554,7 +1534,7 @@ def content_delete_many(app: ProxyApp, req: Request) -> Reply:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise BadRequest("Invalid content name")
-    app.ns.container(account, container)
+    app.ns.container_locate(account, container)
     results = []
     for item in items:
         name = item["name"]
