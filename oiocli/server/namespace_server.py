@@ -30,7 +30,8 @@ from oiocli.backends.embedded.meta import EmbeddedNamespace
 from oiocli.core import wire
 from oiocli.core.exceptions import BadRequest
 from oiocli.server.http import Limits, advertised_host, is_loopback
-from oiocli.server.proxy import ProxyApp, ProxyService, error_status
+from oiocli.server.messages import error_status
+from oiocli.server.proxy import ProxyApp, ProxyService
 from oiocli.server.rawx import RawxService, parse_range
 
 DEFAULT_PORT = 6006  # oio-proxy's usual port
