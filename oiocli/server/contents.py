@@ -162,7 +162,7 @@ def _create_fields(req: Request) -> dict[str, Any]:
     if size < 0 or version <= 0:
         raise BadRequest("Header: bad content size or version")
     hsh = _structured(_meta_header(req, "hash"))
-    fields = {
+    fields: dict[str, Any] = {
         "content": check_hex(content_id, "content id"),
         "size": size,
         "version": version,
@@ -256,6 +256,7 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     """
     account, container = app.container_of(req)
     content_id = req.param("id") or req.param("content")
+    version: int | None
     if content_id:
         name, version = app.alias_by_content(
             account, container, content_id, req.int_param("version")
@@ -360,7 +361,9 @@ def content_del_properties(app: ProxyApp, req: Request) -> Reply:
     return Reply(204)
 
 
-def _delete(app: ProxyApp, req: Request, account, container, name, version) -> tuple[bool, int]:
+def _delete(
+    app: ProxyApp, req: Request, account: str, container: str, name: str, version: int | None
+) -> tuple[bool, int]:
     """meta2's m2db_delete_alias: deleting a name whose newest version is a delete
     marker removes that marker (the previous version shows again)."""
     if req.flag("delete_marker"):

@@ -115,7 +115,7 @@ class Reply:
 
     __slots__ = ("status", "body", "headers")
 
-    def __init__(self, status: int = 204, body: Any = None, headers: dict | None = None):
+    def __init__(self, status: int = 204, body: Any = None, headers: dict[str, str] | None = None):
         self.status = status
         self.body = body
         self.headers = headers or {}
@@ -141,11 +141,12 @@ class Request:
 
     @property
     def reqid(self) -> str | None:
-        return self.headers.get(wire.REQID_HEADER)
+        reqid: str | None = self.headers.get(wire.REQID_HEADER)
+        return reqid
 
     def header(self, name: str) -> str | None:
         """A header's value as sent: UTF-8 when it decodes so, else as its bytes."""
-        value = self.headers.get(name)
+        value: str | None = self.headers.get(name)
         if value is None:
             return None
         try:

@@ -272,7 +272,7 @@ class ProxyApp:
         chunks = []
         for item in items:
             try:
-                chunk = {
+                chunk: dict[str, Any] = {
                     "url": self.to_file(str(item["url"])),
                     "pos": str(item["pos"]),
                     "size": int(item["size"]),
@@ -332,7 +332,13 @@ class ProxyApp:
         return claim
 
     def _check_chunks(
-        self, account, container, content_id, chunks, chunk_method, replacing
+        self,
+        account: str,
+        container: str,
+        content_id: str,
+        chunks: list[dict[str, Any]],
+        chunk_method: str,
+        replacing: set[str],
     ) -> None:
         cid = wire.compute_cid(account, container)
         method = parse_method(chunk_method)
