@@ -29,7 +29,7 @@ class NamespaceServe(Command):
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from oiocli.backends.embedded.serve import DEFAULT_PORT
+        from oiocli.server.namespace_server import DEFAULT_PORT
 
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -52,7 +52,7 @@ class NamespaceServe(Command):
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         from oiocli.api.object_storage import default_data_dir
         from oiocli.backends.embedded.meta import EmbeddedNamespace
-        from oiocli.backends.embedded.serve import NamespaceServer, is_loopback
+        from oiocli.server.namespace_server import NamespaceServer, is_loopback
 
         namespace = self.app.namespace
         data_dir = self.app.data_dir or default_data_dir(namespace)

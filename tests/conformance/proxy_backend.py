@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oiocli.api import ObjectStorageApi
-from oiocli.backends.embedded.serve import NamespaceServer, serve_namespace
+from oiocli.server.namespace_server import NamespaceServer, serve_namespace
 
 from .helpers import ChunkFiles
 

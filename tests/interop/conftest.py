@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from interop_helpers import NAMESPACE, STATS, Driver, OpenIO, OurCLI, openio_venv
 
-from oiocli.backends.embedded.serve import NamespaceServer, serve_namespace
+from oiocli.server.namespace_server import NamespaceServer, serve_namespace
 
 MiB = 1024 * 1024
 CHUNK_SIZE = MiB

@@ -15,7 +15,7 @@ import pytest
 from proxy_helpers import NAMESPACE, VOLUMES, MiB
 
 from oiocli.api import ObjectStorageApi
-from oiocli.backends.embedded.serve import NamespaceServer, serve_namespace
+from oiocli.server.namespace_server import NamespaceServer, serve_namespace
 
 
 @pytest.fixture

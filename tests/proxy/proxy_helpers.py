@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from oiocli.backends.embedded.serve import NamespaceServer
+from oiocli.server.namespace_server import NamespaceServer
 
 MiB = 1024 * 1024
 NAMESPACE = "NS"

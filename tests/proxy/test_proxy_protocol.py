@@ -19,8 +19,8 @@ import pytest
 import urllib3
 from proxy_helpers import ACCOUNT, NAMESPACE, MiB
 
-from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.http import encode_params
+from oiocli.core import wire
 from oiocli.core.exceptions import (
     AccountNotEmpty,
     ContainerFrozen,
@@ -153,7 +153,7 @@ def test_rawx_streams_chunked_bodies_with_trailers(served, api):
         "policy": "SINGLE",
         "chunk_method": "plain/nb_copy=1",
         "pos": "0",
-        "full_path": protocol.full_path(ACCOUNT, "c", "big", 1, "AB" * 16),
+        "full_path": wire.full_path(ACCOUNT, "c", "big", 1, "AB" * 16),
         "content_path": "big",
         "content_version": 1,
         "content_id": "AB" * 16,

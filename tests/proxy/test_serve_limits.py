@@ -21,7 +21,7 @@ import pytest
 from proxy_helpers import NAMESPACE
 from wire import chunk_headers, proxy, random_id, raw_socket, read_all, request
 
-from oiocli.backends.embedded.serve import Limits, serve_namespace
+from oiocli.server.namespace_server import Limits, serve_namespace
 
 SHORT = Limits(
     max_connections=8,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from oiocli.backends.embedded.serve import serve_namespace
+from oiocli.server.namespace_server import serve_namespace
 
 from .helpers import NAMESPACE, MiB, Oio, read_tree, write_tree
 

@@ -889,6 +889,84 @@ class ContainerContents(Namespace):
             db.raise_db_error(exc, cdb.path)
             raise
 
+    # ------------------------------------------- what `namespace serve` asks for
+    # The proxy routes of oiocli/server/ speak to the namespace through these (and
+    # the operations above) rather than through its container databases.
+    def content_get_by_id(
+        self, account: str, container: str, content_id: str, version: int | None = None
+    ) -> dict[str, Any]:
+        """The object whose content id is `content_id` (its newest alias, or `version`).
+
+        As meta2 finds an object named by its content id (m2db_get_alias);
+        NoSuchObject when no alias has it.
+        """
+        cdb = self.container(account, container)
+        sql = f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE content = ?"
+        args: list[Any] = [content_id.upper()]
+        if version is not None:
+            sql += " AND version = ?"
+            args.append(int(version))
+        try:
+            row = cdb.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
+        if row is None:
+            raise NoSuchObject(f"No object has content id {content_id!r}")
+        return alias_dict(AliasRow._make(row), account, container)
+
+    def content_chunks(self, account: str, container: str, content_id: str) -> list[dict[str, Any]]:
+        """The chunk records of a content (by content id), in no particular order."""
+        return self.get_chunks(self.container(account, container), content_id)
+
+    def chunk_references(self, account: str, container: str, urls: Iterable[str]) -> dict[str, str]:
+        """Which of `urls` a chunk record of the container references: url -> content id."""
+        cdb = self.container(account, container)
+        wanted = list(urls)
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                found.update(
+                    cdb.conn.execute(
+                        f"SELECT url, content FROM chunks WHERE url IN ({marks})", batch
+                    ).fetchall()
+                )
+        except sqlite3.DatabaseError as exc:
+            db.raise_db_error(exc, cdb.path)
+            raise
+        return found
+
+    def container_check_writable(self, account: str, container: str) -> None:
+        """Raise unless the container takes writes now (ContainerFrozen, read-only namespace)."""
+        cdb = self.container(account, container)
+        self.check_writable(cdb, cdb.props())
+
+    def content_swap_chunks(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        old_urls: list[str],
+        new_chunks: list[dict[str, Any]],
+        reqid: str | None = None,
+    ) -> None:
+        """Swap chunk records as content_replace_chunks does, but keep the old chunks' data.
+
+        For a client that owns the chunks it replaces (a rebuilder deletes them
+        itself; a snapshot's are its source's), as meta2's raw bean update.
+        Whether the container is frozen is the caller's question.
+        """
+        self.on_container(
+            account,
+            container,
+            lambda cdb: self._content_replace_chunks(
+                cdb, name, version, old_urls, new_chunks, reqid
+            ),
+        )
+
 
 def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
     """The chunks recorded for an object (or an append) hold exactly its size.

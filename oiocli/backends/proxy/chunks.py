@@ -24,8 +24,8 @@ from typing import Any
 
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
-from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.http import ChunkedBody, HttpClient, error_from_response
+from oiocli.core import wire
 from oiocli.core.chunks import check_chunk_identity
 from oiocli.core.exceptions import (
     BadRequest,
@@ -47,8 +47,7 @@ NamesFn = Callable[[dict[str, Any]], tuple[str, str] | None]
 DeferFn = Callable[[str, str], None]
 
 _TRAILERS = ", ".join(
-    protocol.chunk_header(f)
-    for f in ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
+    wire.chunk_header(f) for f in ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
 )
 
 
@@ -69,7 +68,7 @@ class HttpChunkStore:
         names = self.names(meta) if self.names else None
         if names is None or meta.get("content_path") is None:
             return None
-        return protocol.full_path(
+        return wire.full_path(
             names[0],
             names[1],
             meta["content_path"],
@@ -78,13 +77,13 @@ class HttpChunkStore:
         )
 
     def put(self, url: str, data: Iterable[Any], meta: dict[str, Any]) -> dict[str, Any]:
-        _service, chunk_id = protocol.split_chunk_url(url)
-        wire = dict(meta, chunk_id=chunk_id)
+        _service, chunk_id = wire.split_chunk_url(url)
+        sent_meta = dict(meta, chunk_id=chunk_id)
         full = self._full_path(meta)
         if full is not None:
-            wire["full_path"] = full
-        head_fields = [f for f in protocol.CHUNK_FIELDS if f not in protocol.CHUNK_TRAILER_FIELDS]
-        headers = protocol.chunk_headers(wire, head_fields)
+            sent_meta["full_path"] = full
+        head_fields = [f for f in wire.CHUNK_FIELDS if f not in wire.CHUNK_TRAILER_FIELDS]
+        headers = wire.chunk_headers(sent_meta, head_fields)
         headers["Trailer"] = _TRAILERS
         replicated = str(meta.get("chunk_method", "")).startswith("plain/")
 
@@ -93,13 +92,13 @@ class HttpChunkStore:
             end = dict(meta, chunk_size=body.sent)
             if replicated:
                 end["chunk_hash"] = meta.get("metachunk_hash")
-            return protocol.chunk_headers(end, protocol.CHUNK_TRAILER_FIELDS)
+            return wire.chunk_headers(end, wire.CHUNK_TRAILER_FIELDS)
 
         body = ChunkedBody(data, trailers, self.http.write_timeout)
         resp, _ = self.http.call(
             "PUT", url, headers=headers, body=body, ok=(201,), what=f"PUT chunk {url}"
         )
-        stored = protocol.chunk_meta_from_headers(resp.headers)
+        stored = wire.chunk_meta_from_headers(resp.headers)
         size = body.sent
         if stored.get("chunk_size") is not None and stored["chunk_size"] != size:
             self.delete(url)
@@ -148,7 +147,7 @@ class HttpChunkStore:
                 raise self._error(resp, resp.read(), url, reqid, "GET")
             if expect:
                 # Whose chunk this is travels in the reply headers, as from an OpenIO rawx.
-                check_chunk_identity(url, protocol.chunk_meta_from_headers(resp.headers), expect)
+                check_chunk_identity(url, wire.chunk_meta_from_headers(resp.headers), expect)
             expected = resp.headers.get("Content-Length")
             received = 0
             try:
@@ -203,7 +202,7 @@ class HttpChunkStore:
         )
         if resp.status != 200:
             raise self._error(resp, b"", url, reqid, "HEAD")
-        meta = protocol.chunk_meta_from_headers(resp.headers)
+        meta = wire.chunk_meta_from_headers(resp.headers)
         size = meta.get("chunk_size")
         if size is None:
             size = int(resp.headers.get("Content-Length", 0))
@@ -233,8 +232,8 @@ class HttpChunkStore:
         object's version and id here), the link is handed to `defer_link`: the
         metadata backend makes it when it commits the object, where both are known.
         """
-        service, _ = protocol.split_chunk_url(url)
-        new_service, _ = protocol.split_chunk_url(new_url)
+        service, _ = wire.split_chunk_url(url)
+        new_service, _ = wire.split_chunk_url(new_url)
         if service != new_service:
             raise BadRequest(f"Cannot link {url} to another rawx ({new_url})")
         if not full_path:
@@ -243,7 +242,7 @@ class HttpChunkStore:
             self.defer_link(url, new_url)
             return
         headers = {"Destination": new_url}
-        headers.update(protocol.chunk_headers({"full_path": full_path}))
+        headers.update(wire.chunk_headers({"full_path": full_path}))
         reqid = self.http.reqid()
         resp = self.http.request(
             "COPY",

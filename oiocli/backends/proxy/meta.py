@@ -34,9 +34,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
+from oiocli.core import wire
 from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
 from oiocli.core.exceptions import (
     BadRequest,
@@ -125,7 +125,7 @@ class ProxyNamespace:
 
     # ------------------------------------------------------------ plumbing
     def _url(self, resource: str) -> str:
-        return f"{self.proxy_url}/{protocol.API_VERSION}/{self.namespace}/{resource}"
+        return f"{self.proxy_url}/{wire.API_VERSION}/{self.namespace}/{resource}"
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = dict(extra or {})
@@ -161,7 +161,7 @@ class ProxyNamespace:
 
     def _remember(self, account: str, container: str) -> dict[str, str]:
         """Addressing params of a container; its id is remembered for chunk full paths."""
-        cid = protocol.compute_cid(account, container)
+        cid = wire.compute_cid(account, container)
         with self._names_lock:
             self._names[cid] = (account, container)
             self._names.move_to_end(cid)
@@ -293,7 +293,7 @@ class ProxyNamespace:
         return rows
 
     def volume_of(self, url: str) -> str:
-        return protocol.split_chunk_url(url)[0]
+        return wire.split_chunk_url(url)[0]
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
@@ -350,7 +350,7 @@ class ProxyNamespace:
             idempotent = method == "GET"
         resp, body = self.http.call(
             method,
-            f"{self.account_url}{protocol.ACCOUNT_PREFIX}/{action}",
+            f"{self.account_url}{wire.ACCOUNT_PREFIX}/{action}",
             params=params,
             json_body=json_body,
             reqid=reqid,
@@ -485,7 +485,7 @@ class ProxyNamespace:
             "container/create",
             self._remember(account, name),
             json_body={"properties": dict(properties or {}), "system": dict(system or {})},
-            headers={protocol.ACTION_MODE_HEADER: "autocreate"} if autocreate_account else None,
+            headers={wire.ACTION_MODE_HEADER: "autocreate"} if autocreate_account else None,
             reqid=reqid,
         )
         return resp.status == 201
@@ -561,11 +561,11 @@ class ProxyNamespace:
     def container_locate(self, account: str, container: str) -> dict[str, Any]:
         resp, _ = self._proxy("GET", "container/show", self._remember(account, container))
         sys_headers = {
-            k.lower()[len(protocol.CONTAINER_PREFIX) :]: protocol.unquote(v)
+            k.lower()[len(wire.CONTAINER_PREFIX) :]: wire.unquote(v)
             for k, v in resp.headers.items()
-            if k.lower().startswith(protocol.CONTAINER_PREFIX)
+            if k.lower().startswith(wire.CONTAINER_PREFIX)
         }
-        cid = protocol.compute_cid(account, container)
+        cid = wire.compute_cid(account, container)
         status = sys_headers.get("sys-status", "0")
         # meta2's values (sqliterepo's ADMIN_STATUS_*: 0, (guint32)-1, (guint32)-2), and
         # those `oio namespace serve` used to answer.
@@ -652,10 +652,8 @@ class ProxyNamespace:
                     resp, body = self._proxy("GET", "content/locate", located)
                 except ContentDrained:
                     continue  # a drained object has no chunk to relink
-                content_id = protocol.content_meta_from_headers(resp.headers, account, container)[
-                    "id"
-                ]
-                path = protocol.full_path(account, container, name, version, content_id)
+                content_id = wire.content_meta_from_headers(resp.headers, account, container)["id"]
+                path = wire.full_path(account, container, name, version, content_id)
                 for chunk in body or []:
                     bean = {
                         "type": "chunk",
@@ -702,7 +700,7 @@ class ProxyNamespace:
     ) -> dict[str, Any]:
         params = self._remember(account, container)
         params["path"] = PLACEHOLDER_PATH
-        headers = {protocol.ACTION_MODE_HEADER: "autocreate"} if autocreate else None
+        headers = {wire.ACTION_MODE_HEADER: "autocreate"} if autocreate else None
         body: dict[str, Any] = {"size": self.chunk_size}
         if policy:
             body["policy"] = policy
@@ -715,8 +713,8 @@ class ProxyNamespace:
             reqid=reqid,
             idempotent=True,
         )
-        meta = protocol.content_meta_from_headers(resp.headers, account, container)
-        chunk_size = resp.headers.get(protocol.CHUNK_SIZE_HEADER)
+        meta = wire.content_meta_from_headers(resp.headers, account, container)
+        chunk_size = resp.headers.get(wire.CHUNK_SIZE_HEADER)
         chunks = reply.get("chunks", []) if isinstance(reply, dict) else list(reply or [])
         urls = [c["url"] for c in sorted(chunks, key=lambda c: _pos_key(c.get("pos", "0")))]
         # The real proxy's prepare2 only places chunks: the container is created (when
@@ -726,7 +724,7 @@ class ProxyNamespace:
         )
         self._local.links = None  # links a failed operation left unmade
         return {
-            "cid": protocol.compute_cid(account, container),
+            "cid": wire.compute_cid(account, container),
             "policy": meta["policy"] or policy or self.default_policy,
             "chunk_method": meta["chunk_method"],
             "chunk_size": int(chunk_size) if chunk_size else self.chunk_size,
@@ -766,7 +764,7 @@ class ProxyNamespace:
 
     def link_target(self, url: str) -> str:
         """A new chunk URL on the same rawx as `url` (a COPY there is a hard link)."""
-        service, _ = protocol.split_chunk_url(url)
+        service, _ = wire.split_chunk_url(url)
         return f"{service}/{secrets.token_hex(32).upper()}"
 
     def _content_params(
@@ -795,7 +793,7 @@ class ProxyNamespace:
             json_body=[],
             idempotent=True,
         )
-        meta = protocol.content_meta_from_headers(resp.headers, account, container)
+        meta = wire.content_meta_from_headers(resp.headers, account, container)
         meta["properties"] = dict((body or {}).get("properties") or {})
         if meta["deleted"] and not allow_deleted:
             raise NoSuchObject(f"Object {name!r} not found in container {container!r}")
@@ -810,7 +808,7 @@ class ProxyNamespace:
             resp, body = self._proxy("GET", "content/locate", params)
         except ContentDrained as exc:  # OpenIO's message does not name the object
             raise ContentDrained(f"Object {name!r} is drained: {exc}", reqid=exc.reqid) from None
-        meta = protocol.content_meta_from_headers(resp.headers, account, container)
+        meta = wire.content_meta_from_headers(resp.headers, account, container)
         # Properties come from their own request: in locate's headers a property could
         # not be told from a system field of the same name.
         _r, props = self._proxy(
@@ -862,17 +860,17 @@ class ProxyNamespace:
         }
         if kwargs.get("hsh"):  # none after an append or a truncate (meta2 refuses "")
             meta["hash"] = kwargs["hsh"]
-        headers = protocol.content_request_headers(meta)
+        headers = wire.content_request_headers(meta)
         chunks = [_chunk_record(chunk) for chunk in kwargs.get("chunks") or []]
         self._make_links(
-            chunks, protocol.full_path(account, container, name, version, kwargs["content"])
+            chunks, wire.full_path(account, container, name, version, kwargs["content"])
         )
         if kwargs.get("append"):
             chunks = _from_position_zero(chunks)
         ctx = getattr(self._local, "ctx", None)
         if ctx and ctx.get("autocreate") and ctx["account"] == account:
             if ctx["container"] == container:  # as the prepare of this upload asked
-                headers[protocol.ACTION_MODE_HEADER] = "autocreate"
+                headers[wire.ACTION_MODE_HEADER] = "autocreate"
         resp, _ = self._proxy(
             "POST",
             "content/create",
@@ -883,7 +881,7 @@ class ProxyNamespace:
         )
         if ctx is not None:
             ctx["targets"] = None
-        final = resp.headers.get(protocol.CONTENT_PREFIX + "version")
+        final = resp.headers.get(wire.CONTENT_PREFIX + "version")
         return int(final) if final else int(version)
 
     def content_delete(
@@ -908,10 +906,10 @@ class ProxyNamespace:
             except NoSuchObject:
                 pass  # the delete itself says so
         resp = self._delete_alias(account, container, name, version, reqid)
-        if protocol.DELETE_MARKER_HEADER in resp.headers:
+        if wire.DELETE_MARKER_HEADER in resp.headers:
             self._delete_says_what = True
-            marker = protocol.true_value(resp.headers.get(protocol.DELETE_MARKER_HEADER))
-            version_id = resp.headers.get(protocol.VERSION_ID_HEADER)
+            marker = wire.true_value(resp.headers.get(wire.DELETE_MARKER_HEADER))
+            version_id = resp.headers.get(wire.VERSION_ID_HEADER)
             return marker, int(version_id) if version_id else (version or 0)
         if version is not None:
             return bool(before and before["deleted"]), int(version)
@@ -1053,7 +1051,7 @@ class ProxyNamespace:
         records = [_chunk_record(c) for c in new_chunks]
         # The proxy wants the object's headers, which meta2 ignores here (it only swaps the
         # chunk records and adds up their sizes).
-        headers = protocol.content_request_headers(
+        headers = wire.content_request_headers(
             {
                 "size": records[0]["size"],
                 "id": meta["id"],
@@ -1180,7 +1178,7 @@ class ProxyNamespace:
         resp, body = self._proxy("GET", "container/list", params)
         body = body or {}
         raw = body.get("objects", [])
-        objects = [protocol.meta_from_listing(o, account, container, properties) for o in raw]
+        objects = [wire.meta_from_listing(o, account, container, properties) for o in raw]
         # OpenIO's proxy does not say which version is a name's latest: the first listed
         # (versions come newest first, and a page starts after a marker name).
         seen: set[str] = set()
@@ -1188,13 +1186,13 @@ class ProxyNamespace:
             if "is_latest" not in entry:
                 meta["is_latest"] = meta["name"] not in seen
             seen.add(meta["name"])
-        truncated = protocol.true_value(resp.headers.get(protocol.LIST_TRUNCATED_HEADER))
-        next_marker = resp.headers.get(protocol.LIST_MARKER_HEADER)
+        truncated = wire.true_value(resp.headers.get(wire.LIST_TRUNCATED_HEADER))
+        next_marker = resp.headers.get(wire.LIST_MARKER_HEADER)
         return {
             "objects": objects,
             "prefixes": list(body.get("prefixes") or []),
             "truncated": truncated,
-            "next_marker": protocol.unquote(next_marker) if truncated and next_marker else None,
+            "next_marker": wire.unquote(next_marker) if truncated and next_marker else None,
         }
 
     def content_touch(

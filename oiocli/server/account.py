@@ -15,18 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from oiocli.core.exceptions import BadRequest
 from oiocli.core.names import check_name, check_properties
+from oiocli.server.messages import Reply, Request
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.serve_proxy import ProxyApp, Reply, Request
+    from oiocli.server.proxy import ProxyApp
 
 LIST_DEFAULT = 1000  # ACCOUNT_LISTING_DEFAULT_LIMIT
 LIST_MAX = 10000  # ACCOUNT_LISTING_MAX_LIMIT
-
-
-def _reply(*args: Any, **kwargs: Any) -> Reply:
-    from oiocli.backends.embedded.serve_proxy import Reply
-
-    return Reply(*args, **kwargs)
 
 
 def _account_id(req: Request) -> str:
@@ -36,13 +31,13 @@ def _account_id(req: Request) -> str:
 def account_create(app: ProxyApp, req: Request) -> Reply:
     account = _account_id(req)
     if app.ns.account_create(account, req.reqid):
-        return _reply(201, account.encode())
-    return _reply(202)
+        return Reply(201, account.encode())
+    return Reply(202)
 
 
 def account_delete(app: ProxyApp, req: Request) -> Reply:
     app.ns.account_delete(_account_id(req), req.reqid)
-    return _reply(204)
+    return Reply(204)
 
 
 def account_list(app: ProxyApp, req: Request) -> Reply:
@@ -51,7 +46,7 @@ def account_list(app: ProxyApp, req: Request) -> Reply:
     names = app.ns.account_list(
         req.int_param("limit"), req.param("marker"), req.param("end_marker"), req.param("prefix")
     )
-    return _reply(200, names)
+    return Reply(200, names)
 
 
 def account_update(app: ProxyApp, req: Request) -> Reply:
@@ -66,7 +61,7 @@ def account_update(app: ProxyApp, req: Request) -> Reply:
     app.ns.account_update_metadata(
         _account_id(req), check_properties(metadata), [str(k) for k in to_delete], req.reqid
     )
-    return _reply(204)
+    return Reply(204)
 
 
 def _show(app: ProxyApp, account: str) -> dict[str, Any]:
@@ -89,7 +84,7 @@ def _show(app: ProxyApp, account: str) -> dict[str, Any]:
 
 
 def account_show(app: ProxyApp, req: Request) -> Reply:
-    return _reply(200, _show(app, _account_id(req)))
+    return Reply(200, _show(app, _account_id(req)))
 
 
 def account_containers(app: ProxyApp, req: Request) -> Reply:
@@ -114,25 +109,25 @@ def account_containers(app: ProxyApp, req: Request) -> Reply:
     info["truncated"] = len(rows) > limit
     if info["truncated"]:
         info["next_marker"] = rows[limit - 1][0]
-    return _reply(200, info)
+    return Reply(200, info)
 
 
 def account_refresh(app: ProxyApp, req: Request) -> Reply:
     """Recompute an account's counters (oiocli's extension: without `id`, every account's)."""
     account = req.param("id")
     app.ns.account_refresh(check_name("account", account) if account else None, req.reqid)
-    return _reply(204)
+    return Reply(204)
 
 
 def account_flush(app: ProxyApp, req: Request) -> Reply:
     app.ns.account_flush(_account_id(req), req.reqid)
-    return _reply(204)
+    return Reply(204)
 
 
 def account_container_noop(app: ProxyApp, req: Request) -> Reply:
     """meta2 reports container statistics here; the embedded namespace keeps them itself."""
     _account_id(req)
-    return _reply(204)
+    return Reply(204)
 
 
 ACCOUNT_ROUTES = {

@@ -1,9 +1,9 @@
 """What travels on the wire between oiocli and OpenIO's proxy and rawx services.
 
 Shared by the client (`oiocli.backends.proxy`) and by `oio namespace serve`
-(`oiocli.backends.embedded.serve`), so that both ends agree by construction
-and each mapping is written once. The shapes follow reference/openio.md,
-section 4:
+(`oiocli.server`), so that both ends agree by construction and each mapping is
+written once. It is pure encoding: constants and functions, no I/O. The shapes
+are those of OpenIO SDS 7.3.0's proxy, meta2 and rawx:
 
 - object metadata travels in `x-oio-content-meta-*` headers. A client sends the
   values raw (OpenIO's meta2 stores them as they arrive, and its event agents
@@ -19,8 +19,8 @@ section 4:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from oiocli.core.exceptions import BadRequest
@@ -123,12 +123,18 @@ def chunk_headers(meta: Mapping[str, Any], fields: Any = None) -> dict[str, str]
     return out
 
 
-def chunk_meta_from_headers(headers: Mapping[str, str]) -> dict[str, Any]:
+class Headers(Protocol):
+    """What is read of a set of headers: a mapping, an HTTP message, urllib3's dict."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def chunk_meta_from_headers(headers: Headers) -> dict[str, Any]:
     """The chunk metadata carried by `x-oio-chunk-meta-*` headers (case-insensitive)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     meta: dict[str, Any] = {}
     for field, suffix in CHUNK_FIELDS.items():
-        value = lowered.get(CHUNK_PREFIX + suffix)
+        value: Any = lowered.get(CHUNK_PREFIX + suffix)
         if value is None or value == "":
             continue
         if field in CHUNK_QUOTED_FIELDS:

@@ -26,16 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
-from oiocli.backends.embedded.serve_http import (
-    IO_SIZE,
-    BodyError,
-    FramingError,
-    Limits,
-    _Handler,
-    _Service,
-    quote_error,
-)
-from oiocli.backends.proxy import protocol
+from oiocli.core import wire
 from oiocli.core.exceptions import (
     BadRequest,
     ChunkNotFound,
@@ -44,9 +35,18 @@ from oiocli.core.exceptions import (
     OioException,
     StorageFull,
 )
+from oiocli.server.http import (
+    IO_SIZE,
+    BodyError,
+    FramingError,
+    Limits,
+    _Handler,
+    _Service,
+    quote_error,
+)
 
 if TYPE_CHECKING:
-    from oiocli.backends.embedded.serve import NamespaceServer
+    from oiocli.server.namespace_server import NamespaceServer
 
 LOG = logging.getLogger("oiocli.serve")
 
@@ -82,7 +82,7 @@ def target_meta(full_path: str, chunk_id: str, container_id: str | None = None) 
     content id is hexadecimal and stored uppercase, the version an integer.
     """
     try:
-        account, container, path, version, content_id = protocol.split_full_path(full_path)
+        account, container, path, version, content_id = wire.split_full_path(full_path)
     except BadRequest as exc:
         raise _Reject(400, str(exc)) from None
     if not account or not container or not path:
@@ -93,7 +93,7 @@ def target_meta(full_path: str, chunk_id: str, container_id: str | None = None) 
         raise _Reject(400, f"Invalid version {version!r} in the full path") from None
     if not content_id or not all(c in "0123456789abcdefABCDEF" for c in content_id):
         raise _Reject(400, f"Invalid content id {content_id!r} in the full path")
-    cid = protocol.compute_cid(account, container)
+    cid = wire.compute_cid(account, container)
     if container_id and container_id.upper() != cid:
         raise _Reject(400, "Container id does not match the full path")
     content_id = content_id.upper()
@@ -112,7 +112,7 @@ class RawxHandler(_Handler):
 
     def _chunk(self) -> tuple[str, str]:
         chunk_id = urlsplit(self.path).path.strip("/")
-        if not protocol.is_chunk_id(chunk_id):
+        if not wire.is_chunk_id(chunk_id):
             raise BadRequest(f"Invalid chunk id {chunk_id[:80]!r}")
         chunk_id = chunk_id.upper()
         return chunk_id, chunk_url(self.service.volume, chunk_id)
@@ -141,7 +141,7 @@ class RawxHandler(_Handler):
         service = self.service
         try:
             chunk_id, url = self._chunk()
-            meta = protocol.chunk_meta_from_headers(self.headers)
+            meta = wire.chunk_meta_from_headers(self.headers)
             stored_meta = self._put_meta(chunk_id, meta)
             length = self.body_length()  # framing errors before anything is created
             if length is not None and length > service.max_chunk_body:
@@ -180,7 +180,7 @@ class RawxHandler(_Handler):
                     raise BodyError("service stopped")
             if self._trailers:
                 try:
-                    stored_meta.update(protocol.chunk_meta_from_headers(self._trailers))
+                    stored_meta.update(wire.chunk_meta_from_headers(self._trailers))
                 except BadRequest as exc:
                     raise _Reject(400, str(exc)) from None
             # Everything the chunk's footer records must be known before it is written.
@@ -238,17 +238,15 @@ class RawxHandler(_Handler):
             service.store.delete(url)  # stored, but "died" before saying so
             self.close_connection = True
             return
-        headers = protocol.chunk_headers(
+        headers = wire.chunk_headers(
             {"chunk_hash": md5.hexdigest().upper(), "chunk_size": size},
             ("chunk_hash", "chunk_size"),
         )
-        headers[protocol.CHUNK_PREFIX + "oio-version"] = OIO_VERSION
+        headers[wire.CHUNK_PREFIX + "oio-version"] = OIO_VERSION
         self.reply(201, b"", headers)
 
     def _put_meta(self, chunk_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-        missing = [
-            protocol.chunk_header(f) for f in protocol.CHUNK_REQUIRED_FIELDS if not meta.get(f)
-        ]
+        missing = [wire.chunk_header(f) for f in wire.CHUNK_REQUIRED_FIELDS if not meta.get(f)]
         if missing:
             raise _Reject(400, f"Missing header(s): {', '.join(missing)}")
         if meta.get("chunk_id") and meta["chunk_id"].upper() != chunk_id:
@@ -257,7 +255,7 @@ class RawxHandler(_Handler):
         for field in ("content_path", "content_id"):
             sent = meta.get(field)
             if sent and str(sent).upper() != str(identity[field]).upper():
-                raise _Reject(400, f"{protocol.chunk_header(field)} does not match the full path")
+                raise _Reject(400, f"{wire.chunk_header(field)} does not match the full path")
         if meta.get("content_version") is not None and meta["content_version"] != int(
             identity["content_version"]
         ):
@@ -278,8 +276,8 @@ class RawxHandler(_Handler):
     def _meta_headers(self, url: str, chunk_id: str, info: dict[str, Any]) -> dict[str, str]:
         size = int(info["size"])
         meta = dict(info.get("meta") or {}, chunk_id=chunk_id, chunk_size=size)
-        headers = protocol.chunk_headers(meta)
-        headers[protocol.CHUNK_PREFIX + "oio-version"] = OIO_VERSION
+        headers = wire.chunk_headers(meta)
+        headers[wire.CHUNK_PREFIX + "oio-version"] = OIO_VERSION
         try:
             headers["Last-Modified"] = formatdate(os.stat(chunk_path(url)).st_mtime, usegmt=True)
         except OSError:
@@ -387,11 +385,11 @@ class RawxHandler(_Handler):
         try:
             src_id, src_url = self._chunk()
             dst_id = self._destination(src_id)
-            full_path = self.headers.get(protocol.chunk_header("full_path"))
+            full_path = self.headers.get(wire.chunk_header("full_path"))
             if not full_path:
-                raise _Reject(400, f"Missing header {protocol.chunk_header('full_path')}")
+                raise _Reject(400, f"Missing header {wire.chunk_header('full_path')}")
             identity = target_meta(
-                full_path, dst_id, self.headers.get(protocol.chunk_header("container_id"))
+                full_path, dst_id, self.headers.get(wire.chunk_header("container_id"))
             )
             dst_url = chunk_url(service.volume, dst_id)
             info = service.store.head(src_url)
@@ -415,7 +413,7 @@ class RawxHandler(_Handler):
         if parts.netloc not in (self.service.addr, f"{self.service.host}:{self.service.port}"):
             raise _Reject(403, f"Destination {destination!r} is not on this rawx")
         dst_id = parts.path.strip("/")
-        if not protocol.is_chunk_id(dst_id):
+        if not wire.is_chunk_id(dst_id):
             raise _Reject(400, f"Invalid destination chunk id {dst_id[:80]!r}")
         dst_id = dst_id.upper()
         if dst_id == src_id:

@@ -8,9 +8,9 @@ and start it again on the same port.
 
 The protocol is OpenIO SDS 7.3.0's as its source defines it (the C proxy and
 meta2, the Go rawx, the Python account service), so that OpenIO's own client
-works against this server unchanged: see serve_proxy, serve_rawx and
-serve_account; serve_http holds the connection limits and body framing that
-every service shares. Deliberate differences are listed in docs/API-CONTRACT.md.
+works against this server unchanged: see the proxy, rawx and account modules
+of this package; its http module holds the connection limits and body framing
+that every service shares. Deliberate differences are listed in docs/API-CONTRACT.md.
 
 It is a development endpoint, not a cluster: production runs on OpenIO SDS. It
 has no authentication (neither has OpenIO's proxy), hence the loopback default.
@@ -27,11 +27,12 @@ from urllib.parse import urlsplit
 
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.embedded.meta import EmbeddedNamespace
-from oiocli.backends.embedded.serve_http import Limits, advertised_host, is_loopback
-from oiocli.backends.embedded.serve_proxy import ProxyApp, ProxyService, error_status
-from oiocli.backends.embedded.serve_rawx import RawxService, parse_range
-from oiocli.backends.proxy import protocol
+from oiocli.core import wire
 from oiocli.core.exceptions import BadRequest
+from oiocli.server.http import Limits, advertised_host, is_loopback
+from oiocli.server.messages import error_status
+from oiocli.server.proxy import ProxyApp, ProxyService
+from oiocli.server.rawx import RawxService, parse_range
 
 DEFAULT_PORT = 6006  # oio-proxy's usual port
 
@@ -109,7 +110,7 @@ class NamespaceServer:
         return f"{rawx.url}/{chunk_id}"
 
     def to_file(self, url: str) -> str:
-        _base, chunk_id = protocol.split_chunk_url(url)
+        _base, chunk_id = wire.split_chunk_url(url)
         return chunk_url(self.rawx_of(url).volume, chunk_id)
 
     def file_path(self, url: str) -> str:

@@ -15,7 +15,7 @@ OpenIO's proxy) and must survive a careless or hostile client on its address:
   connection is closed, as its remaining bytes cannot be trusted.
 
 Metadata bodies are read whole but bounded (`max_meta_body`, else 413); chunk
-bodies are only ever streamed, one buffer at a time (see serve_rawx).
+bodies are only ever streamed, one buffer at a time (see oiocli/server/rawx.py).
 """
 
 from __future__ import annotations
@@ -357,7 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def setup(self) -> None:
-        self.timeout = self.limits.io_timeout  # no read or write waits longer
+        # No read or write waits longer (socketserver reads it from the instance).
+        self.timeout = self.limits.io_timeout  # type: ignore[misc]
         super().setup()
         # Headers and a small body go out in two writes: without NODELAY, Nagle
         # and the client's delayed ACK would add ~40 ms to every request.
@@ -370,7 +371,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def limits(self) -> Limits:
-        return self.server.limits  # type: ignore[attr-defined]
+        limits: Limits = self.server.limits  # type: ignore[attr-defined]
+        return limits
 
     def phase(self, busy: bool, timeout: float | None) -> None:
         self.server.set_phase(self.connection, busy, timeout)  # type: ignore[attr-defined]
