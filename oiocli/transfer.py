@@ -48,6 +48,7 @@ from oiocli.core.exceptions import (
     OioException,
     UnrecoverableContent,
 )
+from oiocli.core.fsutil import FULL_ERRNOS, guess_type, mount_point, size_words, umask
 from oiocli.filters import Filter
 from oiocli.md5_cache import Md5Cache, md5_cache_path, md5_of_file
 
@@ -72,20 +73,6 @@ class UnsortedListing(OioException):
 def exit_code_of(error: BaseException) -> int:
     code = getattr(error, "exit_code", None)
     return code if isinstance(code, int) else EXIT_ERROR
-
-
-def human_size(value: float) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(value)  # pragma: no cover
-
-
-def size_words(value: int) -> str:
-    """A size for a message: `7.0MiB (7340032 bytes)`, exact and readable."""
-    return f"{value} bytes" if value < 1024 else f"{human_size(value)} ({value} bytes)"
 
 
 # -- local files ---------------------------------------------------------------
@@ -412,7 +399,7 @@ def fetch_to_file(
         if mtime:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 os.utime(part, (float(mtime), float(mtime)))
-        os.chmod(part, 0o666 & ~_umask())
+        os.chmod(part, 0o666 & ~umask())
         os.replace(part, path)
         result.size = int(fetched_meta["size"])
         return result
@@ -425,36 +412,6 @@ def partial_size(path: str, meta: dict[str, Any]) -> int:
         return os.lstat(part_path(path, meta)).st_size
     except OSError:
         return 0
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def mount_point(path: str) -> str:
-    """The mount point of the file system holding `path` (or its nearest existing parent)."""
-    current = os.path.abspath(path)
-    while not os.path.exists(current) and current != os.path.dirname(current):
-        current = os.path.dirname(current)
-    try:
-        device = os.stat(current).st_dev
-    except OSError:
-        return current
-    while True:
-        parent = os.path.dirname(current)
-        if parent == current:
-            return current
-        try:
-            if os.stat(parent).st_dev != device:
-                return current
-        except OSError:
-            return current
-        current = parent
 
 
 def disk_full(
@@ -947,7 +904,7 @@ class Transfer:
         kwargs: dict[str, Any] = {
             "obj_name": item.name,
             "policy": self.policy,
-            "mime_type": self.mime_type or _guess_type(item.name),
+            "mime_type": self.mime_type or guess_type(item.name),
             "properties": self.properties,
             "progress": self._progress,
             "on_resume": announce,
@@ -1481,9 +1438,3 @@ class Transfer:
             return None
         size = item.size if action == "upload" else int(entry.get("size") or 0)
         return PlanRow(action, item.name, size, reason)
-
-
-def _guess_type(name: str) -> str | None:
-    import mimetypes
-
-    return mimetypes.guess_type(name, strict=False)[0]

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import IO, Any
 
-from oiocli.commands.base import human_size
+from oiocli.core.fsutil import human_size
 from oiocli.transfer import (
     Alert,
     DeletesRefused,

@@ -197,9 +197,10 @@ class CreateObject(MultiName):
         def upload(job: tuple[str, str]) -> tuple[str, int, str, str]:
             nonlocal resumed
             from oiocli.commands.transfer import FileProgress
+            from oiocli.core.fsutil import guess_type
 
             path, name = job  # two files may share a base name: keep each its own path
-            mime_type = parsed_args.mime_type or _guess_type(name)
+            mime_type = parsed_args.mime_type or guess_type(name)
             resume = parsed_args.resume and path != "-" and resumable()
             # A journal is keyed by the path: every upload of a big enough file keeps
             # one, so that an interrupted upload can be resumed even without --resume.
@@ -238,7 +239,7 @@ class CreateObject(MultiName):
 
         rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
-            from oiocli.transfer import size_words
+            from oiocli.core.fsutil import size_words
 
             notice(self, parsed_args, f"resumed: {size_words(resumed)} not sent again")
         return ("Name", "Size", "Hash", "Status"), rows
@@ -248,8 +249,8 @@ class CreateObject(MultiName):
     ) -> None:
         """Ctrl-C during an upload: say what is stored and how to resume, if anything is."""
         from oiocli.api.resume import durable_bytes
-        from oiocli.commands.base import human_size
         from oiocli.commands.transfer import interrupted
+        from oiocli.core.fsutil import human_size
 
         data_dir = getattr(self.api, "data_dir", None)
         if path == "-" or not data_dir:
@@ -273,12 +274,6 @@ class CreateObject(MultiName):
             )
         account, container = resolve_container(self, parsed_args, parsed_args.container)
         return upload_tree(self, parsed_args, account, container, files, names or None)
-
-
-def _guess_type(name: str) -> str | None:
-    import mimetypes
-
-    return mimetypes.guess_type(name, strict=False)[0]
 
 
 class _open_source:
@@ -472,9 +467,9 @@ class FetchObject(Lister):
     def _fetch_to_file(
         self, parsed_args: argparse.Namespace, account: str, container: str, target: str
     ) -> None:
-        from oiocli.commands.base import human_size
         from oiocli.commands.transfer import FileProgress, interrupted, notice
-        from oiocli.transfer import fetch_to_file, partial_size, size_words
+        from oiocli.core.fsutil import human_size, size_words
+        from oiocli.transfer import fetch_to_file, partial_size
 
         name = parsed_args.object
         meta = self.api.object_get_properties(account, container, name, version=parsed_args.version)
