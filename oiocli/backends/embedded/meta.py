@@ -63,6 +63,7 @@ from oiocli.core.exceptions import (
     NotEnoughVolumes,
     OioException,
 )
+from oiocli.core.fsutil import fsync_dir
 from oiocli.core.storage_method import PolicyTable
 
 LOG = logging.getLogger("oiocli")
@@ -724,7 +725,7 @@ class EmbeddedNamespace:
                     self.emit(nsc, "account.create", {"account": account}, reqid)
                 os.replace(tmp, path)
                 moved = True
-                _fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
                 if before_commit is not None:
                     before_commit()
                 nsc.execute(
@@ -2021,14 +2022,6 @@ def _unlink_db(path: str) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path + suffix)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def copy_database(src: ContainerDB, dst_path: str) -> None:

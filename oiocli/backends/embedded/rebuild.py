@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.embedded import db
+from oiocli.core.fsutil import fsync_dir
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.meta import EmbeddedNamespace
@@ -195,7 +196,7 @@ def rebuild_directory(ns: EmbeddedNamespace, why: str) -> list[dict[str, Any]]:
         os.unlink(tmp + "-wal")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp + "-shm")
-    db.fsync_dir(os.path.dirname(path))
+    fsync_dir(os.path.dirname(path))
     rows.append(
         {
             "scope": path,
