@@ -947,46 +947,49 @@ class UnsetObject(Command):
         )
 
 
-class TouchObject(MultiName):
+# Commands that do one thing to each object named, one row (name, done?) each:
+# verb -> (the ObjectStorageApi method, the result column).
+PER_OBJECT_VERBS: dict[str, tuple[str, str]] = {
+    "touch": ("object_touch", "Touched"),
+    "drain": ("object_drain", "Drained"),
+}
+
+
+class _PerObjectVerb(MultiName):
+    """`oio object <verb> <container> <object>...`: `PER_OBJECT_VERBS[verb]` on each."""
+
+    verb: str
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser, many=True)
+        _add_version_option(parser, many=True)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        _check_single_version(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        method_name, column = PER_OBJECT_VERBS[self.verb]
+        method = getattr(self.api, method_name)
+
+        def apply(name: str) -> tuple[str, bool]:
+            method(account, container, name, version=parsed_args.version)
+            return name, True
+
+        rows = self.for_each(parsed_args.objects, apply, lambda name: (name, False))
+        return ("Name", column), rows
+
+
+class TouchObject(_PerObjectVerb):
     """Touch objects: emit a fresh event for each, changing no data."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _add_object_args(parser, many=True)
-        _add_version_option(parser, many=True)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        _check_single_version(parsed_args)
-        account, container = resolve_container(self, parsed_args, parsed_args.container)
-
-        def touch(name: str) -> tuple[str, bool]:
-            self.api.object_touch(account, container, name, version=parsed_args.version)
-            return name, True
-
-        rows = self.for_each(parsed_args.objects, touch, lambda name: (name, False))
-        return ("Name", "Touched"), rows
+    verb = "touch"
 
 
-class DrainObject(MultiName):
+class DrainObject(_PerObjectVerb):
     """Drain objects: delete their data, keep their metadata (fetch then fails)."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _add_object_args(parser, many=True)
-        _add_version_option(parser, many=True)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        _check_single_version(parsed_args)
-        account, container = resolve_container(self, parsed_args, parsed_args.container)
-
-        def drain(name: str) -> tuple[str, bool]:
-            self.api.object_drain(account, container, name, version=parsed_args.version)
-            return name, True
-
-        rows = self.for_each(parsed_args.objects, drain, lambda name: (name, False))
-        return ("Name", "Drained"), rows
+    verb = "drain"
 
 
 class TruncateObject(Command):
