@@ -2,8 +2,8 @@
 
 Shared by the client (`oiocli.backends.proxy`) and by `oio namespace serve`
 (`oiocli.backends.embedded.serve`), so that both ends agree by construction
-and each mapping is written once. The shapes follow reference/openio.md,
-section 4:
+and each mapping is written once. The shapes are OpenIO SDS 7.3.0's (its proxy,
+account service and rawx, `rawx/handler_chunk.go`):
 
 - object metadata travels in `x-oio-content-meta-*` headers. A client sends the
   values raw (OpenIO's meta2 stores them as they arrive, and its event agents
