@@ -909,7 +909,7 @@ class Transfer:
             "progress": self._progress,
             "on_resume": announce,
         }
-        if getattr(self.api, "data_dir", None):
+        if self.api.resumable_uploads:
             kwargs["keep_journal"] = True  # an interrupted upload can be resumed later
         if not self.autocreate:
             kwargs["autocreate"] = False
@@ -931,7 +931,7 @@ class Transfer:
 
     def _uploads_resumable(self) -> bool:
         """Upload journals live in the namespace's data directory: none over a proxy."""
-        if getattr(self.api, "data_dir", None):
+        if self.api.resumable_uploads:
             return True
         with self._dirs_lock:
             warned, self._resume_warned = self._resume_warned, True

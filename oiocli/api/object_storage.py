@@ -658,6 +658,21 @@ class ObjectStorageApi:
             meta["resume"] = resume_note
         return result.chunks, result.size, meta["hash"] if append else result.hash, meta
 
+    @property
+    def resumable_uploads(self) -> bool:
+        """Uploads keep journals (in the namespace's data directory), so that an
+        interrupted one can resume: on an embedded namespace, not over a proxy."""
+        return bool(self.data_dir)
+
+    def upload_kept_bytes(self, account: str, container: str, obj: str, path: str) -> int:
+        """Bytes of an interrupted upload of file `path` to this object that a resume
+        would not send again (0: no journal, or the file changed since)."""
+        if not self.data_dir:
+            return 0
+        from oiocli.api.resume import durable_bytes
+
+        return durable_bytes(self.data_dir, account, container, obj, path)
+
     def _resume_state(
         self, account, container, obj_name, path, chunk_method, content_id, version, fresh=False
     ):

@@ -182,7 +182,7 @@ class CreateObject(MultiName):
             extra["chunk_concurrency"] = parsed_args.chunk_concurrency
         resumed = 0
         warned: list[bool] = []
-        journals = bool(getattr(self.api, "data_dir", None))  # none over a proxy
+        journals = self.api.resumable_uploads  # none over a proxy
 
         def resumable() -> bool:
             if journals:
@@ -248,14 +248,12 @@ class CreateObject(MultiName):
         self, account: str, container: str, name: str, path: str, total: int | None
     ) -> None:
         """Ctrl-C during an upload: say what is stored and how to resume, if anything is."""
-        from oiocli.api.resume import durable_bytes
         from oiocli.commands.transfer import interrupted
         from oiocli.core.fsutil import human_size
 
-        data_dir = getattr(self.api, "data_dir", None)
-        if path == "-" or not data_dir:
+        if path == "-":
             return
-        kept = durable_bytes(data_dir, account, container, name, path)
+        kept = self.api.upload_kept_bytes(account, container, name, path)
         if kept:
             of = f" of {human_size(total)}" if total is not None else ""
             interrupted(self, f"{human_size(kept)}{of} of {name!r} stored")
