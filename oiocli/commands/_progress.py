@@ -17,8 +17,9 @@ import threading
 import time
 from typing import IO, Any
 
+from oiocli.commands.base import describe_error
 from oiocli.core.fsutil import human_size
-from oiocli.transfer import (
+from oiocli.transfer_events import (
     Alert,
     DeletesRefused,
     EntryIgnored,
@@ -61,15 +62,6 @@ def summary(stats: Stats) -> dict[str, Any]:
         "Elapsed": round(stats.elapsed, 3),
         "Rate": round(stats.rate, 1),
     }
-
-
-def describe(error: BaseException) -> str:
-    """One line saying what failed."""
-    if isinstance(error, OSError) and error.filename is not None:
-        text = f"{error.strerror or error}: {error.filename!r}"
-    else:
-        text = str(error) or error.__class__.__name__
-    return " ".join(text.split())
 
 
 def duration(seconds: float) -> str:
@@ -143,7 +135,7 @@ class Renderer:
 
     def file_failed(self, event: FileFailed) -> None:
         if not event.quiet:
-            text = describe(event.error)
+            text = describe_error(event.error)
             name = event.name
             self.warn(f"{name}: {text}" if name and name not in text else text)
 
@@ -297,7 +289,7 @@ class JsonRenderer(_Ticking):
             action=event.action,
             name=event.name,
             status="failed",
-            error=describe(event.error),
+            error=describe_error(event.error),
         )
 
     def file_deleted(self, event: FileDeleted) -> None:

@@ -237,7 +237,8 @@ def renderer(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> Any:
 def engine(cmd: Any, parsed_args: argparse.Namespace, account: str, container: str) -> Any:
     """A `Transfer` on the command's API, configured from the shared options, its
     events rendered on stderr."""
-    from oiocli.transfer import Stats, Transfer
+    from oiocli.transfer import Transfer
+    from oiocli.transfer_events import Stats
 
     properties = dict(getattr(parsed_args, "properties", None) or []) or None
     stats = Stats()
@@ -494,7 +495,7 @@ class FileProgress:
     def __enter__(self) -> Any:
         self.mode = mode = progress_mode(self.cmd.app, self.parsed_args)
         if mode in ("log", "json"):
-            from oiocli import transfer as t
+            from oiocli import transfer_events as t
 
             self.stats = t.Stats()
             self.renderer = renderer(self.cmd, self.parsed_args, self.stats)
@@ -524,7 +525,7 @@ class FileProgress:
     def resumed(self, offset: int) -> None:
         """An interrupted transfer continues at `offset`: start the progress there."""
         if self.renderer is not None:
-            from oiocli.transfer import Resumed
+            from oiocli.transfer_events import Resumed
 
             self._announced += offset
             self._emit(Resumed(self.name, offset))
@@ -539,7 +540,7 @@ class FileProgress:
 
     def done(self, size: int, moved: int, resumed: int = 0) -> None:
         if self.renderer is not None:
-            from oiocli.transfer import FileDone, Resumed
+            from oiocli.transfer_events import FileDone, Resumed
 
             if resumed > self._announced:  # kept bytes not told before
                 self._emit(Resumed(self.name, resumed - self._announced))
@@ -547,7 +548,7 @@ class FileProgress:
 
     def __exit__(self, *exc_info: Any) -> None:
         if self.renderer is not None:
-            from oiocli.transfer import FileFailed, Finished, PlanningDone
+            from oiocli.transfer_events import FileFailed, Finished, PlanningDone
 
             if isinstance(exc_info[1], Exception):
                 self._emit(FileFailed(self.action, self.name, exc_info[1], quiet=True))

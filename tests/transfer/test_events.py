@@ -1,4 +1,5 @@
-"""The engine's event stream: what a listener of `oiocli.transfer.Transfer` is told.
+"""The engine's event stream (`oiocli.transfer_events`): what a listener of
+`oiocli.transfer.Transfer` is told.
 
 The CLI renders these events (bar, log lines, JSON-lines); here they are read as
 a library user reads them, and checked against what the namespace then holds.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from oiocli import transfer as t
+from oiocli import transfer_events as t
+from oiocli.transfer import Transfer, TransferError
 
 from .helpers import write_tree
 
@@ -35,7 +37,7 @@ def test_upload_then_sync_events(oio, tmp_path: Path):
     api = oio.api()
 
     heard = Recorder()
-    stats = t.Transfer(api, "acct", "box", heard, concurrency=3).upload_paths([str(src)])
+    stats = Transfer(api, "acct", "box", heard, concurrency=3).upload_paths([str(src)])
     events = heard.events
     assert isinstance(events[0], t.Started) and events[0].operation == "upload"
     assert events[0].fields == {"container": "box"}
@@ -61,7 +63,7 @@ def test_upload_then_sync_events(oio, tmp_path: Path):
     # again, as a sync with one file changed: the others are skipped as identical
     (src / "d" / "b").write_bytes(b"changed")
     heard = Recorder()
-    stats = t.Transfer(api, "acct", "box", heard).sync(str(src), upload=True)
+    stats = Transfer(api, "acct", "box", heard).sync(str(src), upload=True)
     assert [e.name for e in heard.of(t.FileDone)] == ["d/b"]
     skipped = heard.of(t.FileSkipped)
     assert sorted(e.name for e in skipped) == ["a", "d/e/c", "x"]
@@ -75,10 +77,10 @@ def test_a_failure_is_an_event_and_sets_the_exit_code(oio, tmp_path: Path):
     api.object_create("acct", "box", data=b"fine", obj_name="ok")
     api.object_create("acct", "box", data=b"evil", obj_name="../outside")
     heard = Recorder()
-    stats = t.Transfer(api, "acct", "box", heard).download(str(tmp_path / "out"))
+    stats = Transfer(api, "acct", "box", heard).download(str(tmp_path / "out"))
     (failed,) = heard.of(t.FileFailed)
     assert failed.action == "download" and failed.name == "../outside"
-    assert isinstance(failed.error, t.TransferError)
+    assert isinstance(failed.error, TransferError)
     assert [e.name for e in heard.of(t.FileDone)] == ["ok"]
     assert heard.events[-1] == t.Finished(interrupted=False)
     assert (stats.files, stats.failed, stats.exit_code()) == (1, 1, 8)
