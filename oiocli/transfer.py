@@ -62,7 +62,7 @@ from oiocli.transfer_events import (
     Planned,
     PlanningDone,
     Progress,
-    Resumed,
+    ResumeTeller,
     Started,
     Stats,
     ignore,
@@ -666,20 +666,14 @@ class Transfer:
 
     # -- uploads
     def upload_file(self, item: LocalFile) -> None:
-        announced = 0
-
-        def announce(offset: int) -> None:
-            nonlocal announced
-            announced += offset
-            self.emit(Resumed(item.name, offset))
-
+        kept = ResumeTeller(item.name, self.emit)
         kwargs: dict[str, Any] = {
             "obj_name": item.name,
             "policy": self.policy,
             "mime_type": self.mime_type or guess_type(item.name),
             "properties": self.properties,
             "progress": self._progress,
-            "on_resume": announce,
+            "on_resume": kept.announce,
         }
         if self.api.resumable_uploads:
             kwargs["keep_journal"] = True  # an interrupted upload can be resumed later
@@ -697,8 +691,7 @@ class Transfer:
         # in a tree, most files have nothing to resume: only a restart is news
         if note and note.startswith("restarted"):
             self.emit(Alert(f"{item.name}: {note}"))
-        if resumed > announced:  # kept bytes the API did not announce
-            self.emit(Resumed(item.name, resumed - announced))
+        kept.settle(resumed)
         self.emit(FileDone("upload", item.name, size, size - resumed, resumed, md5))
 
     def _uploads_resumable(self) -> bool:
@@ -879,6 +872,7 @@ class Transfer:
     def download_file(self, entry: dict[str, Any], path: str) -> None:
         name = entry["name"]
         self._makedirs(os.path.dirname(path))
+        kept = ResumeTeller(name, self.emit)
         result = fetch_to_file(
             self.api,
             self.account,
@@ -888,10 +882,11 @@ class Transfer:
             meta=entry,
             resume=self.resume,
             progress=self._progress,
-            on_resume=lambda offset: self.emit(Resumed(name, offset)),
+            on_resume=kept.announce,
         )
         if result.note and result.note != "resumed":
             self.emit(Alert(f"{name}: {result.note}"))
+        kept.settle(result.resumed)
         self.emit(FileDone("download", name, result.size, result.sent, result.resumed))
 
     def download(self, directory: str, prefix: str | None = None) -> Stats:

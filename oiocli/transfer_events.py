@@ -61,11 +61,32 @@ class Progress:
 @dataclass(frozen=True, slots=True)
 class Resumed:
     """File `name` continues an interrupted transfer at `offset`: those bytes are done
-    without being moved (a rate or an ETA ignores them). Every kept byte of a file is
-    announced so before its `FileDone`."""
+    without being moved (a rate or an ETA ignores them). The kept bytes of a file are
+    told so before its `FileDone`; a negative `offset` takes back bytes told before
+    (the transfer restarted from the beginning)."""
 
     name: str
     offset: int
+
+
+class ResumeTeller:
+    """Tells the kept bytes of one file as `Resumed` events: as the transfer finds them
+    (`announce`), then, before the file's `FileDone`, what it finally kept, less what
+    was told (`settle`)."""
+
+    def __init__(self, name: str, emit: Listener) -> None:
+        self.name = name
+        self.emit = emit
+        self.told = 0
+
+    def announce(self, offset: int) -> None:
+        self.told += offset
+        self.emit(Resumed(self.name, offset))
+
+    def settle(self, kept: int) -> None:
+        if kept != self.told:
+            self.emit(Resumed(self.name, kept - self.told))
+            self.told = kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -484,7 +484,7 @@ class FileProgress:
         self.renderer: Any = None
         self.stats: Any = None
         self.mode: str | None = None
-        self._announced = 0  # resumed bytes told so far
+        self._kept: Any = None  # a ResumeTeller, with a renderer
         self._bar: Any = None
         self._bar_cm: Any = None
 
@@ -499,6 +499,7 @@ class FileProgress:
 
             self.stats = t.Stats()
             self.renderer = renderer(self.cmd, self.parsed_args, self.stats)
+            self._kept = t.ResumeTeller(self.name, self._emit)
             self._emit(t.Started(self.action, {"name": self.name}))
             self._emit(t.Planned(self.name, self.total or 0))
             self._emit(t.PlanningDone())  # one file: its size is all there is to plan
@@ -524,11 +525,8 @@ class FileProgress:
 
     def resumed(self, offset: int) -> None:
         """An interrupted transfer continues at `offset`: start the progress there."""
-        if self.renderer is not None:
-            from oiocli.transfer_events import Resumed
-
-            self._announced += offset
-            self._emit(Resumed(self.name, offset))
+        if self._kept is not None:
+            self._kept.announce(offset)
         elif self.mode != "bar":
             return
         elif self._bar is None:
@@ -539,11 +537,10 @@ class FileProgress:
             self._bar.refresh()
 
     def done(self, size: int, moved: int, resumed: int = 0) -> None:
-        if self.renderer is not None:
-            from oiocli.transfer_events import FileDone, Resumed
+        if self._kept is not None:
+            from oiocli.transfer_events import FileDone
 
-            if resumed > self._announced:  # kept bytes not told before
-                self._emit(Resumed(self.name, resumed - self._announced))
+            self._kept.settle(resumed)
             self._emit(FileDone(self.action, self.name, size, moved, resumed))
 
     def __exit__(self, *exc_info: Any) -> None:
