@@ -893,44 +893,47 @@ class Transfer:
         """Every object (under `prefix`) to `directory/<name>`; existing files are
         skipped unless `overwrite`."""
         with self._session("download"):
-            root = os.path.abspath(directory)
-            existing = 0
-
-            def tasks() -> Iterator[tuple[dict[str, Any], str]]:
-                nonlocal existing
-                for entry in iter_remote(
-                    self.api, self.account, self.container, prefix, self.page_size
-                ):
-                    name = entry["name"]
-                    if self.filter and not self._wants_entry(entry):
-                        continue
-                    if is_directory_marker(entry):
-                        self._skip_marker(name)
-                        continue
-                    try:
-                        path = local_path(root, name)
-                    except TransferError as exc:
-                        self.emit(FileFailed("download", name, exc))
-                        continue
-                    if not self.overwrite and os.path.lexists(path):
-                        self.emit(FileSkipped("download", name, 0, "exists", planned=False))
-                        existing += 1
-                        continue
-                    self.emit(Planned(name, int(entry.get("size") or 0)))
-                    yield entry, path
-
-            os.makedirs(root, exist_ok=True)
-            self._run(
-                tasks(),
-                lambda task: self._guard(
-                    "download", task[0]["name"], lambda: self.download_file(*task)
-                ),
-            )
-            if existing:
-                self.emit(
-                    Notice(f"{existing} existing file(s) skipped: give --overwrite to replace them")
-                )
+            self._download(directory, prefix)
         return self.stats
+
+    def _download(self, directory: str, prefix: str | None = None) -> None:
+        root = os.path.abspath(directory)
+        existing = 0
+
+        def tasks() -> Iterator[tuple[dict[str, Any], str]]:
+            nonlocal existing
+            for entry in iter_remote(
+                self.api, self.account, self.container, prefix, self.page_size
+            ):
+                name = entry["name"]
+                if self.filter and not self._wants_entry(entry):
+                    continue
+                if is_directory_marker(entry):
+                    self._skip_marker(name)
+                    continue
+                try:
+                    path = local_path(root, name)
+                except TransferError as exc:
+                    self.emit(FileFailed("download", name, exc))
+                    continue
+                if not self.overwrite and os.path.lexists(path):
+                    self.emit(FileSkipped("download", name, 0, "exists", planned=False))
+                    existing += 1
+                    continue
+                self.emit(Planned(name, int(entry.get("size") or 0)))
+                yield entry, path
+
+        os.makedirs(root, exist_ok=True)
+        self._run(
+            tasks(),
+            lambda task: self._guard(
+                "download", task[0]["name"], lambda: self.download_file(*task)
+            ),
+        )
+        if existing:
+            self.emit(
+                Notice(f"{existing} existing file(s) skipped: give --overwrite to replace them")
+            )
 
     def _wants_entry(self, entry: dict[str, Any]) -> bool:
         assert self.filter is not None
@@ -1015,46 +1018,55 @@ class Transfer:
         """Make the destination like the source: transfer what is missing or differs
         (size, then MD5), then, with `delete`, delete what the source lacks."""
         with self._session("upload" if upload else "download"):
-            root = os.path.abspath(directory)
-            if upload:
-                self._prepare_container()
-            else:
-                os.makedirs(root, exist_ok=True)
-            if self.use_md5_cache:
-                self._md5_cache = Md5Cache(md5_cache_path(self.api))
-            extras = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-            extra_count = 0
-            try:
-
-                def tasks() -> Iterator[tuple[LocalFile | None, dict[str, Any] | None, str]]:
-                    nonlocal extra_count
-                    for item, entry in self._pairs(root, upload):
-                        if upload and item is not None:
-                            self.emit(Planned(item.name, item.size))
-                            yield item, entry, ""
-                        elif not upload and entry is not None:
-                            if is_directory_marker(entry):
-                                self._skip_marker(entry["name"])
-                                continue
-                            try:
-                                path = local_path(root, entry["name"])
-                            except TransferError as exc:
-                                self.emit(FileFailed("download", entry["name"], exc))
-                                continue
-                            self.emit(Planned(entry["name"], int(entry.get("size") or 0)))
-                            yield item, entry, path
-                        elif delete:
-                            name = item.name if item is not None else entry["name"]  # type: ignore[index]
-                            extras.write(json.dumps(name) + "\n")
-                            extra_count += 1
-
-                self._run(tasks(), self._sync_task(upload))
-                self._delete_extras(root, upload, extras, extra_count, max_delete)
-            finally:
-                extras.close()
-                if self._md5_cache is not None:
-                    self._md5_cache.close()
+            self._sync(directory, upload, delete, max_delete)
         return self.stats
+
+    def _sync(
+        self,
+        directory: str,
+        upload: bool,
+        delete: bool = False,
+        max_delete: int | None = None,
+    ) -> None:
+        root = os.path.abspath(directory)
+        if upload:
+            self._prepare_container()
+        else:
+            os.makedirs(root, exist_ok=True)
+        if self.use_md5_cache:
+            self._md5_cache = Md5Cache(md5_cache_path(self.api))
+        extras = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        extra_count = 0
+        try:
+
+            def tasks() -> Iterator[tuple[LocalFile | None, dict[str, Any] | None, str]]:
+                nonlocal extra_count
+                for item, entry in self._pairs(root, upload):
+                    if upload and item is not None:
+                        self.emit(Planned(item.name, item.size))
+                        yield item, entry, ""
+                    elif not upload and entry is not None:
+                        if is_directory_marker(entry):
+                            self._skip_marker(entry["name"])
+                            continue
+                        try:
+                            path = local_path(root, entry["name"])
+                        except TransferError as exc:
+                            self.emit(FileFailed("download", entry["name"], exc))
+                            continue
+                        self.emit(Planned(entry["name"], int(entry.get("size") or 0)))
+                        yield item, entry, path
+                    elif delete:
+                        name = item.name if item is not None else entry["name"]  # type: ignore[index]
+                        extras.write(json.dumps(name) + "\n")
+                        extra_count += 1
+
+            self._run(tasks(), self._sync_task(upload))
+            self._delete_extras(root, upload, extras, extra_count, max_delete)
+        finally:
+            extras.close()
+            if self._md5_cache is not None:
+                self._md5_cache.close()
 
     def _sync_task(self, upload: bool) -> Callable[[Any], None]:
         def run(task: tuple[LocalFile | None, dict[str, Any] | None, str]) -> None:
