@@ -235,7 +235,7 @@ def listing(args: dict[str, Any]) -> dict[str, Any]:
     if have < count:
         # Rows in bulk (one fsync per 20,000): the listing does not depend on how
         # objects were made, and a million fsync'd creates take half an hour.
-        from oiocli.backends.embedded.bulk import insert_empty_objects
+        from benchmarks.bulk import insert_empty_objects
 
         t0 = time.perf_counter()
         added = insert_empty_objects(

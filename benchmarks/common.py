@@ -73,7 +73,7 @@ class Limit:
 
 @dataclass
 class Target:
-    """A target from issue 5: on the ratio to the limit, or on the figure itself."""
+    """A figure's target: on its ratio to the machine's limit, or on the figure itself."""
 
     on: str  # "ratio" or "value"
     op: str  # ">=", "<=", "<"

@@ -70,7 +70,8 @@ def _limit(name: str, unit: str, samples: list[float], note: str = "") -> Limit:
 
 
 def disk_write_fsync(cfg: Config) -> Limit:
-    """Hot: each write follows the deletion of a file of the same size (issue 5's figure)."""
+    """Hot: each write follows the deletion of a file of the same size (the figure the
+    targets are set against)."""
     buf = _buffer(cfg)
     path = cfg.work_dir / "limit-write"
     _write(path, cfg.size, buf)  # warm-up, whose pages the measured writes reuse

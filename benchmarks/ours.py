@@ -424,7 +424,7 @@ def _transfer_cli(ctx: Context, policy: str) -> list[Row]:
 
 
 def listing(ctx: Context) -> list[Row]:
-    """First page and whole listing of a big container (issue 5 asks for 1,000,000 objects)."""
+    """First page and whole listing of a big container (the target is for 1,000,000 objects)."""
     cfg = ctx.cfg
     n = cfg.list_objects
     names = [
@@ -444,7 +444,7 @@ def listing(ctx: Context) -> list[Row]:
         ans, _ = run_worker("listing", args, timeout=max(cfg.timeout, n / 100))
     except Exception as exc:  # noqa: BLE001
         return _error_rows("listing", names, exc)
-    note = "" if n >= 1_000_000 else "issue 5 target is for 1,000,000 objects"
+    note = "" if n >= 1_000_000 else "the target is for 1,000,000 objects"
     rows = [
         Row(
             "listing",

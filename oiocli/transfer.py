@@ -2,9 +2,11 @@
 
 The engine behind `oio object create --recursive`, `oio container save`,
 `oio object fetch --prefix/-D` and `oio container sync`. It calls only the
-public `ObjectStorageApi` (one instance, shared by the worker threads), never
-prints by itself and reports through a `Reporter`: an aggregate tqdm bar, a log
-line every N seconds, or JSON-lines events.
+public `ObjectStorageApi` (one instance, shared by the worker threads) and never
+prints: it emits events (`oiocli.transfer_events`: `Started`, `Planned`,
+`Progress`, `FileDone`, `FileFailed`, ..., `Finished`) to a listener, and folds
+them into `Stats`, the counters and exit code of the run. The commands render
+them (`oiocli.commands._progress`: a tqdm bar, log lines, JSON-lines events).
 
 Memory is constant in the number of files:
 - the local tree is walked one directory at a time (only the entries of the
@@ -30,31 +32,44 @@ import json
 import os
 import queue
 import stat
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 from oiocli.core.exceptions import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_PARTIAL,
     NoSuchContainer,
     NoSuchObject,
     OioException,
     UnrecoverableContent,
 )
+from oiocli.core.fsutil import FULL_ERRNOS, guess_type, mount_point, size_words, umask
 from oiocli.filters import Filter
+from oiocli.md5_cache import Md5Cache, md5_cache_path, md5_of_file
+from oiocli.transfer_events import (
+    Alert,
+    DeletesRefused,
+    EntryIgnored,
+    Event,
+    FileDeleted,
+    FileDone,
+    FileFailed,
+    FileSkipped,
+    Finished,
+    Listener,
+    Notice,
+    Planned,
+    PlanningDone,
+    Progress,
+    ResumeTeller,
+    Started,
+    Stats,
+    ignore,
+)
 
 DEFAULT_CONCURRENCY = 8
 PART_SUFFIX = ".oio-part"
-READ_SIZE = 1024 * 1024
-# A file modified this recently may change again within its mtime's granularity:
-# its MD5 is not cached ("racy git").
-MD5_CACHE_MIN_AGE = 2.0
 
 
 RESUME_NEEDS_DATA_DIR = (
@@ -69,39 +84,6 @@ class TransferError(OioException):
 
 class UnsortedListing(OioException):
     """A listing came out of order: sync stops rather than compare wrong pairs."""
-
-
-def describe(error: BaseException) -> str:
-    """One line saying what failed."""
-    if isinstance(error, OSError) and error.filename is not None:
-        text = f"{error.strerror or error}: {error.filename!r}"
-    else:
-        text = str(error) or error.__class__.__name__
-    return " ".join(text.split())
-
-
-def exit_code_of(error: BaseException) -> int:
-    code = getattr(error, "exit_code", None)
-    return code if isinstance(code, int) else EXIT_ERROR
-
-
-def human_size(value: float) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(value)  # pragma: no cover
-
-
-def size_words(value: int) -> str:
-    """A size for a message: `7.0MiB (7340032 bytes)`, exact and readable."""
-    return f"{value} bytes" if value < 1024 else f"{human_size(value)} ({value} bytes)"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 # -- local files ---------------------------------------------------------------
@@ -411,7 +393,7 @@ def fetch_to_file(
         result.sent += got
         expected = (fetched_meta.get("hash") or "").upper()
         if offset and expected:
-            actual = _md5_of_file(part)
+            actual = md5_of_file(part)
             if actual != expected:
                 with contextlib.suppress(OSError):
                     os.unlink(part)
@@ -428,7 +410,7 @@ def fetch_to_file(
         if mtime:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 os.utime(part, (float(mtime), float(mtime)))
-        os.chmod(part, 0o666 & ~_umask())
+        os.chmod(part, 0o666 & ~umask())
         os.replace(part, path)
         result.size = int(fetched_meta["size"])
         return result
@@ -441,36 +423,6 @@ def partial_size(path: str, meta: dict[str, Any]) -> int:
         return os.lstat(part_path(path, meta)).st_size
     except OSError:
         return 0
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def mount_point(path: str) -> str:
-    """The mount point of the file system holding `path` (or its nearest existing parent)."""
-    current = os.path.abspath(path)
-    while not os.path.exists(current) and current != os.path.dirname(current):
-        current = os.path.dirname(current)
-    try:
-        device = os.stat(current).st_dev
-    except OSError:
-        return current
-    while True:
-        parent = os.path.dirname(current)
-        if parent == current:
-            return current
-        try:
-            if os.stat(parent).st_dev != device:
-                return current
-        except OSError:
-            return current
-        current = parent
 
 
 def disk_full(
@@ -552,450 +504,6 @@ def _fetch_part(
     return got, fetched
 
 
-def _md5_of_file(path: str) -> str:
-    md5 = hashlib.md5()
-    with open(path, "rb", buffering=0) as f:
-        buf = bytearray(READ_SIZE)
-        view = memoryview(buf)
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            md5.update(view[:n])
-    return md5.hexdigest().upper()
-
-
-# -- MD5 cache -----------------------------------------------------------------
-
-
-class Md5Cache:
-    """MD5 of local files by (path, size, mtime), in a small SQLite file.
-
-    Best effort: any error disables it for the rest of the run.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn: Any = None
-        self._pending = 0
-        if path is None:
-            return
-        try:
-            import sqlite3
-
-            os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, size INTEGER, "
-                "mtime_ns INTEGER, md5 TEXT)"
-            )
-            conn.commit()
-            self._conn = conn
-        except Exception:  # noqa: BLE001 - a cache never fails a transfer
-            self._conn = None
-
-    def get(self, item: LocalFile) -> str | None:
-        if self._conn is None:
-            return None
-        key = os.path.abspath(item.path)
-        with self._lock:
-            try:
-                row = self._conn.execute(
-                    "SELECT size, mtime_ns, md5 FROM md5 WHERE path = ?", (key,)
-                ).fetchone()
-            except Exception:  # noqa: BLE001
-                self._conn = None
-                return None
-        if row and row[0] == item.size and row[1] == item.mtime_ns:
-            return row[2]
-        return None
-
-    def put(self, item: LocalFile, md5: str) -> None:
-        if self._conn is None or time.time() - item.mtime_ns / 1e9 < MD5_CACHE_MIN_AGE:
-            return
-        key = os.path.abspath(item.path)
-        with self._lock:
-            try:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO md5 (path, size, mtime_ns, md5) VALUES (?, ?, ?, ?)",
-                    (key, item.size, item.mtime_ns, md5),
-                )
-                self._pending += 1
-                if self._pending >= 200:
-                    self._conn.commit()
-                    self._pending = 0
-            except Exception:  # noqa: BLE001
-                self._conn = None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.commit()
-                    self._conn.close()
-                self._conn = None
-
-
-def md5_cache_path(api: Any) -> str:
-    data_dir = getattr(api, "data_dir", None)
-    if data_dir:
-        return os.path.join(data_dir, "cache", "md5.sqlite")
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "oiocli", "md5.sqlite")
-
-
-# -- statistics and progress -----------------------------------------------------
-
-
-SUMMARY_COLUMNS = (
-    "Files",
-    "Bytes",
-    "Skipped",
-    "Failed",
-    "Deleted",
-    "Resumed",
-    "Elapsed",
-    "Rate",
-)
-
-
-@dataclass
-class Stats:
-    """What a transfer did; every counter is updated under `lock`."""
-
-    files: int = 0  # transferred
-    bytes: int = 0  # sent or received (resumed bytes excluded)
-    skipped: int = 0  # identical, existing, or not a regular file
-    failed: int = 0
-    deleted: int = 0
-    resumed: int = 0  # bytes of interrupted transfers not sent again
-    planned_files: int = 0
-    planned_bytes: int = 0
-    live_bytes: int = 0  # bytes moved so far, failed attempts included
-    kept_bytes: int = 0  # bytes of interrupted transfers known to be kept so far
-    skipped_planned: int = 0  # planned files found identical: done, without a transfer
-    planning: bool = True  # the walk or listing is still going
-    refused_deletes: int = 0
-    codes: set[int] = field(default_factory=set)
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
-
-    @property
-    def rate(self) -> float:
-        elapsed = self.elapsed
-        return self.bytes / elapsed if elapsed > 0 else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "Files": self.files,
-            "Bytes": self.bytes,
-            "Skipped": self.skipped,
-            "Failed": self.failed,
-            "Deleted": self.deleted,
-            "Resumed": self.resumed,
-            "Elapsed": round(self.elapsed, 3),
-            "Rate": round(self.rate, 1),
-        }
-
-    def exit_code(self) -> int:
-        """0 when all went well; 8 when some files failed (or deletions were refused),
-        the failures' own code when every file failed the same way."""
-        if not self.failed and not self.refused_deletes:
-            return EXIT_OK
-        if (
-            not self.files
-            and not self.skipped
-            and not self.deleted
-            and not self.refused_deletes
-            and len(self.codes) == 1
-        ):
-            return next(iter(self.codes))
-        return EXIT_PARTIAL
-
-
-class Reporter:
-    """Progress of one transfer on `stream` (stderr).
-
-    mode: None (quiet: warnings only), "bar" (one aggregate tqdm bar), "log" (a
-    line every `interval` seconds) or "json" (JSON-lines events: start, file,
-    progress every `interval` seconds, warning, message, summary).
-    """
-
-    def __init__(
-        self,
-        stream: IO[str] | None = None,
-        mode: str | None = None,
-        interval: float | None = None,
-        operation: str = "transfer",
-    ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.mode = mode
-        self.interval = interval or (1.0 if mode == "json" else 10.0)
-        self.operation = operation
-        self.stats = Stats()
-        self._write_lock = threading.Lock()
-        self._bar: Any = None
-        self._last_refresh = 0.0
-        self._ticker: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._kept: dict[str, int] = {}  # resumed offsets announced, by file name
-
-    # -- lifecycle
-    def start(self, **fields: Any) -> None:
-        self.stats.started = time.monotonic()
-        if self.mode == "json":
-            self._event("start", operation=self.operation, **fields)
-        if self.mode == "bar":
-            from tqdm import tqdm
-
-            try:
-                columns = os.get_terminal_size(self.stream.fileno()).columns
-            except (AttributeError, OSError, ValueError):
-                columns = 0
-            width: dict[str, Any] = {"dynamic_ncols": True} if columns else {"ncols": 100}
-            self._bar = tqdm(
-                total=0,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                file=self.stream,
-                leave=False,
-                desc="0/0+ files",
-                **width,
-            )
-        if self.mode in ("log", "json"):
-            self._ticker = threading.Thread(target=self._tick, daemon=True)
-            self._ticker.start()
-
-    def close(self, interrupted: bool = False) -> None:
-        """Stop reporting: a last log line (or the summary event)."""
-        stats = self.stats
-        if stats.finished is None:
-            stats.finished = time.monotonic()
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(5)
-            self._ticker = None
-        if self._bar is not None:
-            self._last_refresh = 0.0
-            self._bar_update(0)  # the final state, however briefly
-            with self._write_lock:
-                self._bar.close()
-            self._bar = None
-        if self.mode == "log":
-            self._write(self._log_line(final=True, interrupted=interrupted))
-        if self.mode == "json":
-            fields = {k.lower(): v for k, v in stats.summary().items()}
-            self._event("summary", interrupted=interrupted, **fields)
-
-    def _tick(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.mode == "log":
-                self._write(self._log_line())
-            else:
-                self._event("progress", **self._progress_fields())
-
-    # -- counters (called from worker threads)
-    def planned(self, size: int) -> None:
-        with self.stats.lock:
-            self.stats.planned_files += 1
-            self.stats.planned_bytes += size
-        self._bar_update(0)
-
-    def planning_done(self) -> None:
-        with self.stats.lock:
-            self.stats.planning = False
-        self._bar_update(0)
-
-    def add_bytes(self, n: int) -> None:
-        with self.stats.lock:
-            self.stats.live_bytes += n
-        self._bar_update(n)
-
-    def resumed(self, name: str, offset: int) -> None:
-        """File `name` continues an interrupted transfer at `offset`: those bytes count
-        as done (the bar starts there), not as moved (the rate and ETA ignore them)."""
-        with self.stats.lock:
-            self.stats.kept_bytes += offset
-            self._kept[name] = self._kept.get(name, 0) + offset
-        self._bar_keep(offset)
-
-    def done(
-        self,
-        action: str,
-        name: str,
-        size: int,
-        moved: int = 0,
-        resumed: int = 0,
-        **extra: Any,
-    ) -> None:
-        """A file was transferred (moved bytes sent or received, resumed kept)."""
-        with self.stats.lock:
-            self.stats.files += 1
-            self.stats.bytes += moved
-            self.stats.resumed += resumed
-            late = resumed - self._kept.pop(name, 0)  # kept bytes not announced before
-            self.stats.kept_bytes += late
-        if late:
-            self._bar_keep(late)
-        self._bar_update(0)
-        if self.mode == "json":
-            self._event(
-                "file",
-                action=action,
-                name=name,
-                status="ok",
-                size=size,
-                bytes=moved,
-                resumed=resumed,
-                **extra,
-            )
-
-    def skipped(self, action: str, name: str, size: int, reason: str, planned: bool) -> None:
-        with self.stats.lock:
-            self.stats.skipped += 1
-            if planned:  # still one of the planned files (done), but no bytes to move
-                self.stats.skipped_planned += 1
-                self.stats.planned_bytes -= size
-        self._bar_update(0)
-        if self.mode == "json":
-            self._event("file", action=action, name=name, status="skipped", reason=reason)
-
-    def failed(
-        self, action: str, name: str | None, error: BaseException, quiet: bool = False
-    ) -> None:
-        """A file failed: counted, and one stderr line (unless `quiet`: the caller
-        reports it) or a JSON event."""
-        with self.stats.lock:
-            self.stats.failed += 1
-            self.stats.codes.add(exit_code_of(error))
-        self._bar_update(0)
-        text = describe(error)
-        if self.mode == "json":
-            self._event("file", action=action, name=name, status="failed", error=text)
-        elif not quiet:
-            self.warn(f"{name}: {text}" if name and name not in text else text)
-
-    def deleted(self, name: str) -> None:
-        with self.stats.lock:
-            self.stats.deleted += 1
-        if self.mode == "json":
-            self._event("file", action="delete", name=name, status="ok")
-
-    # -- messages
-    def warn(self, message: str) -> None:
-        if self.mode == "json":
-            self._event("warning", message=message)
-        else:
-            self._write(message)
-
-    def message(self, message: str) -> None:
-        if self.mode == "json":
-            self._event("message", message=message)
-        else:
-            self._write(message)
-
-    # -- output
-    def _progress_fields(self) -> dict[str, Any]:
-        s = self.stats
-        with s.lock:
-            elapsed = s.elapsed
-            fields = {
-                "files": s.files,
-                "planned_files": s.planned_files,
-                "done_files": s.files + s.skipped_planned + s.failed,
-                "planning": s.planning,
-                "bytes": s.live_bytes,
-                "resumed": s.kept_bytes,
-                "planned_bytes": s.planned_bytes,
-                "skipped": s.skipped,
-                "failed": s.failed,
-                "deleted": s.deleted,
-                "elapsed": round(elapsed, 3),
-            }
-        rate = fields["bytes"] / elapsed if elapsed > 0 else 0.0
-        fields["rate"] = round(rate, 1)
-        left = fields["planned_bytes"] - fields["bytes"] - fields["resumed"]
-        fields["eta"] = None if s.planning or rate <= 0 else round(max(left, 0) / rate, 1)
-        return fields
-
-    def _log_line(self, final: bool = False, interrupted: bool = False) -> str:
-        f = self._progress_fields()
-        total_files = f"{f['done_files']}/{f['planned_files']}{'+' if f['planning'] else ''}"
-        total_bytes = human_size(f["planned_bytes"]) + ("+" if f["planning"] else "")
-        pct = ""
-        done = f["bytes"] + f["resumed"]
-        if f["planned_bytes"] > 0 and not f["planning"]:
-            pct = f" ({min(100.0, 100.0 * done / f['planned_bytes']):.0f}%)"
-        eta = "" if f["eta"] is None or final else f", ETA {_duration(f['eta'])}"
-        return (
-            f"{time.strftime('%H:%M:%S')} {self.operation}"
-            f"{(' interrupted' if interrupted else ' done') if final else ''}: "
-            f"{total_files} files, "
-            f"{human_size(done)}/{total_bytes}{pct}, {human_size(f['rate'])}/s, "
-            f"{f['skipped']} skipped, {f['failed']} failed"
-            f"{', ' + str(f['deleted']) + ' deleted' if f['deleted'] else ''}, "
-            f"{_duration(f['elapsed'])} elapsed{eta}"
-        )
-
-    def _bar_update(self, n: int) -> None:
-        bar = self._bar
-        if bar is None:
-            return
-        s = self.stats
-        with self._write_lock:
-            total = max(s.planned_bytes, bar.n + n)
-            if bar.total != total:
-                bar.total = total
-            bar.set_description_str(
-                f"{s.files + s.skipped_planned + s.failed}/{s.planned_files}"
-                f"{'+' if s.planning else ''} files",
-                refresh=False,
-            )
-            if n:
-                bar.update(n)  # tqdm redraws at most every mininterval
-            elif time.monotonic() - self._last_refresh >= 0.2:
-                bar.refresh()
-            else:
-                return
-            self._last_refresh = time.monotonic()
-
-    def _bar_keep(self, n: int) -> None:
-        """Advance the bar by `n` kept bytes without counting them in its rate."""
-        bar = self._bar
-        if bar is None or n <= 0:
-            return
-        with self._write_lock:
-            bar.initial += n
-            bar.n += n
-            bar.last_print_n += n
-            bar.total = max(self.stats.planned_bytes, bar.n)
-            bar.refresh()
-
-    def _event(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": round(time.time(), 3), **fields}
-        self._write(json.dumps(record, default=str))
-
-    def _write(self, line: str) -> None:
-        with self._write_lock:
-            try:
-                if self._bar is not None:
-                    self._bar.clear()
-                self.stream.write(line + "\n")
-                self.stream.flush()
-                if self._bar is not None:
-                    self._bar.refresh()
-            except (OSError, ValueError):
-                pass
-
-
 # -- worker pool ---------------------------------------------------------------
 
 
@@ -1069,7 +577,7 @@ class Transfer:
         api: Any,
         account: str,
         container: str,
-        reporter: Reporter | None = None,
+        listener: Listener | None = None,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         chunk_concurrency: int | None = None,
@@ -1082,12 +590,13 @@ class Transfer:
         md5_cache: bool = True,
         page_size: int | None = None,
         filter: Filter | None = None,  # noqa: A002 - the name the commands use
+        stats: Stats | None = None,
     ) -> None:
         self.api = api
         self.account = account
         self.container = container
-        self.reporter = reporter or Reporter()
-        self.stats = self.reporter.stats
+        self.listener = listener or ignore
+        self.stats = stats if stats is not None else Stats()  # the events folded
         self.concurrency = max(1, int(concurrency))
         self.chunk_concurrency = chunk_concurrency
         self.resume = resume
@@ -1105,18 +614,35 @@ class Transfer:
         self._dirs_lock = threading.Lock()
 
     # -- helpers
+    def emit(self, event: Event) -> None:
+        """Count `event` in `stats`, then tell the listener."""
+        self.stats.apply(event)
+        self.listener(event)
+
+    @contextlib.contextmanager
+    def _session(self, operation: str) -> Iterator[None]:
+        """Started ... Finished around one run (Finished(interrupted) if it raises)."""
+        self.emit(Started(operation, {"container": self.container}))
+        try:
+            yield
+        except BaseException:
+            self.emit(Finished(interrupted=True))
+            raise
+        if self.stats.resumed:
+            self.emit(Notice(f"resumed: {size_words(self.stats.resumed)} not sent again"))
+        self.emit(Finished())
+
     def _skip_local(self, path: str, reason: str) -> None:
-        self.reporter.warn(f"Skipping {path!r}: {reason}")
-        with self.stats.lock:
-            self.stats.skipped += 1
+        self.emit(EntryIgnored(f"Skipping {path!r}: {reason}"))
 
     def _skip_marker(self, name: str) -> None:
-        self.reporter.warn(f"Skipping object {name!r}: a directory marker, not a file")
-        with self.stats.lock:
-            self.stats.skipped += 1
+        self.emit(EntryIgnored(f"Skipping object {name!r}: a directory marker, not a file"))
 
     def _local_error(self, error: BaseException) -> None:
-        self.reporter.failed("walk", None, error)
+        self.emit(FileFailed("walk", None, error))
+
+    def _progress(self, nbytes: int) -> None:
+        self.emit(Progress(nbytes))
 
     def _run(self, tasks: Iterable[Any], handler: Callable[[Any], None]) -> None:
         pool = _Pool(self.concurrency, handler)
@@ -1127,28 +653,29 @@ class Transfer:
             # a listing failed, or Ctrl-C: queued tasks are dropped, running ones are
             # not waited for (daemon threads)
             pool.abort()
-            self.reporter.planning_done()
+            self.emit(PlanningDone())
             raise
-        self.reporter.planning_done()
+        self.emit(PlanningDone())
         pool.close()
 
     def _guard(self, action: str, name: str, work: Callable[[], None]) -> None:
         try:
             work()
         except Exception as exc:  # noqa: BLE001 - one file never stops the others
-            self.reporter.failed(action, name, exc)
+            self.emit(FileFailed(action, name, exc))
 
     # -- uploads
     def upload_file(self, item: LocalFile) -> None:
+        kept = ResumeTeller(item.name, self.emit)
         kwargs: dict[str, Any] = {
             "obj_name": item.name,
             "policy": self.policy,
-            "mime_type": self.mime_type or _guess_type(item.name),
+            "mime_type": self.mime_type or guess_type(item.name),
             "properties": self.properties,
-            "progress": self.reporter.add_bytes,
-            "on_resume": lambda offset: self.reporter.resumed(item.name, offset),
+            "progress": self._progress,
+            "on_resume": kept.announce,
         }
-        if getattr(self.api, "data_dir", None):
+        if self.api.resumable_uploads:
             kwargs["keep_journal"] = True  # an interrupted upload can be resumed later
         if not self.autocreate:
             kwargs["autocreate"] = False
@@ -1163,19 +690,18 @@ class Transfer:
         note = meta.get("resume")
         # in a tree, most files have nothing to resume: only a restart is news
         if note and note.startswith("restarted"):
-            self.reporter.warn(f"{item.name}: {note}")
-        self.reporter.done(
-            "upload", item.name, size, moved=size - resumed, resumed=resumed, hash=md5
-        )
+            self.emit(Alert(f"{item.name}: {note}"))
+        kept.settle(resumed)
+        self.emit(FileDone("upload", item.name, size, size - resumed, resumed, md5))
 
     def _uploads_resumable(self) -> bool:
         """Upload journals live in the namespace's data directory: none over a proxy."""
-        if getattr(self.api, "data_dir", None):
+        if self.api.resumable_uploads:
             return True
         with self._dirs_lock:
             warned, self._resume_warned = self._resume_warned, True
         if not warned:
-            self.reporter.warn(RESUME_NEEDS_DATA_DIR)
+            self.emit(Alert(RESUME_NEEDS_DATA_DIR))
         return False
 
     def _prepare_container(self) -> None:
@@ -1185,17 +711,19 @@ class Transfer:
 
     def upload(self, items: Iterable[LocalFile]) -> Stats:
         """Upload every file of `items`, `concurrency` at once (no comparison)."""
-        self._prepare_container()
+        with self._session("upload"):
+            self._prepare_container()
 
-        def planned() -> Iterator[LocalFile]:
-            for item in items:
-                self.reporter.planned(item.size)
-                yield item
+            def planned() -> Iterator[LocalFile]:
+                for item in items:
+                    self.emit(Planned(item.name, item.size))
+                    yield item
 
-        self._run(
-            planned(), lambda item: self._guard("upload", item.name, lambda: self.upload_file(item))
-        )
-        return self._finish()
+            self._run(
+                planned(),
+                lambda item: self._guard("upload", item.name, lambda: self.upload_file(item)),
+            )
+        return self.stats
 
     def upload_paths(self, paths: list[str], names: list[str] | None = None) -> Stats:
         """Upload files and trees (`local_sources`), `concurrency` at once.
@@ -1205,54 +733,20 @@ class Transfer:
         again what it finished; the trees are compared with the listing, not
         object by object. Files the filter leaves out are not uploaded.
         """
-        self._prepare_container()
-        if self.use_md5_cache and not self.overwrite:
-            self._md5_cache = Md5Cache(md5_cache_path(self.api))
         identical = 0
 
-        def tasks() -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
-            for index, path in enumerate(paths):
-                name = names[index] if names else None
-                try:
-                    st = os.stat(path)
-                except OSError as exc:
-                    self._local_error(exc)
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    prefix = name or ""
-                    if prefix and not prefix.endswith("/"):
-                        prefix += "/"
-                    walk = self._filter_local(
-                        walk_local(path, prefix, self._skip_local, self._local_error), len(prefix)
-                    )
-                    yield from self._with_objects(walk, prefix)
-                elif stat.S_ISREG(st.st_mode):
-                    item = LocalFile(
-                        name or os.path.basename(path.rstrip("/")) or path,
-                        path,
-                        st.st_size,
-                        st.st_mtime_ns,
-                    )
-                    base = os.path.basename(path.rstrip("/")) or path
-                    if self.filter and not self.filter.wants(base, item.size, item.mtime_ns / 1e9):
-                        continue
-                    yield item, None if self.overwrite else self._object(item.name)
-                else:
-                    self._skip_local(path, "not a regular file")
-
         def planned() -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
-            for task in tasks():
-                self.reporter.planned(task[0].size)
+            for task in self._upload_tasks(paths, names):
+                self.emit(Planned(task[0].name, task[0].size))
                 yield task
 
         def upload(task: tuple[LocalFile, dict[str, Any] | None]) -> None:
-            nonlocal identical
             item, entry = task
 
             def work() -> None:
                 nonlocal identical
                 if entry is not None and self._same(item, entry):
-                    self.reporter.skipped("upload", item.name, item.size, "identical", planned=True)
+                    self.emit(FileSkipped("upload", item.name, item.size, "identical", True))
                     with self.stats.lock:
                         identical += 1
                     return
@@ -1260,17 +754,57 @@ class Transfer:
 
             self._guard("upload", item.name, work)
 
-        try:
-            self._run(planned(), upload)
-        finally:
-            if self._md5_cache is not None:
-                self._md5_cache.close()
-        if identical:
-            self.reporter.message(
-                f"{identical} file(s) skipped: already in container {self.container!r} with "
-                "the same size and MD5 (give --overwrite to upload them again)"
-            )
-        return self._finish()
+        with self._session("upload"):
+            self._prepare_container()
+            if self.use_md5_cache and not self.overwrite:
+                self._md5_cache = Md5Cache(md5_cache_path(self.api))
+            try:
+                self._run(planned(), upload)
+            finally:
+                if self._md5_cache is not None:
+                    self._md5_cache.close()
+            if identical:
+                self.emit(
+                    Notice(
+                        f"{identical} file(s) skipped: already in container "
+                        f"{self.container!r} with the same size and MD5 (give --overwrite "
+                        "to upload them again)"
+                    )
+                )
+        return self.stats
+
+    def _upload_tasks(
+        self, paths: list[str], names: list[str] | None
+    ) -> Iterator[tuple[LocalFile, dict[str, Any] | None]]:
+        """Each file to upload with its existing object (None: none, or `overwrite`)."""
+        for index, path in enumerate(paths):
+            name = names[index] if names else None
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                self._local_error(exc)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                prefix = name or ""
+                if prefix and not prefix.endswith("/"):
+                    prefix += "/"
+                walk = self._filter_local(
+                    walk_local(path, prefix, self._skip_local, self._local_error), len(prefix)
+                )
+                yield from self._with_objects(walk, prefix)
+            elif stat.S_ISREG(st.st_mode):
+                item = LocalFile(
+                    name or os.path.basename(path.rstrip("/")) or path,
+                    path,
+                    st.st_size,
+                    st.st_mtime_ns,
+                )
+                base = os.path.basename(path.rstrip("/")) or path
+                if self.filter and not self.filter.wants(base, item.size, item.mtime_ns / 1e9):
+                    continue
+                yield item, None if self.overwrite else self._object(item.name)
+            else:
+                self._skip_local(path, "not a regular file")
 
     def _same(self, item: LocalFile, entry: dict[str, Any]) -> bool:
         """The object already holds this file: same size and MD5 (and policy, if one
@@ -1338,6 +872,7 @@ class Transfer:
     def download_file(self, entry: dict[str, Any], path: str) -> None:
         name = entry["name"]
         self._makedirs(os.path.dirname(path))
+        kept = ResumeTeller(name, self.emit)
         result = fetch_to_file(
             self.api,
             self.account,
@@ -1346,16 +881,22 @@ class Transfer:
             path,
             meta=entry,
             resume=self.resume,
-            progress=self.reporter.add_bytes,
-            on_resume=lambda offset: self.reporter.resumed(name, offset),
+            progress=self._progress,
+            on_resume=kept.announce,
         )
         if result.note and result.note != "resumed":
-            self.reporter.warn(f"{name}: {result.note}")
-        self.reporter.done("download", name, result.size, moved=result.sent, resumed=result.resumed)
+            self.emit(Alert(f"{name}: {result.note}"))
+        kept.settle(result.resumed)
+        self.emit(FileDone("download", name, result.size, result.sent, result.resumed))
 
     def download(self, directory: str, prefix: str | None = None) -> Stats:
         """Every object (under `prefix`) to `directory/<name>`; existing files are
         skipped unless `overwrite`."""
+        with self._session("download"):
+            self._download(directory, prefix)
+        return self.stats
+
+    def _download(self, directory: str, prefix: str | None = None) -> None:
         root = os.path.abspath(directory)
         existing = 0
 
@@ -1373,13 +914,13 @@ class Transfer:
                 try:
                     path = local_path(root, name)
                 except TransferError as exc:
-                    self.reporter.failed("download", name, exc)
+                    self.emit(FileFailed("download", name, exc))
                     continue
                 if not self.overwrite and os.path.lexists(path):
-                    self.reporter.skipped("download", name, 0, "exists", planned=False)
+                    self.emit(FileSkipped("download", name, 0, "exists", planned=False))
                     existing += 1
                     continue
-                self.reporter.planned(int(entry.get("size") or 0))
+                self.emit(Planned(name, int(entry.get("size") or 0)))
                 yield entry, path
 
         os.makedirs(root, exist_ok=True)
@@ -1390,10 +931,9 @@ class Transfer:
             ),
         )
         if existing:
-            self.reporter.message(
-                f"{existing} existing file(s) skipped: give --overwrite to replace them"
+            self.emit(
+                Notice(f"{existing} existing file(s) skipped: give --overwrite to replace them")
             )
-        return self._finish()
 
     def _wants_entry(self, entry: dict[str, Any]) -> bool:
         assert self.filter is not None
@@ -1414,15 +954,9 @@ class Transfer:
 
     # -- sync
     def _md5(self, item: LocalFile) -> str:
-        cache = self._md5_cache
-        if cache is not None:
-            cached = cache.get(item)
-            if cached:
-                return cached
-        md5 = _md5_of_file(item.path)
-        if cache is not None:
-            cache.put(item, md5)
-        return md5
+        if self._md5_cache is None:
+            return md5_of_file(item.path)
+        return self._md5_cache.md5(item.path, item.size, item.mtime_ns)
 
     def _differs(self, item: LocalFile, entry: dict[str, Any]) -> str | None:
         """Why a local file and an object differ (None: identical)."""
@@ -1483,6 +1017,17 @@ class Transfer:
     ) -> Stats:
         """Make the destination like the source: transfer what is missing or differs
         (size, then MD5), then, with `delete`, delete what the source lacks."""
+        with self._session("upload" if upload else "download"):
+            self._sync(directory, upload, delete, max_delete)
+        return self.stats
+
+    def _sync(
+        self,
+        directory: str,
+        upload: bool,
+        delete: bool = False,
+        max_delete: int | None = None,
+    ) -> None:
         root = os.path.abspath(directory)
         if upload:
             self._prepare_container()
@@ -1498,7 +1043,7 @@ class Transfer:
                 nonlocal extra_count
                 for item, entry in self._pairs(root, upload):
                     if upload and item is not None:
-                        self.reporter.planned(item.size)
+                        self.emit(Planned(item.name, item.size))
                         yield item, entry, ""
                     elif not upload and entry is not None:
                         if is_directory_marker(entry):
@@ -1507,9 +1052,9 @@ class Transfer:
                         try:
                             path = local_path(root, entry["name"])
                         except TransferError as exc:
-                            self.reporter.failed("download", entry["name"], exc)
+                            self.emit(FileFailed("download", entry["name"], exc))
                             continue
-                        self.reporter.planned(int(entry.get("size") or 0))
+                        self.emit(Planned(entry["name"], int(entry.get("size") or 0)))
                         yield item, entry, path
                     elif delete:
                         name = item.name if item is not None else entry["name"]  # type: ignore[index]
@@ -1522,7 +1067,6 @@ class Transfer:
             extras.close()
             if self._md5_cache is not None:
                 self._md5_cache.close()
-        return self._finish()
 
     def _sync_task(self, upload: bool) -> Callable[[Any], None]:
         def run(task: tuple[LocalFile | None, dict[str, Any] | None, str]) -> None:
@@ -1534,7 +1078,7 @@ class Transfer:
                 if item is not None and entry is not None:
                     reason = self._differs(item, entry)
                     if reason is None:
-                        self.reporter.skipped(action, name, item.size, "identical", planned=True)
+                        self.emit(FileSkipped(action, name, item.size, "identical", planned=True))
                         return
                 if upload:
                     self.upload_file(item)  # type: ignore[arg-type]
@@ -1552,19 +1096,20 @@ class Transfer:
             return
         where = f"container {self.container!r}" if upload else f"directory {root!r}"
         if self.stats.failed:
-            self.reporter.warn(
-                f"Not deleting {count} extra file(s) from {where}: some transfers failed"
+            self.emit(
+                DeletesRefused(
+                    count, f"Not deleting {count} extra file(s) from {where}: some transfers failed"
+                )
             )
-            with self.stats.lock:
-                self.stats.refused_deletes += count
             return
         if max_delete is not None and count > max_delete:
-            self.reporter.warn(
-                f"Not deleting {count} extra file(s) from {where}: more than "
-                f"--max-delete {max_delete}"
+            self.emit(
+                DeletesRefused(
+                    count,
+                    f"Not deleting {count} extra file(s) from {where}: more than "
+                    f"--max-delete {max_delete}",
+                )
             )
-            with self.stats.lock:
-                self.stats.refused_deletes += count
             return
         extras.seek(0)
 
@@ -1578,7 +1123,7 @@ class Transfer:
                     self.api.object_delete(self.account, self.container, name)
                 else:
                     os.unlink(local_path(root, name))
-                self.reporter.deleted(name)
+                self.emit(FileDeleted(name))
 
             self._guard("delete", name, work)
 
@@ -1628,7 +1173,7 @@ class Transfer:
                         try:
                             local_path(root, name)
                         except TransferError as exc:
-                            self.reporter.failed("download", name, exc)
+                            self.emit(FileFailed("download", name, exc))
                             continue
                         window.append(PlanRow(action, name, int(entry.get("size") or 0), "new"))  # type: ignore[union-attr]
                 elif delete:
@@ -1649,38 +1194,26 @@ class Transfer:
             executor.shutdown(wait=False, cancel_futures=True)
             if self._md5_cache is not None:
                 self._md5_cache.close()
-            self.reporter.planning_done()
+            self.emit(PlanningDone())
         if max_delete is not None and deletes > max_delete:
-            self.reporter.warn(
-                f"{deletes} deletion(s) planned, more than --max-delete {max_delete}: "
-                "a real run would delete nothing"
+            self.emit(
+                DeletesRefused(
+                    deletes,
+                    f"{deletes} deletion(s) planned, more than --max-delete {max_delete}: "
+                    "a real run would delete nothing",
+                )
             )
-            with self.stats.lock:
-                self.stats.refused_deletes += deletes
-        self._finish()
+        # counted, not told: a plan is no transfer that starts and finishes
+        self.stats.apply(Finished())
 
     def _plan_pair(self, action: str, item: LocalFile, entry: dict[str, Any]) -> PlanRow | None:
         try:
             reason = self._differs(item, entry)
         except (OioException, OSError) as exc:
-            self.reporter.failed(action, item.name, exc)
+            self.emit(FileFailed(action, item.name, exc))
             return None
         if reason is None:
-            with self.stats.lock:
-                self.stats.skipped += 1
+            self.emit(FileSkipped(action, item.name, item.size, "identical", False, listed=False))
             return None
         size = item.size if action == "upload" else int(entry.get("size") or 0)
         return PlanRow(action, item.name, size, reason)
-
-    def _finish(self) -> Stats:
-        if self.stats.finished is None:
-            self.stats.finished = time.monotonic()
-        if self.stats.resumed:
-            self.reporter.message(f"resumed: {size_words(self.stats.resumed)} not sent again")
-        return self.stats
-
-
-def _guess_type(name: str) -> str | None:
-    import mimetypes
-
-    return mimetypes.guess_type(name, strict=False)[0]

@@ -203,6 +203,22 @@ class ObjectStorageApi:
     def account_flush(self, account: str, **kwargs: Any) -> None:
         self.backend.account_flush(check_name("account", account), self._reqid(kwargs))
 
+    def account_flush_plan(self, account: str, **kwargs: Any) -> Iterator[list[Any]]:
+        """What `account_flush` would reset, changing nothing: the account's containers
+        as `container_list` gives them ([name, count, bytes, ...])."""
+        self.account_show(account)  # an unknown account fails here, not when iterated
+
+        def containers() -> Iterator[list[Any]]:
+            marker = None
+            while True:
+                page = self.container_list(account, limit=1000, marker=marker)
+                yield from page
+                if len(page) < 1000:
+                    return
+                marker = page[-1][0]
+
+        return containers()
+
     # ---------------------------------------------------------- containers
     def _container_system(self, system: dict | None) -> dict[str, str]:
         system = {str(k): str(v) for k, v in (system or {}).items()}
@@ -387,6 +403,62 @@ class ObjectStorageApi:
                     self.backend.content_delete(
                         account, container, obj["name"], obj["version"], reqid
                     )
+
+    def container_flush_plan(
+        self, account: str, container: str, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """What `container_flush` would delete, changing nothing: every object entry,
+        every version and delete marker (name order, newest version first)."""
+        return self._all_versions(
+            check_name("account", account), check_name("container", container)
+        )
+
+    def container_purge_plan(
+        self, account: str, container: str, maxvers: int | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """What `container_purge` would delete, changing nothing: the object entries
+        (name order, newest first) beyond the newest `maxvers` versions of each name
+        (default: the container's max versions, else the namespace's). As the purge
+        does, delete markers do not count, at least one version is kept, and a
+        negative `maxvers` deletes only the delete markers."""
+        account = check_name("account", account)
+        container = check_name("container", container)
+        if maxvers is None:
+            system = self.container_get_properties(account, container)["system"]
+            value = system.get("sys.m2.policy.version")
+            if value in (None, ""):
+                value = self.namespace_show().get("max_versions", 1)
+            maxvers = int(value)
+        entries = self._all_versions(account, container)
+        if maxvers < 0:
+            return (entry for entry in entries if entry.get("deleted"))
+        return self._beyond_newest(entries, max(maxvers, 1))
+
+    @staticmethod
+    def _beyond_newest(entries: Iterator[dict[str, Any]], keep: int) -> Iterator[dict[str, Any]]:
+        """The versions (newest first by name) after the `keep` newest of their name,
+        delete markers neither counted nor given."""
+        name, count = None, 0
+        for entry in entries:
+            if entry.get("deleted"):
+                continue
+            if entry["name"] != name:
+                name, count = entry["name"], 0
+            count += 1
+            if count > keep:
+                yield entry
+
+    def _all_versions(self, account: str, container: str) -> Iterator[dict[str, Any]]:
+        """Every version of every object, delete markers included, page after page."""
+        marker = None
+        while True:
+            page = self.backend.content_list(
+                account, container, LIST_LIMIT_MAX, marker=marker, versions=True
+            )
+            yield from page["objects"]
+            marker = page.get("next_marker")
+            if not page.get("truncated") or not marker:
+                return
 
     def container_snapshot(
         self,
@@ -585,6 +657,21 @@ class ObjectStorageApi:
         if resume_note:
             meta["resume"] = resume_note
         return result.chunks, result.size, meta["hash"] if append else result.hash, meta
+
+    @property
+    def resumable_uploads(self) -> bool:
+        """Uploads keep journals (in the namespace's data directory), so that an
+        interrupted one can resume: on an embedded namespace, not over a proxy."""
+        return bool(self.data_dir)
+
+    def upload_kept_bytes(self, account: str, container: str, obj: str, path: str) -> int:
+        """Bytes of an interrupted upload of file `path` to this object that a resume
+        would not send again (0: no journal, or the file changed since)."""
+        if not self.data_dir:
+            return 0
+        from oiocli.api.resume import durable_bytes
+
+        return durable_bytes(self.data_dir, account, container, obj, path)
 
     def _resume_state(
         self, account, container, obj_name, path, chunk_method, content_id, version, fresh=False

@@ -203,23 +203,11 @@ class FlushAccount(Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         if parsed_args.dry_run:
-            self.api.account_show(parsed_args.account)  # fails on an unknown account
             human = self.humanize(parsed_args)
             rows = [
                 (entry[0], entry[1], size_cell(entry[2], human), "would reset")
-                for entry in _all_containers(self.api, parsed_args.account)
+                for entry in self.api.account_flush_plan(parsed_args.account)
             ]
             return ("Name", "Count", "Bytes", "Action"), rows
         self.api.account_flush(parsed_args.account)
         return ("Name", "Count", "Bytes", "Action"), []
-
-
-def _all_containers(api: Any, account: str) -> list[list[Any]]:
-    entries: list[list[Any]] = []
-    marker = None
-    while True:
-        page = api.container_list(account, limit=1000, marker=marker)
-        entries.extend(page)
-        if len(page) < 1000:
-            return entries
-        marker = page[-1][0]

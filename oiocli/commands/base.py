@@ -9,7 +9,6 @@ table), so that a command starts as fast as cliff itself can.
 from __future__ import annotations
 
 import argparse
-import errno
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from cliff import columns as cliff_columns
 from cliff import command, lister, show
 
 from oiocli.core import exceptions as exc
+from oiocli.core.fsutil import FULL_ERRNOS, human_size, umask
 
 # -- formatters ----------------------------------------------------------------
 
@@ -332,17 +332,6 @@ class ShowOne(_Display, show.ShowOne):
 
 
 # -- columns -------------------------------------------------------------------
-
-
-def human_size(value: int | float | None) -> str:
-    if value is None:
-        return ""
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(size) < 1024 or unit == "PiB":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(value)  # pragma: no cover
 
 
 def human_rate(value: int | float | None) -> str:
@@ -734,21 +723,16 @@ def write_stream(
                 written += len(data)
                 if progress is not None:
                     progress(len(data))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException as error:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+        if isinstance(error, OSError) and error.errno in FULL_ERRNOS:
             from oiocli.transfer import disk_full
 
             raise disk_full(error, path, written, None) from None
         raise
     return written
-
-
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

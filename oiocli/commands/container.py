@@ -18,7 +18,6 @@ from oiocli.commands.base import (
     add_page_size_option,
     add_property_option,
     cid_of,
-    iter_objects,
     max_versions,
     positive_int,
     resolve_container,
@@ -447,18 +446,13 @@ class PurgeContainer(Lister):
         if not parsed_args.dry_run:
             self.api.container_purge(account, name, maxvers=parsed_args.max_versions)
             return columns, []
-        keep = parsed_args.max_versions
-        if keep is None:
-            info = self.api.container_get_properties(account, name)
-            keep = _int((info.get("system") or {}).get(VERSIONS_KEY) or 1)
-        rows = []
-        seen: dict[str, int] = {}
         human = self.humanize(parsed_args)
-        for entry in iter_objects(self.api, account, name, versions=True):
-            count = seen[entry["name"]] = seen.get(entry["name"], 0) + 1
-            if isinstance(keep, int) and keep > 0 and count > keep:
-                size = size_cell(entry.get("size"), human)
-                rows.append((entry["name"], entry["version"], size, "would purge"))
+        rows = [
+            (entry["name"], entry["version"], size_cell(entry.get("size"), human), "would purge")
+            for entry in self.api.container_purge_plan(
+                account, name, maxvers=parsed_args.max_versions
+            )
+        ]
         return columns, rows
 
 
@@ -490,7 +484,7 @@ class FlushContainer(Lister):
         human = self.humanize(parsed_args)
         rows = [
             (entry["name"], entry["version"], size_cell(entry.get("size"), human), "would delete")
-            for entry in iter_objects(self.api, account, name)
+            for entry in self.api.container_flush_plan(account, name)
         ]
         return columns, rows
 

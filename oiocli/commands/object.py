@@ -182,7 +182,7 @@ class CreateObject(MultiName):
             extra["chunk_concurrency"] = parsed_args.chunk_concurrency
         resumed = 0
         warned: list[bool] = []
-        journals = bool(getattr(self.api, "data_dir", None))  # none over a proxy
+        journals = self.api.resumable_uploads  # none over a proxy
 
         def resumable() -> bool:
             if journals:
@@ -197,9 +197,10 @@ class CreateObject(MultiName):
         def upload(job: tuple[str, str]) -> tuple[str, int, str, str]:
             nonlocal resumed
             from oiocli.commands.transfer import FileProgress
+            from oiocli.core.fsutil import guess_type
 
             path, name = job  # two files may share a base name: keep each its own path
-            mime_type = parsed_args.mime_type or _guess_type(name)
+            mime_type = parsed_args.mime_type or guess_type(name)
             resume = parsed_args.resume and path != "-" and resumable()
             # A journal is keyed by the path: every upload of a big enough file keeps
             # one, so that an interrupted upload can be resumed even without --resume.
@@ -238,7 +239,7 @@ class CreateObject(MultiName):
 
         rows = self.for_each(jobs, upload, lambda job: (job[1], None, None, "Failed"))
         if resumed:
-            from oiocli.transfer import size_words
+            from oiocli.core.fsutil import size_words
 
             notice(self, parsed_args, f"resumed: {size_words(resumed)} not sent again")
         return ("Name", "Size", "Hash", "Status"), rows
@@ -247,14 +248,12 @@ class CreateObject(MultiName):
         self, account: str, container: str, name: str, path: str, total: int | None
     ) -> None:
         """Ctrl-C during an upload: say what is stored and how to resume, if anything is."""
-        from oiocli.api.resume import durable_bytes
-        from oiocli.commands.base import human_size
         from oiocli.commands.transfer import interrupted
+        from oiocli.core.fsutil import human_size
 
-        data_dir = getattr(self.api, "data_dir", None)
-        if path == "-" or not data_dir:
+        if path == "-":
             return
-        kept = durable_bytes(data_dir, account, container, name, path)
+        kept = self.api.upload_kept_bytes(account, container, name, path)
         if kept:
             of = f" of {human_size(total)}" if total is not None else ""
             interrupted(self, f"{human_size(kept)}{of} of {name!r} stored")
@@ -273,12 +272,6 @@ class CreateObject(MultiName):
             )
         account, container = resolve_container(self, parsed_args, parsed_args.container)
         return upload_tree(self, parsed_args, account, container, files, names or None)
-
-
-def _guess_type(name: str) -> str | None:
-    import mimetypes
-
-    return mimetypes.guess_type(name, strict=False)[0]
 
 
 class _open_source:
@@ -472,9 +465,9 @@ class FetchObject(Lister):
     def _fetch_to_file(
         self, parsed_args: argparse.Namespace, account: str, container: str, target: str
     ) -> None:
-        from oiocli.commands.base import human_size
         from oiocli.commands.transfer import FileProgress, interrupted, notice
-        from oiocli.transfer import fetch_to_file, partial_size, size_words
+        from oiocli.core.fsutil import human_size, size_words
+        from oiocli.transfer import fetch_to_file, partial_size
 
         name = parsed_args.object
         meta = self.api.object_get_properties(account, container, name, version=parsed_args.version)
@@ -952,46 +945,49 @@ class UnsetObject(Command):
         )
 
 
-class TouchObject(MultiName):
+# Commands that do one thing to each object named, one row (name, done?) each:
+# verb -> (the ObjectStorageApi method, the result column).
+PER_OBJECT_VERBS: dict[str, tuple[str, str]] = {
+    "touch": ("object_touch", "Touched"),
+    "drain": ("object_drain", "Drained"),
+}
+
+
+class _PerObjectVerb(MultiName):
+    """`oio object <verb> <container> <object>...`: `PER_OBJECT_VERBS[verb]` on each."""
+
+    verb: str
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser, many=True)
+        _add_version_option(parser, many=True)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        _check_single_version(parsed_args)
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        method_name, column = PER_OBJECT_VERBS[self.verb]
+        method = getattr(self.api, method_name)
+
+        def apply(name: str) -> tuple[str, bool]:
+            method(account, container, name, version=parsed_args.version)
+            return name, True
+
+        rows = self.for_each(parsed_args.objects, apply, lambda name: (name, False))
+        return ("Name", column), rows
+
+
+class TouchObject(_PerObjectVerb):
     """Touch objects: emit a fresh event for each, changing no data."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _add_object_args(parser, many=True)
-        _add_version_option(parser, many=True)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        _check_single_version(parsed_args)
-        account, container = resolve_container(self, parsed_args, parsed_args.container)
-
-        def touch(name: str) -> tuple[str, bool]:
-            self.api.object_touch(account, container, name, version=parsed_args.version)
-            return name, True
-
-        rows = self.for_each(parsed_args.objects, touch, lambda name: (name, False))
-        return ("Name", "Touched"), rows
+    verb = "touch"
 
 
-class DrainObject(MultiName):
+class DrainObject(_PerObjectVerb):
     """Drain objects: delete their data, keep their metadata (fetch then fails)."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _add_object_args(parser, many=True)
-        _add_version_option(parser, many=True)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        _check_single_version(parsed_args)
-        account, container = resolve_container(self, parsed_args, parsed_args.container)
-
-        def drain(name: str) -> tuple[str, bool]:
-            self.api.object_drain(account, container, name, version=parsed_args.version)
-            return name, True
-
-        rows = self.for_each(parsed_args.objects, drain, lambda name: (name, False))
-        return ("Name", "Drained"), rows
+    verb = "drain"
 
 
 class TruncateObject(Command):

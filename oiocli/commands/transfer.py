@@ -224,27 +224,30 @@ def notice(cmd: Any, parsed_args: argparse.Namespace, text: str) -> None:
         cmd.app.stderr.write(text + "\n")
 
 
-def reporter(cmd: Any, parsed_args: argparse.Namespace, operation: str) -> Any:
-    from oiocli.transfer import Reporter
+def renderer(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> Any:
+    """The renderer of the command's --progress options, reading `stats`."""
+    from oiocli.commands._progress import renderer as make_renderer
 
     interval = getattr(parsed_args, "progress_interval", None)
     if interval is not None and interval <= 0:
         raise UsageError("--progress-interval must be > 0")
-    return Reporter(cmd.app.stderr, progress_mode(cmd.app, parsed_args), interval, operation)
+    return make_renderer(cmd.app.stderr, progress_mode(cmd.app, parsed_args), stats, interval)
 
 
-def engine(
-    cmd: Any, parsed_args: argparse.Namespace, account: str, container: str, operation: str
-) -> Any:
-    """A `Transfer` on the command's API, configured from the shared options."""
+def engine(cmd: Any, parsed_args: argparse.Namespace, account: str, container: str) -> Any:
+    """A `Transfer` on the command's API, configured from the shared options, its
+    events rendered on stderr."""
     from oiocli.transfer import Transfer
+    from oiocli.transfer_events import Stats
 
     properties = dict(getattr(parsed_args, "properties", None) or []) or None
+    stats = Stats()
     return Transfer(
         cmd.api,
         account,
         container,
-        reporter(cmd, parsed_args, operation),
+        renderer(cmd, parsed_args, stats),
+        stats=stats,
         concurrency=parsed_args.concurrency,
         chunk_concurrency=getattr(parsed_args, "chunk_concurrency", None),
         resume=parsed_args.resume,
@@ -264,10 +267,11 @@ def summary(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> tuple[Any,
 
     Sizes and rates read with units in a table; json, csv and value keep numbers.
     """
+    from oiocli.commands._progress import SUMMARY_COLUMNS
+    from oiocli.commands._progress import summary as summary_of
     from oiocli.commands.base import RateColumn, SizeColumn
-    from oiocli.transfer import SUMMARY_COLUMNS
 
-    data = stats.summary()
+    data = summary_of(stats)
     for key in ("Bytes", "Resumed"):
         data[key] = SizeColumn(data[key])
     data["Rate"] = RateColumn(data["Rate"])
@@ -276,16 +280,11 @@ def summary(cmd: Any, parsed_args: argparse.Namespace, stats: Any) -> tuple[Any,
 
 
 def run(job: Any, engine_obj: Any, cmd: Any = None, resumable: str = "") -> Any:
-    """Run `job()` between the reporter's start and close (close even on Ctrl-C).
-
-    On Ctrl-C of a `resumable` transfer, say how far it got and which command
-    resumes it (`resumable` says what a resume does).
-    """
-    engine_obj.reporter.start(container=engine_obj.container)
+    """Run `job()`; on Ctrl-C of a `resumable` transfer, say how far it got and which
+    command resumes it (`resumable` says what a resume does)."""
     try:
-        result = job()
+        return job()
     except KeyboardInterrupt:
-        engine_obj.reporter.close(interrupted=True)
         if cmd is None or not resumable:
             raise
         stats = engine_obj.stats
@@ -294,11 +293,6 @@ def run(job: Any, engine_obj: Any, cmd: Any = None, resumable: str = "") -> Any:
             f"{stats.files} of {stats.planned_files}{'+' if stats.planning else ''} files "
             f"done; {resumable}",
         )
-    except BaseException:
-        engine_obj.reporter.close(interrupted=True)
-        raise
-    engine_obj.reporter.close()
-    return result
 
 
 def upload_tree(
@@ -310,7 +304,7 @@ def upload_tree(
     names: list[str] | None,
 ) -> tuple[Any, Any]:
     """`object create --recursive`: every file and tree of `paths`, in parallel."""
-    transfer = engine(cmd, parsed_args, account, container, "upload")
+    transfer = engine(cmd, parsed_args, account, container)
     stats = run(
         lambda: transfer.upload_paths(paths, names),
         transfer,
@@ -330,7 +324,7 @@ def download_tree(
     prefix: str | None,
 ) -> tuple[Any, Any]:
     """`container save` / `object fetch --prefix -D`: objects to files under `directory`."""
-    transfer = engine(cmd, parsed_args, account, container, "download")
+    transfer = engine(cmd, parsed_args, account, container)
     stats = run(
         lambda: transfer.download(directory, prefix),
         transfer,
@@ -443,9 +437,7 @@ class SyncContainer(Lister):
         upload, directory, container = self._direction(parsed_args)
         if parsed_args.max_delete is not None and not parsed_args.delete:
             raise UsageError("--max-delete needs --delete")
-        transfer = engine(
-            self, parsed_args, self.account, container, "upload" if upload else "download"
-        )
+        transfer = engine(self, parsed_args, self.account, container)
         if parsed_args.dry_run:
             return ("Action", "Name", "Size", "Reason"), self._plan(
                 transfer, parsed_args, directory, upload
@@ -475,9 +467,10 @@ class SyncContainer(Lister):
 class FileProgress:
     """Progress of one file of `object create` / `object fetch` (not a tree).
 
-    auto/bar: a bar for this file; log/json: a `Reporter` for this file. A
-    resumed transfer reports its resumed offset through `resumed()` before its
-    first new byte: the bar starts there, and the ETA counts only what is left.
+    auto/bar: a bar for this file; log/json: the transfer renderer, fed the events
+    of this one file. A resumed transfer reports its resumed offset through
+    `resumed()` before its first new byte: the bar starts there, and the ETA counts
+    only what is left.
     """
 
     def __init__(
@@ -488,19 +481,29 @@ class FileProgress:
         self.total = total
         self.name = name
         self.action = action
-        self.reporter: Any = None
+        self.renderer: Any = None
+        self.stats: Any = None
         self.mode: str | None = None
+        self._kept: Any = None  # a ResumeTeller, with a renderer
         self._bar: Any = None
         self._bar_cm: Any = None
+
+    def _emit(self, event: Any) -> None:
+        self.stats.apply(event)
+        self.renderer(event)
 
     def __enter__(self) -> Any:
         self.mode = mode = progress_mode(self.cmd.app, self.parsed_args)
         if mode in ("log", "json"):
-            self.reporter = reporter(self.cmd, self.parsed_args, self.action)
-            self.reporter.start(name=self.name)
-            self.reporter.planned(self.total or 0)
-            self.reporter.planning_done()  # one file: its size is all there is to plan
-            return self.reporter.add_bytes
+            from oiocli import transfer_events as t
+
+            self.stats = t.Stats()
+            self.renderer = renderer(self.cmd, self.parsed_args, self.stats)
+            self._kept = t.ResumeTeller(self.name, self._emit)
+            self._emit(t.Started(self.action, {"name": self.name}))
+            self._emit(t.Planned(self.name, self.total or 0))
+            self._emit(t.PlanningDone())  # one file: its size is all there is to plan
+            return lambda n: self._emit(t.Progress(n))
         if mode != "bar":
             return None
         return self._advance
@@ -522,8 +525,8 @@ class FileProgress:
 
     def resumed(self, offset: int) -> None:
         """An interrupted transfer continues at `offset`: start the progress there."""
-        if self.reporter is not None:
-            self.reporter.resumed(self.name, offset)
+        if self._kept is not None:
+            self._kept.announce(offset)
         elif self.mode != "bar":
             return
         elif self._bar is None:
@@ -534,15 +537,20 @@ class FileProgress:
             self._bar.refresh()
 
     def done(self, size: int, moved: int, resumed: int = 0) -> None:
-        if self.reporter is not None:
-            self.reporter.done(self.action, self.name, size, moved=moved, resumed=resumed)
+        if self._kept is not None:
+            from oiocli.transfer_events import FileDone
+
+            self._kept.settle(resumed)
+            self._emit(FileDone(self.action, self.name, size, moved, resumed))
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self.reporter is not None:
+        if self.renderer is not None:
+            from oiocli.transfer_events import FileFailed, Finished, PlanningDone
+
             if isinstance(exc_info[1], Exception):
-                self.reporter.failed(self.action, self.name, exc_info[1], quiet=True)
-            self.reporter.planning_done()
-            self.reporter.close(interrupted=isinstance(exc_info[1], KeyboardInterrupt))
+                self._emit(FileFailed(self.action, self.name, exc_info[1], quiet=True))
+            self._emit(PlanningDone())
+            self._emit(Finished(interrupted=isinstance(exc_info[1], KeyboardInterrupt)))
         if self._bar_cm is not None:
             self._bar_cm.__exit__(*exc_info)
             self._bar_cm = self._bar = None

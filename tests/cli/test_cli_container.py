@@ -220,6 +220,40 @@ def test_flush(oio):
     oio.fails(3, "container", "flush", "nope")
 
 
+def _versions(oio, container):
+    return {(r["Name"], r["Version"]) for r in oio.json("object", "list", container, "--versions")}
+
+
+def test_purge_dry_run_lists_what_purge_deletes(oio):
+    """The plan is the purge's own rule: delete markers neither count nor go (unless
+    --max-versions -1, which removes only them), and 0 still keeps one version."""
+    for keep, expected in (("1", 2), ("0", 2), ("-1", 1), ("2", 1)):
+        name = f"vers{keep}"
+        oio.ok("container", "create", name, "--max-versions", "-1")
+        for i in range(3):
+            oio.ok("object", "create", name, "-", "--name", "a", input=f"{i}".encode())
+        oio.ok("object", "delete", name, "a")  # the newest entry: a delete marker
+        oio.ok("object", "create", name, "-", "--name", "b", input=b"only")
+        plan = oio.json("container", "purge", name, "--max-versions", keep, "--dry-run")
+        before = _versions(oio, name)
+        oio.ok("container", "purge", name, "--max-versions", keep)
+        removed = before - _versions(oio, name)
+        assert {(r["Name"], r["Version"]) for r in plan} == removed, keep
+        assert len(plan) == expected, keep
+
+
+def test_flush_dry_run_lists_every_version(oio):
+    oio.ok("container", "create", "vers", "--max-versions", "-1")
+    for i in range(2):
+        oio.ok("object", "create", "vers", "-", "--name", "a", input=f"{i}".encode())
+    oio.ok("object", "create", "vers", "-", "--name", "b", input=b"b")
+    plan = oio.json("container", "flush", "vers", "--dry-run")
+    assert {(r["Name"], r["Version"]) for r in plan} == _versions(oio, "vers")
+    assert len(plan) == 3
+    oio.ok("container", "flush", "vers")
+    assert _versions(oio, "vers") == set()
+
+
 def test_save(oio):
     files = {"a": b"1", "dir/b": b"22", "dir/sub/c": os.urandom(5000)}
     for name, data in files.items():

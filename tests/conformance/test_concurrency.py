@@ -1,4 +1,4 @@
-"""Issue 2, done-when 5: 8 processes write one container at once; nothing lost, stats exact."""
+"""8 processes write one container at once: nothing lost, statistics exact."""
 
 from __future__ import annotations
 

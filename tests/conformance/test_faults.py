@@ -1,4 +1,4 @@
-"""Issue 2, done-when 3: reads survive lost or corrupt fragments and copies, up to the limit."""
+"""Reads survive lost or corrupt fragments and copies, up to what the policy tolerates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2, done-when 6: memory stays bounded whatever the object size.
+"""Memory stays bounded whatever the object size.
 
 Each upload runs in a child process fed by a generator that yields one reused
 1 MiB bytes object, so the only memory that can grow is the API's own; the child

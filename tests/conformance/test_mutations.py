@@ -1,4 +1,4 @@
-"""Issue 2, done-when 4: truncate, drain, link, append and change of policy."""
+"""Truncate, drain, link, append and change of policy, as OpenIO SDS does them."""
 
 from __future__ import annotations
 

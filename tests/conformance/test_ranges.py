@@ -1,4 +1,4 @@
-"""Issue 2, done-when 2: random ranges return exactly the source bytes."""
+"""Random ranges return exactly the source bytes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2, done-when 1: a 50 MiB random object round-trips with every policy."""
+"""A 50 MiB random object round-trips with every storage policy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2, done-when 4: container snapshots are independent, frozen copies."""
+"""Container snapshots are independent, frozen copies."""
 
 from __future__ import annotations
 

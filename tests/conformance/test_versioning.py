@@ -1,4 +1,4 @@
-"""Issue 2, done-when 4: versioning (sys.m2.policy.version), delete markers, purge."""
+"""Versioning (sys.m2.policy.version), delete markers, purge, as OpenIO SDS does them."""
 
 from __future__ import annotations
 

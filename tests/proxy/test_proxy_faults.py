@@ -1,4 +1,4 @@
-"""Issue 7, done-when 2: faults of the services, met over HTTP.
+"""Faults of the services (rawx, proxy) met over HTTP: clear errors, nothing half done.
 
 Each test stops (or slows) a service of `oio namespace serve` at a precise point
 of a request, through the rawx's fault hook, so the outcome does not depend on

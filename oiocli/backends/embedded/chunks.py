@@ -33,6 +33,7 @@ from oiocli.core.exceptions import (
     ServerException,
     StorageFull,
 )
+from oiocli.core.fsutil import fsync_dir
 
 FOOTER = struct.Struct("<8sQIII")
 MAGIC = b"OIOCHK01"
@@ -72,7 +73,7 @@ def prepare_volume(volume: str, dir_mode: int = 0o700) -> None:
     makedirs_private(volume, dir_mode)
     for i in range(16**SUBDIR_CHARS):
         os.makedirs(os.path.join(volume, f"{i:0{SUBDIR_CHARS}X}"), dir_mode, exist_ok=True)
-    _fsync_dir(volume)
+    fsync_dir(volume)
 
 
 def chunk_url(volume: str, chunk_id: str) -> str:
@@ -115,14 +116,6 @@ class _BlockSummer:
         return struct.pack(f"<{len(self.crcs)}I", *self.crcs)
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class LocalChunkStore:
     """ChunkStore over volume directories."""
 
@@ -144,7 +137,7 @@ class LocalChunkStore:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
             except FileNotFoundError:
                 makedirs_private(parent, self.dir_mode)
-                _fsync_dir(os.path.dirname(parent))
+                fsync_dir(os.path.dirname(parent))
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
         except FileExistsError:
             raise Conflict(f"Chunk already exists: {url}") from None
@@ -183,7 +176,7 @@ class LocalChunkStore:
                     os.unlink(path)
                 except OSError:
                     pass
-        _fsync_dir(parent)
+        fsync_dir(parent)
         return {"size": size}
 
     def _open(self, url: str) -> tuple[int, int, dict[str, Any], int, list[int]]:
@@ -289,4 +282,4 @@ class LocalChunkStore:
             if exc.errno != errno.EXDEV:
                 _raise_os_error(exc, url)
             raise BadRequest(f"Cannot link {url} across file systems") from None
-        _fsync_dir(os.path.dirname(dst))
+        fsync_dir(os.path.dirname(dst))

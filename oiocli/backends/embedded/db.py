@@ -28,6 +28,7 @@ from oiocli.core.exceptions import (
     ServiceBusy,
     StorageFull,
 )
+from oiocli.core.fsutil import mount_point
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -128,29 +129,10 @@ def connect(path: str, synchronous: str = "FULL", create: bool = True) -> sqlite
     return conn
 
 
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def check_writable(conn: sqlite3.Connection, path: str) -> None:
     """Forbidden when `conn` was opened read-only: before a write changes anything."""
     if isinstance(conn, ReadOnlyConnection):
         raise Forbidden(f"Cannot write database {path}: the namespace is read-only ({conn.reason})")
-
-
-def _mount_point(path: str) -> str:
-    path = os.path.abspath(path)
-    try:
-        dev = os.stat(path).st_dev
-        while path != os.path.dirname(path) and os.stat(os.path.dirname(path)).st_dev == dev:
-            path = os.path.dirname(path)
-    except OSError:
-        pass
-    return path
 
 
 def space_note(path: str) -> str:
@@ -160,7 +142,7 @@ def space_note(path: str) -> str:
     where, so an operator knows what to free (or which limit was hit).
     """
     directory = os.path.dirname(os.path.abspath(path))
-    note = f"file system {_mount_point(directory)}"
+    note = f"file system {mount_point(directory)}"
     with contextlib.suppress(OSError):
         st = os.statvfs(directory)
         note += f", {st.f_bavail * st.f_frsize} bytes free"

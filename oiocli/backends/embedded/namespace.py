@@ -55,6 +55,7 @@ from oiocli.core.exceptions import (
     NotEnoughVolumes,
     OioException,
 )
+from oiocli.core.fsutil import fsync_dir
 from oiocli.core.storage_method import PolicyTable
 
 LOG = logging.getLogger("oiocli")
@@ -507,7 +508,7 @@ class Namespace:
                     self.emit(nsc, "account.create", {"account": account}, reqid)
                 os.replace(tmp, path)
                 moved = True
-                db.fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
                 if before_commit is not None:
                     before_commit()
                 nsc.execute(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.container_db import DELETED_PROP, compute_cid
 from oiocli.backends.embedded.namespace import NS_SCHEMA
+from oiocli.core.fsutil import fsync_dir
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.namespace import Namespace
@@ -193,7 +194,7 @@ def rebuild_directory(ns: Namespace, why: str) -> list[dict[str, Any]]:
         os.unlink(tmp + "-wal")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp + "-shm")
-    db.fsync_dir(os.path.dirname(path))
+    fsync_dir(os.path.dirname(path))
     rows.append(
         {
             "scope": path,

@@ -2,10 +2,11 @@
 
 It has the methods and attributes of `EmbeddedNamespace`'s name-based API (the
 ones the facade and the checks use), each mapped onto HTTP requests to an
-OpenIO proxy (`/v3.0/<NS>/...`) and to its account service (`/v1.0/account/...`);
-reference/openio.md, section 4, describes both. Where one embedded call needs
-several requests (a truncate, an unbounded listing), the requests are ordered so
-that a failure in the middle leaves the object consistent.
+OpenIO proxy (`/v3.0/<NS>/...`) and to its account service (`/v1.0/account/...`),
+as OpenIO SDS 7.3.0's own clients send them (`oio/container/client.py`,
+`oio/account/client.py`; the proxy's routes in its `proxy/` sources). Where one
+embedded call needs several requests (a truncate, an unbounded listing), the
+requests are ordered so that a failure in the middle leaves the object consistent.
 
 Four places where the facade's calls carry less than the protocol wants are
 bridged here, per thread (the facade calls them from the caller's thread):

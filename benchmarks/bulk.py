@@ -1,5 +1,8 @@
 """Fill a container with many empty objects quickly, for listing benchmarks.
 
+It writes the embedded namespace's tables directly (the benchmarks' only reach
+past the API): it is no part of oiocli and follows its schema.
+
 Creating a million objects through the API takes about half an hour here
 (fsync per object); listing speed does not depend on how objects were made.
 Every object made here references a chunk of its own, all hard links of one
