@@ -64,6 +64,8 @@ COMMANDS: dict[str, str] = {
     "object drain": "object:DrainObject",
     "object truncate": "object:TruncateObject",
     "object link": "object:LinkObject",
+    "object copy": "object:CopyObject",
+    "object move": "object:MoveObject",
     "object purge": "object:PurgeObject",
     "object check": "check:CheckObject",
     # embedded namespace

@@ -1219,6 +1219,176 @@ class ObjectStorageApi:
             self._reqid(kwargs),
         )
 
+    # ------------------------------------------------------ copy and move
+    def object_copy(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        dest_account: str | None = None,
+        dest_container: str | None = None,
+        dest_obj: str | None = None,
+        version: int | None = None,
+        policy: str | None = None,
+        properties: dict[str, str] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Copy an object version to another name, container or account.
+
+        Where the data can be shared (same policy: the default) the copy is a
+        link, made where the chunks are (a hard link on a volume, a COPY on a
+        rawx): no data moves. With another `policy`, or where a link cannot be
+        made, the data is read and written again, its MD5 checked against the
+        source's. Properties are copied, unless `properties` is given (then the
+        copy has those only). Returns what was (or, `dry_run`, would be) done:
+        source and destination names, version copied, size, policy, and
+        `method` ("link" or "copy").
+        """
+        account, container, obj = _object_names(account, container, obj)
+        dest_account = check_name("account", dest_account or account)
+        dest_container = check_name("container", dest_container or container)
+        dest_obj = check_name("object", dest_obj or obj)
+        if (account, container, obj) == (dest_account, dest_container, dest_obj):
+            raise BadRequest(
+                f"Source and destination are the same object ({container}/{obj}): give "
+                "another name, container or account"
+            )
+        if properties is not None:
+            properties = check_properties(properties)
+        if policy is not None:
+            self.backend.policies.method(policy)  # an unknown policy changes nothing
+        meta, _chunks = self.object_locate(account, container, obj, version=version)
+        if meta["chunk_method"] == "drained":
+            raise ContentDrained(f"Object {obj!r} is drained: it has no data to copy")
+        new_policy = policy or meta["policy"]
+        share = new_policy == meta["policy"]
+        plan = {
+            "account": account,
+            "container": container,
+            "object": obj,
+            "version": meta["version"],
+            "dest_account": dest_account,
+            "dest_container": dest_container,
+            "dest_object": dest_obj,
+            "size": int(meta["size"]),
+            "policy": new_policy,
+            "method": "link" if share else "copy",
+        }
+        if dry_run:
+            return plan
+        if share:
+            try:
+                self.object_link(
+                    account,
+                    container,
+                    obj,
+                    dest_account,
+                    dest_container,
+                    dest_obj,
+                    target_version=meta["version"],
+                    properties_directive="REPLACE" if properties is not None else "COPY",
+                    properties=properties,
+                    **kwargs,
+                )
+            except BadRequest as exc:
+                # A chunk store that cannot link there (another file system, a
+                # rawx refusing COPY): the data goes through this process instead.
+                LOG.info("Object %r cannot be linked (%s): copying its data", obj, exc)
+                plan["method"] = "copy"
+        if plan["method"] == "copy":
+            self._copy_data(meta, dest_account, dest_container, dest_obj, new_policy, properties)
+        try:
+            dest = self.object_get_properties(dest_account, dest_container, dest_obj)
+            plan["dest_version"] = dest["version"]
+        except NoSuchObject:  # deleted (or replaced) meanwhile: the copy was made all the same
+            plan["dest_version"] = None
+        return plan
+
+    def _copy_data(
+        self,
+        meta: dict[str, Any],
+        dest_account: str,
+        dest_container: str,
+        dest_obj: str,
+        policy: str,
+        properties: dict[str, str] | None,
+    ) -> None:
+        """Read the source version through the data path and write it as the destination."""
+        account, container = meta["account"], meta["container"]
+        _meta, stream = self.object_fetch(account, container, meta["name"], version=meta["version"])
+        try:
+            self.object_create_ext(
+                dest_account,
+                dest_container,
+                data=stream,
+                obj_name=dest_obj,
+                mime_type=meta["mime_type"],
+                policy=policy,
+                properties=meta["properties"] if properties is None else properties,
+                # The MD5 read must be the source's: a source replaced while it
+                # was read is not committed under the destination's name.
+                etag=meta["hash"] or None,
+            )
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def object_move(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        dest_account: str | None = None,
+        dest_container: str | None = None,
+        dest_obj: str | None = None,
+        version: int | None = None,
+        policy: str | None = None,
+        properties: dict[str, str] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """`object_copy`, then delete the source version copied (never before the copy
+        is committed: an interruption leaves both, never neither).
+
+        Only the version copied is deleted: a version written under the source's
+        name meanwhile stays, as do older versions in a versioned container.
+        `source_deleted` says whether the source was still there to delete.
+        """
+        result = self.object_copy(
+            account,
+            container,
+            obj,
+            dest_account,
+            dest_container,
+            dest_obj,
+            version=version,
+            policy=policy,
+            properties=properties,
+            dry_run=dry_run,
+            **kwargs,
+        )
+        if dry_run:
+            result["source_deleted"] = False
+            return result
+        try:
+            self.object_delete(
+                result["account"], result["container"], result["object"], result["version"]
+            )
+            result["source_deleted"] = True
+        except NoSuchObject:
+            LOG.warning(
+                "Object %r was deleted by someone else while it was moved", result["object"]
+            )
+            result["source_deleted"] = False
+        except OioException as exc:
+            dest = f"{result['dest_container']}/{result['dest_object']}"
+            raise type(exc)(
+                f"Copied to {dest}, but the source could not be deleted (both exist): {exc}"
+            ) from None
+        return result
+
     # -------------------------------------------------- checks and repair
     @property
     def checker(self):

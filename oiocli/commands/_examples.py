@@ -198,6 +198,21 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("A second name sharing the data", "object link photos a.jpg a-copy.jpg"),
         ("Into another container", "object link photos a.jpg a.jpg --dest-container archive"),
     ),
+    "object copy": (
+        ("A second object sharing the data", "object copy photos a.jpg a-copy.jpg"),
+        (
+            "Into another container, erasure coded",
+            "object copy photos a.jpg --dest-container archive --policy EC",
+        ),
+        ("What it would do", "object copy photos a.jpg b.jpg --dry-run"),
+    ),
+    "object move": (
+        ("Rename an object", "object move photos a.jpg b.jpg"),
+        (
+            "Into another account's container",
+            "object move photos a.jpg --dest-account ops --dest-container archive",
+        ),
+    ),
     "object purge": (
         ("Keep the 2 newest versions", "object purge photos doc.txt --max-versions 2"),
         ("As many as the container keeps", "object purge photos doc.txt"),
