@@ -74,6 +74,8 @@ COMMANDS: dict[str, str] = {
     "volume list": "namespace:ListVolume",
     "volume check": "check:CheckVolume",
     "volume rebuild": "check:RebuildVolume",
+    "volume add": "volume:AddVolume",
+    "volume drain": "volume:DrainVolume",
     "namespace check": "check:CheckNamespace",
     "events list": "namespace:ListEvents",
 }

@@ -1425,13 +1425,129 @@ class ObjectStorageApi:
         orphans: bool = False,
         delete_orphans: bool = False,
         min_age: float | None = None,
+        verify: bool = True,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         from oiocli.api.check import ORPHAN_MIN_AGE
 
         return self.checker.check_volume(
-            volume, orphans, delete_orphans, ORPHAN_MIN_AGE if min_age is None else min_age
+            volume,
+            orphans,
+            delete_orphans,
+            ORPHAN_MIN_AGE if min_age is None else min_age,
+            verify=verify,
         )
+
+    def volume_check_all(
+        self,
+        orphans: bool = False,
+        delete_orphans: bool = False,
+        min_age: float | None = None,
+        verify: bool = True,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """`volume_check` of every volume of the namespace, rows in volume order
+        (with `delete_orphans`: the orphan sweep of the whole namespace)."""
+        from oiocli.api.check import ORPHAN_MIN_AGE
+
+        checker = self.checker
+        checker._need_files("volume check")
+        rows: list[dict[str, Any]] = []
+        for volume in self.backend.volumes:
+            rows += checker.check_volume(
+                volume,
+                orphans,
+                delete_orphans,
+                ORPHAN_MIN_AGE if min_age is None else min_age,
+                verify=verify,
+            )
+        return rows
+
+    def volume_add(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Add an empty (or new) directory as a volume of the embedded namespace."""
+        from oiocli.backends.embedded.volume_admin import add_volume
+        from oiocli.backends.embedded.volumes import volume_stats
+
+        self.checker._need_files("volume add")
+        return volume_stats(add_volume(self.backend, path))
+
+    def volume_drain(
+        self,
+        volume: str,
+        cancel: bool = False,
+        remove: bool = False,
+        delete_orphans: bool = False,
+        min_age: float | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Move every chunk recorded on `volume` to the others (keeping each
+        metachunk's chunks on distinct volumes); no new chunk goes there.
+
+        Returns counts (`copied`, `linked`, `rebuilt`, `failed`), what is left on
+        it (`records_left`: chunks objects still record there; `files_left`:
+        chunk files, referenced or not) and `state`: "drained" (no chunk file
+        left: it can be removed, `remove` does it), "draining" (something is
+        left), or "in service" (`cancel`).
+        """
+        from oiocli.api.check import ORPHAN_MIN_AGE
+        from oiocli.backends.embedded import volume_admin
+
+        checker = self.checker
+        checker._need_files("volume drain")
+        path = checker.resolve_volume(volume)
+        result: dict[str, Any] = {
+            "volume": os.path.basename(path),
+            "path": path,
+            "copied": 0,
+            "linked": 0,
+            "rebuilt": 0,
+            "failed": 0,
+            "orphans_deleted": 0,
+            "orphans_left": 0,
+            "records_left": None,
+            "files_left": None,
+            "removed": False,
+        }
+        if cancel:
+            volume_admin.set_draining(path, False)
+            result["state"] = "in service"
+            return result
+        volume_admin.set_draining(path, True)
+        failures: list[str] = []
+        drainer = volume_admin.Drainer(
+            self.backend,
+            path,
+            lambda a, c, o, v: checker.check_object(a, c, o, v, repair=True),
+            failures.append,
+        )
+        left = drainer.run()
+        for url, why in sorted(drainer.failed.items()):
+            LOG.warning("Chunk %s not moved: %s", url, why)
+        for line in failures:
+            LOG.warning("%s", line)
+        rows = checker.check_volume(
+            path,
+            orphans=True,
+            delete_orphans=delete_orphans,
+            min_age=ORPHAN_MIN_AGE if min_age is None else min_age,
+            verify=False,
+        )
+        result.update(
+            copied=drainer.copied,
+            linked=drainer.linked,
+            rebuilt=drainer.rebuilt,
+            failed=len(drainer.failed),
+            orphans_deleted=sum(1 for r in rows if r["state"] == "orphan-deleted"),
+            orphans_left=sum(1 for r in rows if r["state"] == "orphan"),
+            records_left=left,
+            files_left=volume_admin.chunk_files_on(path),
+        )
+        drained = not left and not result["files_left"]
+        result["state"] = "drained" if drained else "draining"
+        if drained and remove:
+            volume_admin.remove_volume(self.backend, path)
+            result["removed"] = True
+        return result
 
     def volume_rebuild(self, volume: str, **kwargs: Any) -> list[dict[str, Any]]:
         return self.checker.rebuild_volume(volume)
@@ -1456,9 +1572,15 @@ class ObjectStorageApi:
         own = getattr(self.backend, "volume_list", None)
         if own is not None:  # the proxy backend: rawx services, not local directories
             return own()
+        from oiocli.backends.embedded.volume_admin import is_draining
         from oiocli.backends.embedded.volumes import volume_stats
 
-        return [volume_stats(path) for path in self.backend.volumes]
+        rows = [volume_stats(path) for path in self.backend.volumes]
+        for row in rows:
+            if row["state"] == "ok" and is_draining(row["path"]):
+                row["state"] = "draining"
+                row["detail"] = "no new chunk goes here (oio volume drain)"
+        return rows
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
