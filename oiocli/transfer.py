@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -529,7 +529,7 @@ def _fetch_part(
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(part, flags, 0o600)  # private until complete and renamed
     got = 0
-    from oiocli.io.direct import DirectWriter
+    from oiocli.core.direct import DirectWriter
 
     # Past the page cache: filling fresh cache pages cost more CPU than the read.
     out = DirectWriter(fd, direct=offset % 4096 == 0)

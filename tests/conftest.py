@@ -19,12 +19,12 @@ def no_pooled_buffer_leaks() -> Iterator[None]:
     64 buffers lost to failed uploads make the next upload wait forever.
     """
     yield
-    memory = sys.modules.get("oiocli.io.memory")
-    if memory is None:
+    buffers = sys.modules.get("oiocli.core.buffers")
+    if buffers is None:
         return
-    leaked = {size: pool.in_use() for size, pool in memory._shared.items() if pool.in_use()}
+    leaked = {size: pool.in_use() for size, pool in buffers._shared.items() if pool.in_use()}
     if leaked:
-        for pool in memory._shared.values():
+        for pool in buffers._shared.values():
             # Rebalance so one leak fails one test, not every later one.
             with pool._cond:
                 pool._allocated = len(pool._free)

@@ -21,16 +21,10 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from oiocli.exceptions import Forbidden, OioException, UnrecoverableContent
-from oiocli.io.reader import (
-    ExactReader,
-    Metachunk,
-    expected_identity,
-    group_metachunks,
-    position_of,
-    read_replicated,
-)
-from oiocli.io.storage_method import StorageMethod, parse_method
+from oiocli.core.chunks import Metachunk, group_metachunks, position_of
+from oiocli.core.exceptions import Forbidden, OioException, UnrecoverableContent
+from oiocli.core.storage_method import StorageMethod, parse_method
+from oiocli.io.reader import ExactReader, expected_identity, read_replicated
 
 if TYPE_CHECKING:
     from oiocli.api.object_storage import ObjectStorageApi
@@ -496,7 +490,7 @@ class Checker:
     def _refuse_foreign_volume(self, volume: str) -> None:
         """Never delete orphans on a volume another namespace marked as its own."""
         from oiocli.backends.embedded.config import volume_owner
-        from oiocli.exceptions import Forbidden
+        from oiocli.core.exceptions import Forbidden
 
         owner = volume_owner(volume)
         mine = self.backend.config.get("id")
@@ -653,7 +647,7 @@ class Checker:
     def _need_files(self, what: str) -> None:
         """Checks of the namespace's own files work on the embedded namespace only."""
         if not hasattr(type(self.backend), "ns_db"):  # the class: opening it may fail
-            from oiocli.exceptions import BadRequest
+            from oiocli.core.exceptions import BadRequest
 
             raise BadRequest(
                 f"`{what}` checks an embedded namespace's files: run it where they are "
@@ -664,7 +658,7 @@ class Checker:
         for path in self.backend.volumes:
             if volume in (path, os.path.basename(path)):
                 return path
-        from oiocli.exceptions import BadRequest
+        from oiocli.core.exceptions import BadRequest
 
         raise BadRequest(
             f"Unknown volume {volume!r} (known: "
@@ -708,7 +702,7 @@ class Checker:
         is ever deleted.
         """
         from oiocli.backends.embedded import rebuild
-        from oiocli.exceptions import CorruptDatabase
+        from oiocli.core.exceptions import CorruptDatabase
 
         self._need_files("namespace check")
         ns = self.backend

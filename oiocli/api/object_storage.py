@@ -16,8 +16,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from oiocli.api.names import check_name, check_properties
-from oiocli.exceptions import (
+from oiocli.core.chunks import group_metachunks, position_of
+from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
     ChunkNotFound,
@@ -30,9 +30,10 @@ from oiocli.exceptions import (
     ServiceBusy,
     UnrecoverableContent,
 )
+from oiocli.core.names import check_name, check_properties
+from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.io.pipeline import Source
-from oiocli.io.reader import group_metachunks, normalize_ranges, read_object
-from oiocli.io.storage_method import StorageMethod, parse_method
+from oiocli.io.reader import normalize_ranges, read_object
 from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
 
 LOG = logging.getLogger("oiocli")
@@ -446,7 +447,7 @@ class ObjectStorageApi:
         account = check_name("account", account)
         container = check_name("container", container)
         if file_or_path is None and data is None:
-            from oiocli.exceptions import MissingData
+            from oiocli.core.exceptions import MissingData
 
             raise MissingData("Nothing to upload: give a file, a path or data")
         if obj_name is None:
@@ -838,7 +839,7 @@ class ObjectStorageApi:
                 offsets[chunk["url"]] = mc.offset
         for chunk in chunks:
             chunk["offset"] = offsets.get(chunk["url"], 0)
-        chunks.sort(key=lambda c: tuple(int(p) for p in str(c["pos"]).split(".")))
+        chunks.sort(key=position_of)
         if chunk_info:
             for chunk in chunks:
                 try:

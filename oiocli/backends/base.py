@@ -10,72 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from oiocli.exceptions import ChunkMisplaced
-
-Buffer = bytes | bytearray | memoryview
-
-
-def _position(pos: Any) -> tuple[int, int] | str:
-    meta, _, sub = str(pos).partition(".")
-    try:
-        return int(meta), int(sub) if sub else -1
-    except ValueError:
-        return str(pos)
-
-
-def _upper(value: Any) -> str:
-    return str(value).upper() if value else ""
-
-
-def check_chunk_identity(
-    url: str, stored: Mapping[str, Any], expect: Mapping[str, Any] | None
-) -> None:
-    """Raise ChunkMisplaced unless a chunk's own metadata matches its record.
-
-    `stored` is what the chunk says of itself (chunk file trailer, rawx headers);
-    `expect` what the object's chunk list records: `content_id`, `pos` and the
-    `metachunk_hash` (the chunk record's "hash"). Checked once per chunk opened.
-
-    - the position must be the recorded one (a fragment is not another fragment),
-      except the metachunk index when the metachunk hashes agree: appended
-      metachunks are written from position 0 and numbered after the object's
-      last one when the append commits, so their own metadata keeps the index
-      they were written with (the fragment index after the dot still must match);
-    - the metachunk hash, when both sides know it, must be the recorded one;
-    - the content id must be the object's, unless the metachunk hashes agree: a
-      hard-linked chunk (object link, snapshot, bulk) keeps the metadata of the
-      object it was written for, and holds the recorded data all the same.
-
-    A field either side lacks (chunks of older versions, other writers) is not
-    checked: such chunks stay readable.
-    """
-    if not expect:
-        return
-    want_hash = _upper(expect.get("metachunk_hash"))
-    have_hash = _upper(stored.get("metachunk_hash"))
-    want_pos, have_pos = expect.get("pos"), stored.get("pos")
-    if want_pos is not None and have_pos is not None:
-        want, have = _position(want_pos), _position(have_pos)
-        shifted = (
-            isinstance(want, tuple)
-            and isinstance(have, tuple)
-            and want[1] == have[1]
-            and bool(want_hash)
-            and want_hash == have_hash
-        )
-        if want != have and not shifted:
-            raise ChunkMisplaced(
-                f"Chunk {url} is misplaced: it holds position {have_pos}, expected {want_pos}"
-            )
-    if want_hash and have_hash and want_hash != have_hash:
-        raise ChunkMisplaced(
-            f"Chunk {url} is misplaced: it holds metachunk hash {have_hash}, expected {want_hash}"
-        )
-    want_id, have_id = _upper(expect.get("content_id")), _upper(stored.get("content_id"))
-    if want_id and have_id and want_id != have_id and not (want_hash and want_hash == have_hash):
-        raise ChunkMisplaced(
-            f"Chunk {url} is misplaced: it belongs to content {have_id}, expected {want_id}"
-        )
+from oiocli.core.chunks import Buffer
 
 
 class ChunkStore(Protocol):

@@ -18,7 +18,7 @@ from typing import Any
 from cliff import columns as cliff_columns
 from cliff import command, lister, show
 
-from oiocli import exceptions as exc
+from oiocli.core import exceptions as exc
 
 # -- formatters ----------------------------------------------------------------
 

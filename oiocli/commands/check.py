@@ -21,8 +21,8 @@ from typing import Any
 
 from cliff import columns as cliff_columns
 
-from oiocli import exceptions as exc
 from oiocli.commands.base import Lister, add_container_arg, resolve_container
+from oiocli.core import exceptions as exc
 
 STATES = ("ok", "degraded", "at-risk", "lost")
 OBJECT_COLUMNS = (

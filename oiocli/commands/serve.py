@@ -68,7 +68,7 @@ class NamespaceServe(Command):
         try:
             server.start()
         except OSError as exc:
-            from oiocli.exceptions import BadRequest
+            from oiocli.core.exceptions import BadRequest
 
             raise BadRequest(
                 f"Cannot listen on {parsed_args.host}:{parsed_args.port}: {exc.strerror or exc}"

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from oiocli.exceptions import FileNotFound, MissingData
+from oiocli.core.exceptions import FileNotFound, MissingData
 
 _STOP = object()
 

@@ -15,46 +15,17 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from oiocli.backends.base import ChunkStore
-from oiocli.exceptions import (
+from oiocli.core.chunks import Metachunk, group_metachunks, position_of
+from oiocli.core.exceptions import (
     BadRange,
     ChunkMisplaced,
     ChunkNotFound,
     OioException,
     UnrecoverableContent,
 )
-from oiocli.io.storage_method import EC_SEGMENT_SIZE, StorageMethod
+from oiocli.core.storage_method import EC_SEGMENT_SIZE, StorageMethod
 
 ProblemFn = Callable[[dict[str, Any], BaseException], None] | None
-
-
-class Metachunk:
-    __slots__ = ("index", "offset", "size", "chunks")
-
-    def __init__(self, index: int, offset: int, size: int, chunks: list[dict[str, Any]]):
-        self.index = index
-        self.offset = offset
-        self.size = size
-        self.chunks = chunks
-
-
-def position_of(chunk: dict[str, Any]) -> tuple[int, int]:
-    meta, _, sub = str(chunk["pos"]).partition(".")
-    return int(meta), int(sub) if sub else -1
-
-
-def group_metachunks(chunks: list[dict[str, Any]]) -> list[Metachunk]:
-    """Group chunks by metachunk index and compute each metachunk's offset."""
-    by_index: dict[int, list[dict[str, Any]]] = {}
-    for chunk in chunks:
-        by_index.setdefault(position_of(chunk)[0], []).append(chunk)
-    result = []
-    offset = 0
-    for index in sorted(by_index):
-        group = sorted(by_index[index], key=lambda c: position_of(c)[1])
-        size = int(group[0]["size"])
-        result.append(Metachunk(index, offset, size, group))
-        offset += size
-    return result
 
 
 def normalize_ranges(

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from oiocli.backends.base import ChunkStore
-from oiocli.exceptions import EtagMismatch, OioException
-from oiocli.io.memory import BufferPool, shared_pool
+from oiocli.core.buffers import BufferPool, shared_pool
+from oiocli.core.exceptions import EtagMismatch, OioException
+from oiocli.core.storage_method import StorageMethod
 from oiocli.io.pipeline import Consumer, InlineConsumer, SharedBuffer, Source, hash_consumer
-from oiocli.io.storage_method import StorageMethod
 
 BUFFER_SIZE = 1024 * 1024
 # 64 MiB at most for all uploads of a process, whatever their number and size.
@@ -157,7 +157,7 @@ def write_object(
 
 def _hash_only(source: Source, pool: BufferPool, size: int, obj_md5: AnyConsumer) -> None:
     """Feed `size` bytes of the source to the object hash only (already stored)."""
-    from oiocli.exceptions import Conflict
+    from oiocli.core.exceptions import Conflict
 
     left = size
     while left:

@@ -92,7 +92,7 @@ def eventually(check: Any, on: Any, what: str, timeout: float = 30.0) -> Any:
     """
     if not asynchronous(on):
         return check()
-    from oiocli.exceptions import NoSuchAccount
+    from oiocli.core.exceptions import NoSuchAccount
 
     deadline = time.monotonic() + timeout
     while True:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oiocli.exceptions import ContainerNotEmpty, NoSuchContainer, NoSuchObject
+from oiocli.core.exceptions import ContainerNotEmpty, NoSuchContainer, NoSuchObject
 
 from .helpers import ACCOUNT, eventually, eventually_equal, fetch
 

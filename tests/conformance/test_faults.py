@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oiocli.exceptions import UnrecoverableContent
+from oiocli.core.exceptions import UnrecoverableContent
 
 from .helpers import ACCOUNT, MiB, by_metachunk, fetch
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from oiocli.exceptions import BadRange, ContentDrained, NoSuchObject
+from oiocli.core.exceptions import BadRange, ContentDrained, NoSuchObject
 
 from .helpers import (
     ACCOUNT,

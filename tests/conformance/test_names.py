@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oiocli.exceptions import InvalidName
+from oiocli.core.exceptions import InvalidName
 
 from .helpers import ACCOUNT, eventually_equal, fetch
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oiocli.exceptions import NoSuchAccount, NoSuchContainer, NoSuchObject
+from oiocli.core.exceptions import NoSuchAccount, NoSuchContainer, NoSuchObject
 
 from .helpers import ACCOUNT
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oiocli.exceptions import BadRange
+from oiocli.core.exceptions import BadRange
 
 from .helpers import ACCOUNT, MiB, by_metachunk, fetch
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from oiocli.exceptions import Conflict, NoSuchContainer, ServiceBusy
+from oiocli.core.exceptions import Conflict, NoSuchContainer, ServiceBusy
 
 from .helpers import ACCOUNT, MiB, eventually_equal, fetch
 

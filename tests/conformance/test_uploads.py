@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     AccountNotEmpty,
     EtagMismatch,
     FileNotFound,

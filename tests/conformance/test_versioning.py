@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oiocli.exceptions import Conflict, ContainerNotEmpty, NoSuchObject
+from oiocli.core.exceptions import Conflict, ContainerNotEmpty, NoSuchObject
 
 from .helpers import ACCOUNT, eventually, fetch, md5hex
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from oiocli.exceptions import InvalidName
+from oiocli.core.exceptions import InvalidName
 
 from .conftest import fast_tmp_dir, remove_tree
 from .helpers import ACCOUNT, IS_ROOT, Namespace

@@ -12,8 +12,8 @@ import random
 
 import pytest
 
-from oiocli.exceptions import OioException, UnrecoverableContent
-from oiocli.io.reader import group_metachunks
+from oiocli.core.chunks import group_metachunks
+from oiocli.core.exceptions import OioException, UnrecoverableContent
 
 from .helpers import ACCOUNT, POLICIES, Namespace, flip_bytes, read_all
 

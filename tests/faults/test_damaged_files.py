@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from oiocli.backends.embedded.chunks import chunk_path
-from oiocli.exceptions import OioException
+from oiocli.core.exceptions import OioException
 
 from .helpers import ACCOUNT, IS_ROOT, Namespace, read_all
 

@@ -18,7 +18,7 @@ import sqlite3
 
 import pytest
 
-from oiocli.exceptions import BadRange, BadRequest, NoSuchContainer, OioException
+from oiocli.core.exceptions import BadRange, BadRequest, NoSuchContainer, OioException
 
 from .helpers import ACCOUNT, NAMESPACE, Namespace, flip_bytes, read_all
 
@@ -374,7 +374,7 @@ def test_a_copied_data_directory_is_refused(ns):
 def test_two_namespaces_never_share_a_volume(ns_root):
     shared = ns_root / "disk"
     from oiocli.api import ObjectStorageApi
-    from oiocli.exceptions import Forbidden
+    from oiocli.core.exceptions import Forbidden
 
     ObjectStorageApi(NAMESPACE, str(ns_root / "one"), volumes=[str(shared)])
     with pytest.raises(Forbidden, match="belongs to the namespace"):

@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 
-from oiocli.exceptions import NoSuchContainer
+from oiocli.core.exceptions import NoSuchContainer
 
 from .helpers import ACCOUNT, POLICIES, read_all
 

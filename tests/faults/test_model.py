@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from oiocli.exceptions import BadRange, NoSuchObject
+from oiocli.core.exceptions import BadRange, NoSuchObject
 
 from .conftest import fast_tmp_dir, remove_tree
 from .helpers import ACCOUNT, Namespace, read_all

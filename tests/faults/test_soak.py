@@ -24,7 +24,7 @@ WORKER = textwrap.dedent(
     """
     import hashlib, json, random, subprocess, sys
     from oiocli.api import ObjectStorageApi
-    from oiocli.exceptions import NoSuchObject, UnrecoverableContent
+    from oiocli.core.exceptions import NoSuchObject, UnrecoverableContent
 
     data_dir, worker, seed, ops, cli = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \\
         int(sys.argv[4]), json.loads(sys.argv[5])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from proxy_helpers import ACCOUNT, MiB, chunk_files
 
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     NoSuchObject,
     OioException,
     OioTimeout,

@@ -21,7 +21,7 @@ from proxy_helpers import ACCOUNT, NAMESPACE, MiB
 
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.http import encode_params
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     AccountNotEmpty,
     ContainerFrozen,
     ContainerNotEmpty,

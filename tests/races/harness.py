@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from oiocli.api import ObjectStorageApi
-from oiocli.exceptions import NoSuchContainer, OioException
+from oiocli.core.exceptions import NoSuchContainer, OioException
 
 from .model import Container, Names, Op, State, Version
 

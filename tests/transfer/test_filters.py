@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from oiocli.exceptions import NoSuchContainer
+from oiocli.core.exceptions import NoSuchContainer
 from oiocli.filters import Filter, glob_regex, parse_age, parse_size
 
 from .helpers import MiB, ctrl_c_on_tty, read_tree, write_tree

@@ -23,8 +23,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from oiocli.backends.base import check_chunk_identity
-from oiocli.exceptions import (
+from oiocli.core.chunks import check_chunk_identity
+from oiocli.core.direct import DirectWriter
+from oiocli.core.exceptions import (
     BadRequest,
     ChunkCorrupt,
     ChunkNotFound,
@@ -32,7 +33,6 @@ from oiocli.exceptions import (
     ServerException,
     StorageFull,
 )
-from oiocli.io.direct import DirectWriter
 
 FOOTER = struct.Struct("<8sQIII")
 MAGIC = b"OIOCHK01"

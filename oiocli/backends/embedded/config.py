@@ -25,14 +25,14 @@ import time
 from typing import Any
 
 from oiocli.backends.embedded.chunks import makedirs_private, prepare_volume
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     BadRequest,
     CorruptDatabase,
     Forbidden,
     OioException,
     StorageFull,
 )
-from oiocli.io.storage_method import DEFAULT_POLICIES, PolicyTable
+from oiocli.core.storage_method import DEFAULT_POLICIES, PolicyTable
 
 CONFIG_FILE = "namespace.json"
 VOLUME_MARK = ".oiocli-volume"

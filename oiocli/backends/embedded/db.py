@@ -21,7 +21,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     CorruptDatabase,
     Forbidden,
     ServerException,

@@ -46,7 +46,8 @@ from oiocli.backends.embedded.chunks import (
     chunk_url,
     makedirs_private,
 )
-from oiocli.exceptions import (
+from oiocli.core.chunks import metachunk_index, shift_position
+from oiocli.core.exceptions import (
     AccountNotEmpty,
     BadRange,
     BadRequest,
@@ -62,7 +63,7 @@ from oiocli.exceptions import (
     NotEnoughVolumes,
     OioException,
 )
-from oiocli.io.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable
 
 LOG = logging.getLogger("oiocli")
 # sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
@@ -1287,7 +1288,7 @@ class EmbeddedNamespace:
         if size == 0:  # an empty append adds no (empty) metachunk
             return version, [c["url"] for c in chunks], 0, 0, "content.append"
         indices = [
-            int(str(row[0]).partition(".")[0])
+            metachunk_index(row[0])
             for row in conn.execute("SELECT pos FROM chunks WHERE content = ?", (content,))
         ]
         base = max(indices) + 1 if indices else 0
@@ -1469,7 +1470,7 @@ class EmbeddedNamespace:
         caller read it: the size must still be reachable, the replaced metachunk
         must still be there, and the new chunks written for this content and policy.
         """
-        from oiocli.io.reader import group_metachunks
+        from oiocli.core.chunks import group_metachunks
 
         with cdb.transaction() as conn:
             self.writable_props(conn, cdb)
@@ -1569,9 +1570,9 @@ class EmbeddedNamespace:
                 raise Conflict(
                     f"Object {name!r} changed meanwhile: chunk {missing[0]} is no longer recorded"
                 )
-            indices = {str(c["pos"]).partition(".")[0] for c in current}
+            indices = {metachunk_index(c["pos"]) for c in current}
             for chunk in new_chunks:
-                if str(chunk["pos"]).partition(".")[0] not in indices:
+                if metachunk_index(chunk["pos"]) not in indices:
                     raise Conflict(
                         f"Object {name!r} changed meanwhile: it has no metachunk at "
                         f"position {chunk['pos']}"
@@ -1953,21 +1954,19 @@ class EmbeddedNamespace:
             raise
 
 
-def shift_position(pos: Any, base: int) -> str:
-    """A chunk position `i` or `i.j` moved `base` metachunks further."""
-    meta, dot, sub = str(pos).partition(".")
-    return f"{int(meta) + base}{dot}{sub}"
-
-
 def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
     """The chunks recorded for an object (or an append) hold exactly its size.
 
     An object whose size says more than its chunks give is unreadable from the
     start: refused, whoever sends it (a client that read a stale chunk list).
     """
-    metachunks: dict[str, int] = {}
+    metachunks: dict[int, int] = {}
     for chunk in chunks:
-        metachunks.setdefault(str(chunk["pos"]).partition(".")[0], int(chunk["size"] or 0))
+        try:
+            index = metachunk_index(chunk["pos"])
+        except ValueError:
+            raise BadRequest(f"Object {name!r}: invalid chunk position {chunk['pos']!r}") from None
+        metachunks.setdefault(index, int(chunk["size"] or 0))
     if sum(metachunks.values()) != size:
         raise BadRequest(
             f"Object {name!r}: its chunks hold {sum(metachunks.values())} bytes, not {size}: "

@@ -31,7 +31,7 @@ from oiocli.backends.embedded.serve_http import Limits, advertised_host, is_loop
 from oiocli.backends.embedded.serve_proxy import ProxyApp, ProxyService, error_status
 from oiocli.backends.embedded.serve_rawx import RawxService, parse_range
 from oiocli.backends.proxy import protocol
-from oiocli.exceptions import BadRequest
+from oiocli.core.exceptions import BadRequest
 
 DEFAULT_PORT = 6006  # oio-proxy's usual port
 

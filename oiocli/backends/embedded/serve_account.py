@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from oiocli.api.names import check_name, check_properties
-from oiocli.exceptions import BadRequest
+from oiocli.core.exceptions import BadRequest
+from oiocli.core.names import check_name, check_properties
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.serve_proxy import ProxyApp, Reply, Request

@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from oiocli.api.names import check_name, check_properties
 from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.embedded.meta import (
     STATUS_DISABLED,
@@ -52,7 +51,8 @@ from oiocli.backends.embedded.serve_http import (
     quote_error,
 )
 from oiocli.backends.proxy import protocol
-from oiocli.exceptions import (
+from oiocli.core.chunks import group_metachunks, position_of
+from oiocli.core.exceptions import (
     AccountNotEmpty,
     BadRange,
     BadRequest,
@@ -74,8 +74,8 @@ from oiocli.exceptions import (
     StorageFull,
     UnknownPolicy,
 )
-from oiocli.io.reader import group_metachunks, position_of
-from oiocli.io.storage_method import parse_method
+from oiocli.core.names import check_name, check_properties
+from oiocli.core.storage_method import parse_method
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.serve import NamespaceServer

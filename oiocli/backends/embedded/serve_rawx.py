@@ -36,7 +36,7 @@ from oiocli.backends.embedded.serve_http import (
     quote_error,
 )
 from oiocli.backends.proxy import protocol
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     BadRequest,
     ChunkNotFound,
     Conflict,

@@ -25,7 +25,7 @@ from oiocli.backends.embedded.meta import (
     now_us,
     require_chunks,
 )
-from oiocli.exceptions import Conflict, OioException
+from oiocli.core.exceptions import Conflict, OioException
 
 
 def snapshot_container(

@@ -24,10 +24,10 @@ from typing import Any
 
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
-from oiocli.backends.base import check_chunk_identity
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.http import ChunkedBody, HttpClient, error_from_response
-from oiocli.exceptions import (
+from oiocli.core.chunks import check_chunk_identity
+from oiocli.core.exceptions import (
     BadRequest,
     ChunkCorrupt,
     ChunkNotFound,

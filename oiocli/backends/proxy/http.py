@@ -38,7 +38,7 @@ from urllib3.exceptions import (
 )
 
 from oiocli import trace
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
     Conflict,

@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
-from oiocli.exceptions import (
+from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
+from oiocli.core.exceptions import (
     BadRequest,
     ClientException,
     Conflict,
@@ -48,7 +49,7 @@ from oiocli.exceptions import (
     NotFound,
     OioException,
 )
-from oiocli.io.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable
 
 LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
@@ -377,7 +378,7 @@ class ProxyNamespace:
         return resp, body
 
     def _no_such_account(self, exc: Exception, account: str) -> Exception:
-        from oiocli.exceptions import NoSuchAccount, NotFound
+        from oiocli.core.exceptions import NoSuchAccount, NotFound
 
         if isinstance(exc, NotFound) and not isinstance(exc, NoSuchAccount):
             return NoSuchAccount(
@@ -405,7 +406,7 @@ class ProxyNamespace:
         return info
 
     def account_delete(self, account: str, reqid: str | None = None) -> None:
-        from oiocli.exceptions import AccountNotEmpty, Conflict
+        from oiocli.core.exceptions import AccountNotEmpty, Conflict
 
         try:
             self._account("POST", "delete", account, reqid=reqid)
@@ -1260,19 +1261,14 @@ def _from_position_zero(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     first = min(_pos_key(c["pos"])[0] for c in chunks)
     if first == 0:
         return chunks
-    out = []
-    for chunk in chunks:
-        meta, _, sub = chunk["pos"].partition(".")
-        pos = str(int(meta) - first) + ("." + sub if sub else "")
-        out.append(dict(chunk, pos=pos))
-    return out
+    return [dict(chunk, pos=shift_position(chunk["pos"], -first)) for chunk in chunks]
 
 
-def _pos_key(pos: Any) -> tuple[int, ...]:
+def _pos_key(pos: Any) -> tuple[int, int]:
     try:
-        return tuple(int(p) for p in str(pos).split("."))
+        return parse_position(pos)
     except ValueError:
-        return (0,)
+        return (0, NO_FRAGMENT)
 
 
 __all__ = ["ProxyNamespace", "normalize_url"]

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from oiocli.exceptions import BadRequest
+from oiocli.core.exceptions import BadRequest
 
 API_VERSION = "v3.0"
 ACCOUNT_PREFIX = "/v1.0/account"

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from oiocli.exceptions import InvalidStorageMethod, UnknownPolicy
+from oiocli.core.exceptions import InvalidStorageMethod, UnknownPolicy
 
 EC_SEGMENT_SIZE = 1024 * 1024
 
@@ -133,9 +133,9 @@ def ec_driver(k: int, m: int, algo: str):
     key = (k, m, algo)
     driver = _drivers.get(key)
     if driver is None:
-        from oiocli.io import memory
+        from oiocli.core import buffers
 
-        memory.keep_freed_memory()
+        buffers.keep_freed_memory()
         from pyeclib.ec_iface import ECDriver
 
         try:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from oiocli.io import direct
-from oiocli.io.direct import STAGING_SIZE, DirectWriter
+from oiocli.core import direct
+from oiocli.core.direct import STAGING_SIZE, DirectWriter
 
 MiB = 1024 * 1024
 

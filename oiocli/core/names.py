@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oiocli.exceptions import InvalidName
+from oiocli.core.exceptions import InvalidName
 
 LIMITS = {"account": 63, "container": 1023, "object": 1023}
 PROPERTY_KEY_LIMIT = 1024
