@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oiocli import exceptions as exc
 from oiocli.commands.base import ShowOne, size_cell
+from oiocli.core import exceptions as exc
 
 
 class AddVolume(ShowOne):

@@ -40,7 +40,7 @@ from oiocli.backends.embedded.config import (
     volume_owner,
     write_config,
 )
-from oiocli.exceptions import (
+from oiocli.core.exceptions import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -49,7 +49,7 @@ from oiocli.exceptions import (
     NotEnoughVolumes,
     OioException,
 )
-from oiocli.io.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable
 
 DRAIN_MARK = ".oiocli-draining"
 # Passes over a draining volume: a pass misses what was committed on it while it ran.
