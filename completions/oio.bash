@@ -6,8 +6,8 @@
 
 declare -gA _oio_d=(
     ['groups']='account complete container events help namespace object volume'
-    ['opts:']='--account --data-dir --debug --fail-fast --help --log-file --log-format --no-progress --ns --oio-account --oio-ns --oio-proxy --oio-proxyd-url --quiet --req-id --request-id --verbose --version -a -h -q -v'
-    ['vals:']='--account=account --data-dir=dir --log-file=file --log-format=c:text,json --ns=any --oio-account=account --oio-ns=any --oio-proxy=any --oio-proxyd-url=any --req-id=any --request-id=any -a=account'
+    ['opts:']='--account --bwlimit --data-dir --debug --fail-fast --help --log-file --log-format --no-progress --ns --oio-account --oio-ns --oio-proxy --oio-proxyd-url --quiet --req-id --request-id --retries --timeout --verbose --version -a -h -q -v'
+    ['vals:']='--account=account --bwlimit=any --data-dir=dir --log-file=file --log-format=c:text,json --ns=any --oio-account=account --oio-ns=any --oio-proxy=any --oio-proxyd-url=any --req-id=any --request-id=any --retries=any --timeout=any -a=account'
     ['verbs:account']='create delete flush list refresh set show unset'
     ['verbs:container']='check create delete flush list locate purge refresh save set show snapshot sync touch unset'
     ['verbs:events']='list'

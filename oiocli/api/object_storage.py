@@ -94,10 +94,22 @@ class ObjectStorageApi:
         endpoint: str | None = None,
         proxy: str | None = None,
         request_id: str | None = None,
+        bwlimit: Any = None,
         **kwargs: Any,
     ) -> None:
         self.namespace = check_name("account", namespace) if namespace else "OPENIO"
         self.request_id = request_id
+        # Bytes per second for every upload and download of this instance (all
+        # its threads together): a number, a text such as "10M", or a Throttle.
+        self.throttle: Any = None
+        if bwlimit is not None:
+            from oiocli.io.throttle import Throttle, parse_rate
+
+            if isinstance(bwlimit, Throttle):
+                self.throttle = bwlimit
+            else:
+                rate = parse_rate(bwlimit) if isinstance(bwlimit, str) else float(bwlimit)
+                self.throttle = Throttle(rate)
         self.default_kwargs = kwargs
         proxy = proxy or endpoint
         if proxy:
@@ -113,6 +125,7 @@ class ObjectStorageApi:
                 connection_timeout=kwargs.get("connection_timeout"),
                 read_timeout=kwargs.get("read_timeout"),
                 write_timeout=kwargs.get("write_timeout"),
+                retries=kwargs.get("retries"),
                 request_id=request_id,
             )
             self.chunks = self.backend.chunks
@@ -463,7 +476,9 @@ class ObjectStorageApi:
         # Refuse bad arguments before anything is created (container autocreation).
         if policy is not None:
             self.backend.policies.method(policy)
-        source = Source(file_or_path, data)
+        source: Any = Source(file_or_path, data)
+        if self.throttle is not None:
+            source = self.throttle.source(source)
         try:
             prep = self.backend.content_prepare(account, container, policy, autocreate, reqid)
         except BaseException:
@@ -752,7 +767,10 @@ class ObjectStorageApi:
             self._problem_logger(obj, problems, deferred),
             content_id=meta["id"],
         )
-        return meta, self._guard_read(account, container, meta, stream, deferred)
+        stream = self._guard_read(account, container, meta, stream, deferred)
+        if self.throttle is not None:
+            stream = self.throttle.iterate(stream)
+        return meta, stream
 
     def _guard_read(
         self,

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
-from oiocli.backends.proxy.http import HttpClient
+from oiocli.backends.proxy.http import DEFAULT_RETRIES, HttpClient
 from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
 from oiocli.core.exceptions import (
     BadRequest,
@@ -97,6 +97,7 @@ class ProxyNamespace:
         connection_timeout: float | None = None,
         read_timeout: float | None = None,
         write_timeout: float | None = None,
+        retries: int | None = None,
         request_id: str | None = None,
         admin: bool = False,
     ) -> None:
@@ -106,6 +107,7 @@ class ProxyNamespace:
             connection_timeout=connection_timeout,
             read_timeout=read_timeout,
             write_timeout=write_timeout,
+            retries=DEFAULT_RETRIES if retries is None else retries,
             request_id=request_id,
         )
         self._account_url = normalize_url(account_url) if account_url else None
