@@ -107,11 +107,11 @@ def _summary(row: dict[str, Any]) -> str:
     name = row["volume"]
     if row["state"] == "in service":
         return f"{name}: back in service"
-    done = f"{name}: {row['copied']} chunks copied, {row['linked']} linked"
+    done = f"{name}: {_count(row['copied'], 'chunk')} copied, {row['linked']} linked"
     if row["rebuilt"]:
-        done += f", {row['rebuilt']} objects rebuilt"
+        done += f", {_count(row['rebuilt'], 'object')} rebuilt"
     if row["orphans_deleted"]:
-        done += f", {row['orphans_deleted']} orphans deleted"
+        done += f", {_count(row['orphans_deleted'], 'orphan')} deleted"
     if row["state"] == "drained":
         tail = (
             "removed from the namespace"
@@ -120,9 +120,14 @@ def _summary(row: dict[str, Any]) -> str:
         )
         return f"{done}; {tail}"
     if row["records_left"] or row["failed"]:
-        return f"{done}; {row['records_left']} chunks could not be moved (see above)"
+        return f"{done}; {_count(row['records_left'], 'chunk')} could not be moved (see above)"
     if row["orphans_left"]:
         return f"{done}; {row['orphans_left']} orphan chunks left: --delete-orphans removes them"
     return (
-        f"{done}; {row['files_left']} chunk files of uploads in progress left: run it again later"
+        f"{done}; {_count(row['files_left'], 'chunk file')} of uploads in progress left: "
+        "run it again later"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -91,6 +91,7 @@ def add_volume(backend: Any, path: str) -> str:
     created = not os.path.lexists(volume)
     if not created:
         _refuse_contents(backend, volume)
+    had_mark = os.path.exists(os.path.join(volume, VOLUME_MARK))
     config_path = os.path.join(backend.data_dir, CONFIG_FILE)
     with chunk_lock(backend.data_dir, exclusive=True):
         config = read_config(config_path)
@@ -113,9 +114,11 @@ def add_volume(backend: Any, path: str) -> str:
             write_config(config_path, new)
             _fsync_dir(backend.data_dir)
         except (OSError, OioException) as exc:
-            if created:  # leave the place as it was found
+            # Leave the place as it was found.
+            if not had_mark:
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(volume, VOLUME_MARK))
+            if created:
                 with contextlib.suppress(OSError):
                     os.rmdir(volume)
             if isinstance(exc, OioException):
@@ -181,6 +184,10 @@ def set_draining(volume: str, draining: bool) -> None:
                 os.fsync(f.fileno())
             _fsync_dir(volume)
         except OSError as exc:
+            if os.path.isdir(volume) and os.access(volume, os.R_OK | os.X_OK):
+                # Read-only: placement skips it already, and its chunks can be read.
+                if not os.access(volume, os.W_OK):
+                    return
             raise BadRequest(
                 f"Cannot mark volume {volume} as draining ({exc.strerror or exc}): if it "
                 f"is lost, rebuild its chunks elsewhere with `oio volume rebuild "
