@@ -126,3 +126,26 @@ def test_help_has_examples_and_exit_codes(oio):
     out = oio.ok("object", "move", "--help").out
     assert "examples:" in out.lower() and "exit codes" in out.lower()
     assert "object move photos a.jpg b.jpg" in out
+
+
+def test_move_killed_midway_loses_nothing(oio):
+    """kill -9 while the data is being copied: the source is intact, the
+    destination absent (the bandwidth limit makes the copy last long enough)."""
+    import signal
+    import subprocess
+    import time
+
+    _upload(oio)
+    proc = subprocess.Popen(
+        [*oio.command, "--bwlimit", "64K", "object", "move", "c", "a"]
+        + ["--dest-container", "d", "--policy", "EC21"],
+        env=oio.env,
+        cwd=oio.cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.5)  # 600 KB to read and write at 64 KiB/s: at least 8 s
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _fetch(oio, "c", "a") == DATA
+    assert oio.run("object", "show", "d", "a").returncode in (3, 4)
