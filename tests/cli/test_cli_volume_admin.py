@@ -91,7 +91,8 @@ def test_drain_moves_every_chunk_keeping_placement(oio):
     victim = _used_volume(oio, "r0")
     out = oio.json("volume", "drain", victim)
     assert out["state"] == "drained" and out["records_left"] == 0 and out["files_left"] == 0
-    assert out["copied"] >= 2 and out["linked"] >= 1 and out["failed"] == 0
+    # r0's chunk there is copied, the one r0-link shares with it linked again.
+    assert out["copied"] >= 1 and out["linked"] >= 1 and out["failed"] == 0
     assert _volumes(oio)[victim]["State"] == "draining"
     assert _volumes(oio)[victim]["Chunks"] == 0
     for name in ("r0", "r1", "r2", "r3", "ec", "r0-link"):
