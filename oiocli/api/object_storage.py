@@ -1482,12 +1482,19 @@ class ObjectStorageApi:
             )
         return rows
 
+    def _need_volumes(self, what: str) -> None:
+        if self.data_dir is None:
+            raise BadRequest(
+                f"`{what}` works on the volume directories of an embedded namespace: run "
+                "it where they are (without --oio-proxy)"
+            )
+
     def volume_add(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """Add an empty (or new) directory as a volume of the embedded namespace."""
         from oiocli.backends.embedded.volume_admin import add_volume
         from oiocli.backends.embedded.volumes import volume_stats
 
-        self.checker._need_files("volume add")
+        self._need_volumes("volume add")
         return volume_stats(add_volume(self.backend, path))
 
     def volume_drain(
@@ -1511,8 +1518,8 @@ class ObjectStorageApi:
         from oiocli.api.check import ORPHAN_MIN_AGE
         from oiocli.backends.embedded import volume_admin
 
+        self._need_volumes("volume drain")
         checker = self.checker
-        checker._need_files("volume drain")
         path = checker.resolve_volume(volume)
         result: dict[str, Any] = {
             "volume": os.path.basename(path),

@@ -178,11 +178,11 @@ def test_drain_rebuilds_an_unreadable_chunk_from_the_others(oio):
     assert oio.run("object", "check", "c", "a").returncode == 0
 
 
-def test_drain_unknown_volume_and_proxy(oio):
+def test_drain_unknown_volume_and_bad_options(oio):
     oio.ok("namespace", "show")
     proc = oio.fails(1, "volume", "drain", "vol-99")
     assert "Unknown volume" in proc.err
-    proc = oio.fails(2, "volume", "drain", "vol-1", "--cancel", "--remove")
+    oio.fails(2, "volume", "drain", "vol-1", "--cancel", "--remove")
 
 
 def test_drain_under_concurrent_uploads_loses_nothing(oio):
@@ -247,3 +247,9 @@ def test_volume_check_without_a_volume_checks_them_all(oio):
 def test_help_has_examples(oio, command):
     out = oio.ok("volume", command, "--help").out
     assert "examples:" in out and "exit codes:" in out
+
+
+@pytest.mark.parametrize("args", [["add", "/tmp/nowhere"], ["drain", "vol-1"]])
+def test_volume_administration_needs_the_embedded_namespace(oio, args):
+    proc = oio.fails(1, "--oio-proxy", "http://127.0.0.1:9", "volume", *args)
+    assert "without --oio-proxy" in proc.err
