@@ -68,10 +68,8 @@ def test_add_volume_refuses_and_changes_nothing(oio):
     afile.write_text("")
     oio.fails(1, "volume", "add", str(afile))
     # Another namespace's volume.
-    from conftest import Oio
-
     (oio.root / "second").mkdir()
-    other = Oio(oio.root / "second")
+    other = type(oio)(oio.root / "second")
     other.ok("namespace", "show")
     foreign = oio.root / "foreign"
     foreign.mkdir()
