@@ -64,6 +64,8 @@ COMMANDS: dict[str, str] = {
     "object drain": "object:DrainObject",
     "object truncate": "object:TruncateObject",
     "object link": "object:LinkObject",
+    "object copy": "object:CopyObject",
+    "object move": "object:MoveObject",
     "object purge": "object:PurgeObject",
     "object check": "check:CheckObject",
     # embedded namespace
@@ -72,6 +74,8 @@ COMMANDS: dict[str, str] = {
     "volume list": "namespace:ListVolume",
     "volume check": "check:CheckVolume",
     "volume rebuild": "check:RebuildVolume",
+    "volume add": "volume:AddVolume",
+    "volume drain": "volume:DrainVolume",
     "namespace check": "check:CheckNamespace",
     "events list": "namespace:ListEvents",
 }
@@ -327,6 +331,38 @@ class OioShell(App):
                 "per line, for cron and log collectors; env OIO_LOG_FORMAT)."
             ),
         )
+        from oiocli.commands.base import bandwidth, non_negative_int, positive_seconds
+
+        parser.add_argument(
+            "--bwlimit",
+            dest="bwlimit",
+            metavar="<rate>",
+            type=bandwidth,
+            help=(
+                "Cap the bandwidth of uploads and downloads (all transfers of the process "
+                "together), in bytes per second with K, M, G (binary units): 10M, 512K."
+            ),
+        )
+        parser.add_argument(
+            "--retries",
+            dest="retries",
+            metavar="<n>",
+            type=non_negative_int,
+            help=(
+                "Retries of a request to the proxy or a rawx that failed for a temporary "
+                "reason (connection refused or lost, 503), with backoff; default 3."
+            ),
+        )
+        parser.add_argument(
+            "--timeout",
+            dest="timeout",
+            metavar="<seconds>",
+            type=positive_seconds,
+            help=(
+                "Seconds to wait for a connection to, and for each answer of, the proxy "
+                "or a rawx (default 5 to connect, 60 for an answer)."
+            ),
+        )
         parser.add_argument(
             "--fail-fast",
             dest="fail_fast",
@@ -427,11 +463,20 @@ class OioShell(App):
         if self._api is None:
             from oiocli.api import ObjectStorageApi
 
+            options = self.options
+            network: dict[str, Any] = {}
+            if getattr(options, "timeout", None) is not None:
+                network["connection_timeout"] = options.timeout
+                network["read_timeout"] = options.timeout
+            if getattr(options, "retries", None) is not None:
+                network["retries"] = options.retries
             self._api = ObjectStorageApi(
                 self.namespace,
                 data_dir=self.data_dir,
                 proxy=self.proxy,
                 request_id=self.request_id,
+                bwlimit=getattr(options, "bwlimit", None),
+                **network,
             )
             if self._tracing:
                 from oiocli import trace

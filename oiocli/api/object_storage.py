@@ -94,10 +94,22 @@ class ObjectStorageApi:
         endpoint: str | None = None,
         proxy: str | None = None,
         request_id: str | None = None,
+        bwlimit: Any = None,
         **kwargs: Any,
     ) -> None:
         self.namespace = check_name("account", namespace) if namespace else "OPENIO"
         self.request_id = request_id
+        # Bytes per second for every upload and download of this instance (all
+        # its threads together): a number, a text such as "10M", or a Throttle.
+        self.throttle: Any = None
+        if bwlimit is not None:
+            from oiocli.io.throttle import Throttle, parse_rate
+
+            if isinstance(bwlimit, Throttle):
+                self.throttle = bwlimit
+            else:
+                rate = parse_rate(bwlimit) if isinstance(bwlimit, str) else float(bwlimit)
+                self.throttle = Throttle(rate)
         self.default_kwargs = kwargs
         proxy = proxy or endpoint
         if proxy:
@@ -113,6 +125,7 @@ class ObjectStorageApi:
                 connection_timeout=kwargs.get("connection_timeout"),
                 read_timeout=kwargs.get("read_timeout"),
                 write_timeout=kwargs.get("write_timeout"),
+                retries=kwargs.get("retries"),
                 request_id=request_id,
             )
             self.chunks = self.backend.chunks
@@ -535,7 +548,9 @@ class ObjectStorageApi:
         # Refuse bad arguments before anything is created (container autocreation).
         if policy is not None:
             self.backend.policies.method(policy)
-        source = Source(file_or_path, data)
+        source: Any = Source(file_or_path, data)
+        if self.throttle is not None:
+            source = self.throttle.source(source)
         try:
             prep = self.backend.content_prepare(account, container, policy, autocreate, reqid)
         except BaseException:
@@ -839,7 +854,10 @@ class ObjectStorageApi:
             self._problem_logger(obj, problems, deferred),
             content_id=meta["id"],
         )
-        return meta, self._guard_read(account, container, meta, stream, deferred)
+        stream = self._guard_read(account, container, meta, stream, deferred)
+        if self.throttle is not None:
+            stream = self.throttle.iterate(stream)
+        return meta, stream
 
     def _guard_read(
         self,
@@ -1309,6 +1327,176 @@ class ObjectStorageApi:
             self._reqid(kwargs),
         )
 
+    # ------------------------------------------------------ copy and move
+    def object_copy(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        dest_account: str | None = None,
+        dest_container: str | None = None,
+        dest_obj: str | None = None,
+        version: int | None = None,
+        policy: str | None = None,
+        properties: dict[str, str] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Copy an object version to another name, container or account.
+
+        Where the data can be shared (same policy: the default) the copy is a
+        link, made where the chunks are (a hard link on a volume, a COPY on a
+        rawx): no data moves. With another `policy`, or where a link cannot be
+        made, the data is read and written again, its MD5 checked against the
+        source's. Properties are copied, unless `properties` is given (then the
+        copy has those only). Returns what was (or, `dry_run`, would be) done:
+        source and destination names, version copied, size, policy, and
+        `method` ("link" or "copy").
+        """
+        account, container, obj = _object_names(account, container, obj)
+        dest_account = check_name("account", dest_account or account)
+        dest_container = check_name("container", dest_container or container)
+        dest_obj = check_name("object", dest_obj or obj)
+        if (account, container, obj) == (dest_account, dest_container, dest_obj):
+            raise BadRequest(
+                f"Source and destination are the same object ({container}/{obj}): give "
+                "another name, container or account"
+            )
+        if properties is not None:
+            properties = check_properties(properties)
+        if policy is not None:
+            self.backend.policies.method(policy)  # an unknown policy changes nothing
+        meta, _chunks = self.object_locate(account, container, obj, version=version)
+        if meta["chunk_method"] == "drained":
+            raise ContentDrained(f"Object {obj!r} is drained: it has no data to copy")
+        new_policy = policy or meta["policy"]
+        share = new_policy == meta["policy"]
+        plan = {
+            "account": account,
+            "container": container,
+            "object": obj,
+            "version": meta["version"],
+            "dest_account": dest_account,
+            "dest_container": dest_container,
+            "dest_object": dest_obj,
+            "size": int(meta["size"]),
+            "policy": new_policy,
+            "method": "link" if share else "copy",
+        }
+        if dry_run:
+            return plan
+        if share:
+            try:
+                self.object_link(
+                    account,
+                    container,
+                    obj,
+                    dest_account,
+                    dest_container,
+                    dest_obj,
+                    target_version=meta["version"],
+                    properties_directive="REPLACE" if properties is not None else "COPY",
+                    properties=properties,
+                    **kwargs,
+                )
+            except BadRequest as exc:
+                # A chunk store that cannot link there (another file system, a
+                # rawx refusing COPY): the data goes through this process instead.
+                LOG.info("Object %r cannot be linked (%s): copying its data", obj, exc)
+                plan["method"] = "copy"
+        if plan["method"] == "copy":
+            self._copy_data(meta, dest_account, dest_container, dest_obj, new_policy, properties)
+        try:
+            dest = self.object_get_properties(dest_account, dest_container, dest_obj)
+            plan["dest_version"] = dest["version"]
+        except NoSuchObject:  # deleted (or replaced) meanwhile: the copy was made all the same
+            plan["dest_version"] = None
+        return plan
+
+    def _copy_data(
+        self,
+        meta: dict[str, Any],
+        dest_account: str,
+        dest_container: str,
+        dest_obj: str,
+        policy: str,
+        properties: dict[str, str] | None,
+    ) -> None:
+        """Read the source version through the data path and write it as the destination."""
+        account, container = meta["account"], meta["container"]
+        _meta, stream = self.object_fetch(account, container, meta["name"], version=meta["version"])
+        try:
+            self.object_create_ext(
+                dest_account,
+                dest_container,
+                data=stream,
+                obj_name=dest_obj,
+                mime_type=meta["mime_type"],
+                policy=policy,
+                properties=meta["properties"] if properties is None else properties,
+                # The MD5 read must be the source's: a source replaced while it
+                # was read is not committed under the destination's name.
+                etag=meta["hash"] or None,
+            )
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def object_move(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        dest_account: str | None = None,
+        dest_container: str | None = None,
+        dest_obj: str | None = None,
+        version: int | None = None,
+        policy: str | None = None,
+        properties: dict[str, str] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """`object_copy`, then delete the source version copied (never before the copy
+        is committed: an interruption leaves both, never neither).
+
+        Only the version copied is deleted: a version written under the source's
+        name meanwhile stays, as do older versions in a versioned container.
+        `source_deleted` says whether the source was still there to delete.
+        """
+        result = self.object_copy(
+            account,
+            container,
+            obj,
+            dest_account,
+            dest_container,
+            dest_obj,
+            version=version,
+            policy=policy,
+            properties=properties,
+            dry_run=dry_run,
+            **kwargs,
+        )
+        if dry_run:
+            result["source_deleted"] = False
+            return result
+        try:
+            self.object_delete(
+                result["account"], result["container"], result["object"], result["version"]
+            )
+            result["source_deleted"] = True
+        except NoSuchObject:
+            LOG.warning(
+                "Object %r was deleted by someone else while it was moved", result["object"]
+            )
+            result["source_deleted"] = False
+        except OioException as exc:
+            dest = f"{result['dest_container']}/{result['dest_object']}"
+            raise type(exc)(
+                f"Copied to {dest}, but the source could not be deleted (both exist): {exc}"
+            ) from None
+        return result
+
     # -------------------------------------------------- checks and repair
     @property
     def checker(self):
@@ -1345,13 +1533,136 @@ class ObjectStorageApi:
         orphans: bool = False,
         delete_orphans: bool = False,
         min_age: float | None = None,
+        verify: bool = True,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         from oiocli.api.check import ORPHAN_MIN_AGE
 
         return self.checker.check_volume(
-            volume, orphans, delete_orphans, ORPHAN_MIN_AGE if min_age is None else min_age
+            volume,
+            orphans,
+            delete_orphans,
+            ORPHAN_MIN_AGE if min_age is None else min_age,
+            verify=verify,
         )
+
+    def volume_check_all(
+        self,
+        orphans: bool = False,
+        delete_orphans: bool = False,
+        min_age: float | None = None,
+        verify: bool = True,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """`volume_check` of every volume of the namespace, rows in volume order
+        (with `delete_orphans`: the orphan sweep of the whole namespace)."""
+        from oiocli.api.check import ORPHAN_MIN_AGE
+
+        checker = self.checker
+        checker._maintenance("`volume check`")
+        rows: list[dict[str, Any]] = []
+        for volume in self.backend.volumes:
+            rows += checker.check_volume(
+                volume,
+                orphans,
+                delete_orphans,
+                ORPHAN_MIN_AGE if min_age is None else min_age,
+                verify=verify,
+            )
+        return rows
+
+    def _need_volumes(self, what: str) -> None:
+        if self.data_dir is None:
+            raise BadRequest(
+                f"`{what}` works on the volume directories of an embedded namespace: run "
+                "it where they are (without --oio-proxy)"
+            )
+
+    def volume_add(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Add an empty (or new) directory as a volume of the embedded namespace."""
+        from oiocli.backends.embedded.volume_admin import add_volume
+        from oiocli.backends.embedded.volumes import volume_stats
+
+        self._need_volumes("volume add")
+        return volume_stats(add_volume(self.backend, path))
+
+    def volume_drain(
+        self,
+        volume: str,
+        cancel: bool = False,
+        remove: bool = False,
+        delete_orphans: bool = False,
+        min_age: float | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Move every chunk recorded on `volume` to the others (keeping each
+        metachunk's chunks on distinct volumes); no new chunk goes there.
+
+        Returns counts (`copied`, `linked`, `rebuilt`, `failed`), what is left on
+        it (`records_left`: chunks objects still record there; `files_left`:
+        chunk files, referenced or not) and `state`: "drained" (no chunk file
+        left: it can be removed, `remove` does it), "draining" (something is
+        left), or "in service" (`cancel`).
+        """
+        from oiocli.api.check import ORPHAN_MIN_AGE
+        from oiocli.backends.embedded import volume_admin
+
+        self._need_volumes("volume drain")
+        checker = self.checker
+        path = checker.resolve_volume(volume)
+        result: dict[str, Any] = {
+            "volume": os.path.basename(path),
+            "path": path,
+            "copied": 0,
+            "linked": 0,
+            "rebuilt": 0,
+            "failed": 0,
+            "orphans_deleted": 0,
+            "orphans_left": 0,
+            "records_left": None,
+            "files_left": None,
+            "removed": False,
+        }
+        if cancel:
+            volume_admin.set_draining(path, False)
+            result["state"] = "in service"
+            return result
+        volume_admin.set_draining(path, True)
+        failures: list[str] = []
+        drainer = volume_admin.Drainer(
+            self.backend,
+            path,
+            lambda a, c, o, v: checker.check_object(a, c, o, v, repair=True),
+            failures.append,
+        )
+        left = drainer.run()
+        for url, why in sorted(drainer.failed.items()):
+            LOG.warning("Chunk %s not moved: %s", url, why)
+        for line in failures:
+            LOG.warning("%s", line)
+        rows = checker.check_volume(
+            path,
+            orphans=True,
+            delete_orphans=delete_orphans,
+            min_age=ORPHAN_MIN_AGE if min_age is None else min_age,
+            verify=False,
+        )
+        result.update(
+            copied=drainer.copied,
+            linked=drainer.linked,
+            rebuilt=drainer.rebuilt,
+            failed=len(drainer.failed),
+            orphans_deleted=sum(1 for r in rows if r["state"] == "orphan-deleted"),
+            orphans_left=sum(1 for r in rows if r["state"] == "orphan"),
+            records_left=left,
+            files_left=volume_admin.chunk_files_on(path),
+        )
+        drained = not left and not result["files_left"]
+        result["state"] = "drained" if drained else "draining"
+        if drained and remove:
+            volume_admin.remove_volume(self.backend, path)
+            result["removed"] = True
+        return result
 
     def volume_rebuild(self, volume: str, **kwargs: Any) -> list[dict[str, Any]]:
         return self.checker.rebuild_volume(volume)
@@ -1376,9 +1687,15 @@ class ObjectStorageApi:
         own = getattr(self.backend, "volume_list", None)
         if own is not None:  # the proxy backend: rawx services, not local directories
             return own()
+        from oiocli.backends.embedded.volume_admin import is_draining
         from oiocli.backends.embedded.volumes import volume_stats
 
-        return [volume_stats(path) for path in self.backend.volumes]
+        rows = [volume_stats(path) for path in self.backend.volumes]
+        for row in rows:
+            if row["state"] == "ok" and is_draining(row["path"]):
+                row["state"] = "draining"
+                row["detail"] = "no new chunk goes here (oio volume drain)"
+        return rows
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any

@@ -198,6 +198,21 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("A second name sharing the data", "object link photos a.jpg a-copy.jpg"),
         ("Into another container", "object link photos a.jpg a.jpg --dest-container archive"),
     ),
+    "object copy": (
+        ("A second object sharing the data", "object copy photos a.jpg a-copy.jpg"),
+        (
+            "Into another container, erasure coded",
+            "object copy photos a.jpg --dest-container archive --policy EC",
+        ),
+        ("What it would do", "object copy photos a.jpg b.jpg --dry-run"),
+    ),
+    "object move": (
+        ("Rename an object", "object move photos a.jpg b.jpg"),
+        (
+            "Into another account's container",
+            "object move photos a.jpg --dest-account ops --dest-container archive",
+        ),
+    ),
     "object purge": (
         ("Keep the 2 newest versions", "object purge photos doc.txt --max-versions 2"),
         ("As many as the container keeps", "object purge photos doc.txt"),
@@ -226,6 +241,19 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "volume check": (
         ("Check every chunk file of a volume", "volume check vol-1"),
         ("Delete orphans older than a day", "volume check vol-1 --delete-orphans --min-age 86400"),
+        (
+            "Sweep the orphans of every volume, without reading chunks",
+            "volume check --delete-orphans --no-verify",
+        ),
+    ),
+    "volume add": (
+        ("Add a new disk as a volume", "volume add /srv/disk4/oio"),
+        ("Then see it", "volume list --human"),
+    ),
+    "volume drain": (
+        ("Move a volume's chunks to the others", "volume drain vol-3"),
+        ("Then remove it from the namespace", "volume drain vol-3 --remove"),
+        ("Put it back in service", "volume drain vol-3 --cancel"),
     ),
     "volume rebuild": (
         ("Rebuild a lost volume's chunks elsewhere", "volume rebuild vol-3"),
@@ -256,4 +284,5 @@ EXTRA_EXIT_CODES: dict[str, tuple[int, ...]] = {
     "namespace check": (7,),
     "volume check": (7,),
     "volume rebuild": (7,),
+    "volume drain": (7,),
 }

@@ -447,6 +447,28 @@ def positive_int(text: str) -> int:
 MAX_PAGE_SIZE = 10000
 
 
+def bandwidth(text: str) -> float:
+    """argparse type of --bwlimit: bytes per second, `10M`, `512K`."""
+    from oiocli.core.exceptions import BadRequest
+    from oiocli.io.throttle import parse_rate
+
+    try:
+        return parse_rate(text)
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of --timeout: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
 def page_size(text: str) -> int:
     value = positive_int(text)
     if value > MAX_PAGE_SIZE:

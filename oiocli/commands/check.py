@@ -195,7 +195,8 @@ VOLUME_COLUMNS = ("Volume", "Chunk", "State", "Object", "Detail")
 
 
 class CheckVolume(_Check):
-    """Verify every chunk file of a volume; list orphans (chunks no object references).
+    """Verify every chunk file of a volume (without one: of every volume); list
+    orphans (chunks no object references).
 
     Orphans younger than --min-age (default one hour) are left alone: they may
     belong to an upload in progress, as do chunks of an interrupted upload that
@@ -204,12 +205,18 @@ class CheckVolume(_Check):
     container check` tells each object's state), 1 orphans found and not deleted.
     An unreadable volume directory (chmod 000) gets an "unreadable" row when an
     object has a chunk on it; one no object uses any more is clean (the summary
-    says it could not be listed).
+    says it could not be listed). `volume check --delete-orphans` with no
+    volume sweeps the orphans of the whole namespace.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument("volume", metavar="<volume>", help="Volume name (vol-N) or path")
+        parser.add_argument(
+            "volume",
+            metavar="<volume>",
+            nargs="?",
+            help="Volume name (vol-N) or path (default: every volume)",
+        )
         parser.add_argument(
             "--orphans", action="store_true", help="Also list chunks no object references"
         )
@@ -224,23 +231,33 @@ class CheckVolume(_Check):
             type=non_negative_float,
             help="Only orphans older than this (default 3600: spare uploads in progress)",
         )
+        parser.add_argument(
+            "--no-verify",
+            action="store_true",
+            help="Do not read the chunk files (checksums): presence and orphans only, fast",
+        )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
-        rows = self.api.volume_check(
-            parsed_args.volume,
-            orphans=parsed_args.orphans or parsed_args.delete_orphans,
-            delete_orphans=parsed_args.delete_orphans,
-            min_age=parsed_args.min_age,
-        )
+        options = {
+            "orphans": parsed_args.orphans or parsed_args.delete_orphans,
+            "delete_orphans": parsed_args.delete_orphans,
+            "min_age": parsed_args.min_age,
+            "verify": not parsed_args.no_verify,
+        }
+        if parsed_args.volume is None:
+            rows = self.api.volume_check_all(**options)
+        else:
+            rows = self.api.volume_check(parsed_args.volume, **options)
         counts = Counter(row.get("state") for row in rows)
         if counts["missing"] or counts["corrupt"] or counts["unreadable"]:
             self.exit_status = exc.EXIT_DEGRADED
         elif counts["orphan"]:
             self.exit_status = exc.EXIT_ERROR
         found = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        self.summary = f"{parsed_args.volume}: {found or 'no problem found'}"
-        if not rows:
+        scope = parsed_args.volume or "every volume"
+        self.summary = f"{scope}: {found or 'no problem found'}"
+        if not rows and parsed_args.volume is not None:
             problem = self.api.checker.volume_problem(parsed_args.volume)
             if problem is not None:  # no object uses it, but say what was not looked at
                 self.summary = (

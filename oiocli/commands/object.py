@@ -1077,3 +1077,114 @@ class PurgeObject(Command):
         self.api.object_purge(
             account, container, parsed_args.object, maxvers=parsed_args.max_versions
         )
+
+
+# -- copy and move -------------------------------------------------------------
+
+
+class _CopyOrMove(ShowOne):
+    """Shared arguments and output of `object copy` and `object move`."""
+
+    verb = "copy"
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_object_args(parser)
+        parser.add_argument(
+            "dest_object",
+            metavar="<dest_object>",
+            nargs="?",
+            help="Name of the destination object (default: the same name)",
+        )
+        parser.add_argument(
+            "--dest-container",
+            metavar="<container>",
+            help="Container of the destination (default: the same)",
+        )
+        parser.add_argument(
+            "--dest-account",
+            metavar="<account>",
+            help="Account of the destination (default: the same)",
+        )
+        parser.add_argument(
+            "--policy",
+            metavar="<policy>",
+            help=(
+                "Storage policy of the destination (default: the source's, and then the "
+                "data is shared, not copied)"
+            ),
+        )
+        add_property_option(parser, "Property of the destination (replaces the copied ones)")
+        _add_version_option(parser)
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=f"Say what would be done (link or copy), {self.verb} nothing",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
+        account, container = resolve_container(self, parsed_args, parsed_args.container)
+        if (
+            parsed_args.dest_object is None
+            and parsed_args.dest_container is None
+            and parsed_args.dest_account is None
+        ):
+            raise UsageError(
+                f"Nothing to {self.verb} to: give <dest_object>, --dest-container or --dest-account"
+            )
+        properties = dict(parsed_args.properties)
+        action = self.api.object_move if self.verb == "move" else self.api.object_copy
+        result = action(
+            account,
+            container,
+            parsed_args.object,
+            dest_account=parsed_args.dest_account,
+            dest_container=parsed_args.dest_container,
+            dest_obj=parsed_args.dest_object,
+            version=parsed_args.version,
+            policy=parsed_args.policy,
+            properties=properties or None,
+            dry_run=parsed_args.dry_run,
+        )
+        human = self.humanize(parsed_args)
+        fields = {
+            "source": f"{result['account']}/{result['container']}/{result['object']}",
+            "version": result["version"],
+            "destination": (
+                f"{result['dest_account']}/{result['dest_container']}/{result['dest_object']}"
+            ),
+            "dest_version": result.get("dest_version"),
+            "size": size_cell(result["size"], human),
+            "policy": result["policy"],
+            "method": result["method"],
+            "dry_run": bool(parsed_args.dry_run),
+        }
+        if self.verb == "move":
+            fields["source_deleted"] = result["source_deleted"]
+        return self.dict_rows(fields)
+
+
+class CopyObject(_CopyOrMove):
+    """Copy an object to another name, container or account. Not an OpenIO command.
+
+    With the source's policy (the default) the copy shares the source's data
+    (hard-linked chunks, no data moves); with --policy the data is read and
+    written again with that policy, and its MD5 checked. Properties are copied,
+    unless --property is given: then the copy has only those. An existing
+    destination gets a new version, as `object create` would.
+    """
+
+    verb = "copy"
+
+
+class MoveObject(_CopyOrMove):
+    """Move an object to another name, container or account. Not an OpenIO command.
+
+    A copy (as `object copy`), then the deletion of the source version copied:
+    never before the destination is committed, so an interrupted move leaves
+    both objects, never neither. A version written under the source's name
+    meanwhile is kept, as are older versions in a versioned container.
+    """
+
+    verb = "move"

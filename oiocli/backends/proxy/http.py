@@ -7,10 +7,12 @@ Every request to the proxy, the account service or a rawx goes through
   thread of the process that shares the client);
 - an `x-oio-req-id` header on every request, repeated in timeout messages so an
   operator can find the request in the services' logs;
-- bounded retries with exponential backoff. A request that could not even be
-  sent (connection refused, connect timeout) is retried whatever its method,
-  since the server never saw it; a request that was sent is retried (after a
-  lost connection or a 503) only when it is idempotent;
+- bounded retries with exponential backoff, by urllib3's `Retry` (`_Retry`). A
+  request that could not even be sent (connection refused, connect timeout) is
+  retried whatever its method, since the server never saw it; a request that
+  was sent is retried (after a lost connection or a 503) only when it is
+  idempotent, never after a read timeout (the server may still be at it) nor
+  after a 503 that a retry will not cure (a frozen container);
 - chunked request bodies ended by HTTP trailers (`ChunkedBody`): a rawx learns
   a chunk's metachunk size and hash only once its data has been streamed.
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -32,10 +33,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    MaxRetryError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
+    ResponseError,
 )
+from urllib3.util.retry import Retry
 
 from oiocli import trace
 from oiocli.core.exceptions import (
@@ -250,6 +254,41 @@ class _Pool(HTTPConnectionPool):
     ConnectionCls = _Connection
 
 
+class _Retry(Retry):
+    """urllib3's Retry, with the rules of `HttpClient.request`.
+
+    Connection failures count as `connect` errors (retried whatever the method);
+    a lost connection after the request was sent as a `read` error (the caller
+    allows those only for idempotent requests); a read timeout is none of them,
+    so it is not retried; a 503 is retried only if its body does not name a
+    lasting state (`_lasting`): such a 503 is handed back to the caller at once.
+    """
+
+    preloaded = True
+    what = ""
+    reqid = ""
+
+    def _is_read_error(self, err: Exception) -> bool:
+        return isinstance(err, ProtocolError)
+
+    def new(self, **kw: Any) -> _Retry:
+        new = super().new(**kw)
+        new.preloaded, new.what, new.reqid = self.preloaded, self.what, self.reqid
+        return new
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):  # type: ignore[override]
+        if response is not None and _lasting(response, self.preloaded):
+            raise MaxRetryError(_pool, url, ResponseError("lasting 503"))  # type: ignore[arg-type]
+        new = super().increment(method, url, response, error, _pool, **kw)
+        LOG.debug(
+            "%s: %s, retrying (request id %s)",
+            self.what,
+            f"HTTP {response.status}" if response is not None else _reason(error),
+            self.reqid,
+        )
+        return new
+
+
 class HttpClient:
     """The shared pool and the request rules of one ObjectStorageApi."""
 
@@ -315,66 +354,63 @@ class HttpClient:
         if read_timeout is not None:
             timeout = urllib3.Timeout(connect=self.connection_timeout, read=read_timeout)
         what = what or f"{method} {url}"
-        attempt = 0
+        # A chunked body is consumed as it is sent: sent once, it cannot be sent again.
+        resend = idempotent and not isinstance(body, ChunkedBody)
+        retries = _Retry(
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries if resend else 0,
+            status=self.retries if idempotent else 0,
+            other=0,
+            redirect=False,
+            allowed_methods=None,  # idempotency is the caller's word, not the method's
+            status_forcelist=(503,),
+            raise_on_status=False,
+            backoff_factor=BACKOFF_FIRST,
+            backoff_max=BACKOFF_MAX,
+            backoff_jitter=BACKOFF_FIRST,
+        )
+        retries.preloaded, retries.what, retries.reqid = preload_content, what, reqid
         started = time.monotonic()
-        while True:
-            try:
-                resp = self.pool.request(
-                    method,
-                    full_url,
-                    body=body,
-                    headers=hdrs,
-                    retries=False,
-                    redirect=False,
-                    preload_content=preload_content,
-                    timeout=timeout,
-                )
-            except ReadTimeoutError:
-                # Not retried: the server may still be working on it, and a retry
-                # would multiply the wait the caller asked to bound.
-                raise OioTimeout(
-                    f"{what}: no answer from {_host(url)} within "
-                    f"{timeout.read_timeout:g} s (request id {reqid})",
-                    reqid=reqid,
-                ) from None
-            except (NewConnectionError, ConnectTimeoutError) as exc:
-                # The request was never sent: safe to retry whatever it does.
-                error: OioException = ServiceBusy(
-                    f"{what}: cannot connect to {_host(url)}: {_reason(exc)} (request id {reqid})",
-                    reqid=reqid,
-                )
-                retry = True
-            except (ProtocolError, HTTPError, OSError) as exc:
-                error = ServiceBusy(
-                    f"{what}: connection to {_host(url)} lost: {_reason(exc)} (request id {reqid})",
-                    reqid=reqid,
-                )
-                retry = idempotent and not isinstance(body, ChunkedBody)
-            else:
-                if (
-                    resp.status == 503
-                    and idempotent
-                    and attempt < self.retries
-                    and not _lasting(resp, preload_content)
-                ):
-                    LOG.debug("%s: 503 from %s, retrying (request id %s)", what, url, reqid)
-                    _discard(resp)
-                    self._backoff(attempt)
-                    attempt += 1
-                    continue
-                if trace.enabled():  # oio -v: one record per request
-                    trace.http(method, full_url, body, resp, started, reqid)
-                return resp
-            if not retry or attempt >= self.retries:
-                raise error
-            LOG.debug("%s, retrying", error)
-            self._backoff(attempt)
-            attempt += 1
+        try:
+            resp = self.pool.request(
+                method,
+                full_url,
+                body=body,
+                headers=hdrs,
+                retries=retries,
+                redirect=False,
+                preload_content=preload_content,
+                timeout=timeout,
+            )
+        except MaxRetryError as exc:
+            raise self._failure(exc.reason or exc, what, url, reqid, timeout) from None
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise self._failure(exc, what, url, reqid, timeout) from None
+        if trace.enabled():  # oio -v: one record per request
+            trace.http(method, full_url, body, resp, started, reqid)
+        return resp
 
     @staticmethod
-    def _backoff(attempt: int) -> None:
-        delay = min(BACKOFF_MAX, BACKOFF_FIRST * (2**attempt))
-        time.sleep(delay * (0.5 + random.random() / 2))
+    def _failure(
+        exc: BaseException, what: str, url: str, reqid: str, timeout: urllib3.Timeout
+    ) -> OioException:
+        """The oiocli exception for a request that got no answer (retries spent)."""
+        if isinstance(exc, ReadTimeoutError):
+            return OioTimeout(
+                f"{what}: no answer from {_host(url)} within "
+                f"{timeout.read_timeout:g} s (request id {reqid})",
+                reqid=reqid,
+            )
+        if isinstance(exc, NewConnectionError | ConnectTimeoutError):
+            return ServiceBusy(
+                f"{what}: cannot connect to {_host(url)}: {_reason(exc)} (request id {reqid})",
+                reqid=reqid,
+            )
+        return ServiceBusy(
+            f"{what}: connection to {_host(url)} lost: {_reason(exc)} (request id {reqid})",
+            reqid=reqid,
+        )
 
     def call(
         self,
@@ -413,14 +449,6 @@ def _lasting(resp: urllib3.BaseHTTPResponse, preloaded: bool) -> bool:
     except (ValueError, AttributeError):
         return False
     return code in _LASTING_CODES
-
-
-def _discard(resp: urllib3.BaseHTTPResponse) -> None:
-    try:
-        resp.drain_conn()
-    except (HTTPError, OSError):
-        pass
-    resp.release_conn()
 
 
 def _host(url: str) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from oiocli.backends.proxy.chunks import HttpChunkStore
-from oiocli.backends.proxy.http import HttpClient
+from oiocli.backends.proxy.http import DEFAULT_RETRIES, HttpClient
 from oiocli.core import wire
 from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
 from oiocli.core.exceptions import (
@@ -98,6 +98,7 @@ class ProxyNamespace:
         connection_timeout: float | None = None,
         read_timeout: float | None = None,
         write_timeout: float | None = None,
+        retries: int | None = None,
         request_id: str | None = None,
         admin: bool = False,
     ) -> None:
@@ -107,6 +108,7 @@ class ProxyNamespace:
             connection_timeout=connection_timeout,
             read_timeout=read_timeout,
             write_timeout=write_timeout,
+            retries=DEFAULT_RETRIES if retries is None else retries,
             request_id=request_id,
         )
         self._account_url = normalize_url(account_url) if account_url else None
