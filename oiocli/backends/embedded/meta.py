@@ -46,6 +46,7 @@ from oiocli.backends.embedded.chunks import (
     chunk_url,
     makedirs_private,
 )
+from oiocli.backends.stores import ChunkStores
 from oiocli.core.chunks import metachunk_index, shift_position
 from oiocli.core.exceptions import (
     AccountNotEmpty,
@@ -325,7 +326,7 @@ class EmbeddedNamespace:
             chunk_size, storage_policy, volumes, policies, max_versions, update_config
         )
         self.policies = PolicyTable(self.config["policies"])
-        self.chunks = LocalChunkStore()
+        self.chunks = ChunkStores({"file://": LocalChunkStore()})
         self._ns_db: db.Database | None = None
         self._dbfile_column = "dbfile"
 

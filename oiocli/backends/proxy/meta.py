@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from oiocli.backends.proxy import protocol
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import HttpClient
+from oiocli.backends.stores import ChunkStores
 from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
 from oiocli.core.exceptions import (
     BadRequest,
@@ -116,7 +117,8 @@ class ProxyNamespace:
         self._local = threading.local()
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._names_lock = threading.Lock()
-        self.chunks = HttpChunkStore(self.http, self.names_of, self._defer_link)
+        rawx = HttpChunkStore(self.http, self.names_of, self._defer_link)
+        self.chunks = ChunkStores({"http://": rawx, "https://": rawx})
 
     def close(self) -> None:
         self.http.close()
