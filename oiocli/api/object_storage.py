@@ -13,10 +13,10 @@ import logging
 import os
 import secrets
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
-from oiocli.core.chunks import group_metachunks, position_of
+from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -35,6 +35,16 @@ from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.io.pipeline import Source
 from oiocli.io.reader import normalize_ranges, read_object
 from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+
+if TYPE_CHECKING:
+    from oiocli.backends.base import (
+        AccountRecord,
+        ContainerLocation,
+        ContentRecord,
+        EventRecord,
+        MetaBackend,
+        ObjectListing,
+    )
 
 LOG = logging.getLogger("oiocli")
 LIST_LIMIT_DEFAULT = 1000
@@ -105,8 +115,8 @@ class ObjectStorageApi:
             # /v3.0 API, chunks on its rawx services; the data path is the same.
             from oiocli.backends.proxy.meta import ProxyNamespace
 
-            self.data_dir = None
-            self.backend = ProxyNamespace(
+            self.data_dir: str | None = None
+            self.backend: MetaBackend = ProxyNamespace(
                 self.namespace,
                 proxy,
                 account_url=kwargs.get("account_endpoint") or kwargs.get("account_url"),
@@ -146,11 +156,11 @@ class ObjectStorageApi:
     def account_delete(self, account: str, **kwargs: Any) -> None:
         self.backend.account_delete(check_name("account", account), self._reqid(kwargs))
 
-    def account_show(self, account: str, **kwargs: Any) -> dict[str, Any]:
+    def account_show(self, account: str, **kwargs: Any) -> AccountRecord:
         return self.backend.account_show(check_name("account", account))
 
     def account_get_properties(self, account: str, **kwargs: Any) -> dict[str, Any]:
-        info = self.account_show(account)
+        info = cast("dict[str, Any]", self.account_show(account))  # plus "properties"
         info["properties"] = dict(info["metadata"])
         return info
 
@@ -343,7 +353,7 @@ class ObjectStorageApi:
     def container_refresh(self, account: str, container: str, **kwargs: Any) -> None:
         self.container_touch(account, container, recompute=True, **kwargs)
 
-    def container_locate(self, account: str, container: str, **kwargs: Any) -> dict[str, Any]:
+    def container_locate(self, account: str, container: str, **kwargs: Any) -> ContainerLocation:
         return self.backend.container_locate(
             check_name("account", account), check_name("container", container)
         )
@@ -418,7 +428,7 @@ class ObjectStorageApi:
 
     def object_create(
         self, account: str, container: str, *args: Any, **kwargs: Any
-    ) -> tuple[list[dict[str, Any]], int, str]:
+    ) -> tuple[list[ChunkRecord], int, str | None]:
         chunks, size, hsh, _meta = self.object_create_ext(account, container, *args, **kwargs)
         return chunks, size, hsh
 
@@ -443,7 +453,7 @@ class ObjectStorageApi:
         keep_journal: bool = False,
         on_resume: Callable[[int], None] | None = None,
         **kwargs: Any,
-    ) -> tuple[list[dict[str, Any]], int, str | None, dict[str, Any]]:
+    ) -> tuple[list[ChunkRecord], int, str | None, dict[str, Any]]:
         account = check_name("account", account)
         container = check_name("container", container)
         if file_or_path is None and data is None:
@@ -560,8 +570,12 @@ class ObjectStorageApi:
             raise
         if journal is not None:
             journal.finish()
+        meta: dict[str, Any]  # the object's record, plus how the upload went
         try:
-            meta = self.object_get_properties(account, container, obj_name, version=version)
+            meta = cast(
+                "dict[str, Any]",
+                self.object_get_properties(account, container, obj_name, version=version),
+            )
         except NoSuchObject:
             # Another writer replaced this version meanwhile: the upload still succeeded.
             meta = {
@@ -714,8 +728,12 @@ class ObjectStorageApi:
     def _problem_logger(self, obj: str, problems: list | None = None, deferred: list | None = None):
         """Report each chunk a read skipped; into `deferred` to be logged when it ends."""
 
-        def report(chunk: dict[str, Any], error: BaseException) -> None:
-            args = ("Object %r: skipped chunk %s at position %s: %s", obj, chunk["url"])
+        def report(chunk: ChunkRecord, error: BaseException) -> None:
+            args: tuple[Any, ...] = (
+                "Object %r: skipped chunk %s at position %s: %s",
+                obj,
+                chunk["url"],
+            )
             args += (chunk["pos"], error)
             if deferred is not None:
                 deferred.append(args)
@@ -736,7 +754,7 @@ class ObjectStorageApi:
         key_file: str | None = None,
         problems: list | None = None,
         **kwargs: Any,
-    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+    ) -> tuple[ContentRecord, Iterator[bytes]]:
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
@@ -758,7 +776,7 @@ class ObjectStorageApi:
         self,
         account: str,
         container: str,
-        meta: dict[str, Any],
+        meta: ContentRecord,
         stream: Iterator[bytes],
         deferred: list,
     ) -> Iterator[bytes]:
@@ -781,7 +799,7 @@ class ObjectStorageApi:
             deferred.clear()
 
     def _changed_since(
-        self, account: str, container: str, meta: dict[str, Any]
+        self, account: str, container: str, meta: Mapping[str, Any]
     ) -> OioException | None:
         """Why the object version `meta` describes cannot be read any more, if it changed.
 
@@ -810,7 +828,7 @@ class ObjectStorageApi:
         obj: str,
         version: int | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         return self.backend.content_get(
             *_object_names(account, container, obj),
             _version(version),
@@ -828,7 +846,7 @@ class ObjectStorageApi:
         chunk_info: bool = False,
         properties: bool = True,
         **kwargs: Any,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
         meta, chunks = self.backend.content_locate(
             *_object_names(account, container, obj),
             _version(version),
@@ -891,7 +909,7 @@ class ObjectStorageApi:
         versions: bool = False,
         deleted: bool = False,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         account = check_name("account", account)
         container = check_name("container", container)
         # As the CLI's --limit: a positive integer (0 is not "no limit").
@@ -1056,7 +1074,7 @@ class ObjectStorageApi:
             return
         method = parse_method(meta["chunk_method"])
         replace_pos = None
-        new_chunks: list[dict[str, Any]] = []
+        new_chunks: list[ChunkRecord] = []
         for mc in group_metachunks(chunks):
             inside = mc.offset < size < mc.offset + mc.size
             if inside or (size == 0 and mc.index == 0):
@@ -1180,7 +1198,7 @@ class ObjectStorageApi:
         prep = self.backend.content_prepare(
             link_account, link_container, meta["policy"], kwargs.get("autocreate", True), reqid
         )
-        linked: list[dict[str, Any]] = []
+        linked: list[ChunkRecord] = []
         try:
             for chunk in chunks:
                 new_url = self.backend.link_target(chunk["url"])
@@ -1191,7 +1209,7 @@ class ObjectStorageApi:
                     if changed is not None:
                         raise changed from None
                     raise
-                linked.append(dict(chunk, url=new_url, real_url=new_url))
+                linked.append({**chunk, "url": new_url, "real_url": new_url})
             self.backend.content_create(
                 link_account,
                 link_container,
@@ -1293,7 +1311,7 @@ class ObjectStorageApi:
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRecord]:
         return self.backend.event_list(since=since, limit=limit)
 
     def storage_method(self, policy: str) -> StorageMethod:

@@ -36,9 +36,17 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
+from oiocli.backends.base import (
+    AccountRecord,
+    ContainerLocation,
+    ContentRecord,
+    EventRecord,
+    ObjectListing,
+    UploadPlan,
+)
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import (
     LocalChunkStore,
@@ -47,7 +55,7 @@ from oiocli.backends.embedded.chunks import (
     makedirs_private,
 )
 from oiocli.backends.stores import ChunkStores
-from oiocli.core.chunks import metachunk_index, shift_position
+from oiocli.core.chunks import ChunkRecord, metachunk_index, shift_position
 from oiocli.core.exceptions import (
     AccountNotEmpty,
     BadRange,
@@ -153,7 +161,9 @@ _ALIAS_KEYS = (
 )
 
 
-def alias_dict(row: tuple, account: str, container: str, with_props: bool = True) -> dict:
+def alias_dict(
+    row: tuple[Any, ...], account: str, container: str, with_props: bool = True
+) -> ContentRecord:
     # Listings convert up to 10,000 rows per page: keep this cheap.
     meta = dict(zip(_ALIAS_KEYS, row, strict=False))  # row has more columns
     meta["content"] = row[2]
@@ -165,7 +175,7 @@ def alias_dict(row: tuple, account: str, container: str, with_props: bool = True
     meta["account"] = account
     if with_props:
         meta["properties"] = json.loads(row[12] or "{}")
-    return meta
+    return cast(ContentRecord, meta)  # _ALIAS_KEYS and the keys set here: every field
 
 
 class StaleContainer(NoSuchContainer):
@@ -239,7 +249,7 @@ class ContainerDB(db.Database):
             )
 
     def insert_chunks(
-        self, conn: sqlite3.Connection, content: str, chunks: Iterable[dict[str, Any]]
+        self, conn: sqlite3.Connection, content: str, chunks: Iterable[Mapping[str, Any]]
     ) -> None:
         columns = CHUNK_COLUMNS if self.chunk_hash_column else CHUNK_COLUMNS[:-1]
         conn.executemany(
@@ -477,7 +487,7 @@ class EmbeddedNamespace:
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, marker: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRecord]:
         sql = "SELECT id, time, type, url, request_id, data FROM events WHERE 1=1"
         args: list[Any] = []
         if since is not None:
@@ -524,7 +534,7 @@ class EmbeddedNamespace:
             raise NoSuchAccount(f"Account {account!r} not found")
         return rows[0]
 
-    def account_show(self, account: str) -> dict[str, Any]:
+    def account_show(self, account: str) -> AccountRecord:
         name, ctime, mtime, metadata, objects, nbytes = self._account_row(account)
         (containers,) = self._ns_read(
             "SELECT COUNT(*) FROM containers WHERE account = ?", (account,)
@@ -549,6 +559,7 @@ class EmbeddedNamespace:
             self.emit(conn, "account.delete", {"account": account}, reqid)
 
     def account_list(self, limit=None, marker=None, end_marker=None, prefix=None) -> list[str]:
+        args: list[Any]
         sql, args = "SELECT name FROM accounts WHERE 1=1", []
         sql, args = _paging(sql, args, "name", marker, end_marker, prefix)
         sql += " ORDER BY name"
@@ -1113,7 +1124,7 @@ class EmbeddedNamespace:
             raise NoSuchObject(f"{what} not found in container {cdb.name!r}")
         return row
 
-    def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
+    def get_chunks(self, cdb: ContainerDB, content: str) -> list[ChunkRecord]:
         fragment_hash = "chunk_hash" if cdb.chunk_hash_column else "NULL"
         try:
             rows = cdb.conn.execute(
@@ -1124,9 +1135,15 @@ class EmbeddedNamespace:
         except sqlite3.DatabaseError as exc:
             db.raise_db_error(exc, cdb.path)
             raise
-        result = []
+        result: list[ChunkRecord] = []
         for url, pos, size, hsh, chunk_size, chunk_hash in rows:
-            chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
+            chunk: ChunkRecord = {
+                "url": url,
+                "real_url": url,
+                "pos": pos,
+                "size": size,
+                "hash": hsh,
+            }
             if chunk_size is not None:
                 chunk["chunk_size"] = chunk_size
             if chunk_hash:
@@ -1456,7 +1473,7 @@ class EmbeddedNamespace:
         version: int,
         size: int,
         replace_pos: int | None,
-        new_chunks: list[dict[str, Any]],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> list[str]:
         """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`.
@@ -1514,7 +1531,10 @@ class EmbeddedNamespace:
         return garbage
 
     def _check_new_chunks(
-        self, row: tuple, new_chunks: list[dict[str, Any]], current: list[dict[str, Any]]
+        self,
+        row: tuple,
+        new_chunks: Sequence[Mapping[str, Any]],
+        current: Sequence[Mapping[str, Any]],
     ) -> None:
         """New chunk records are for this content and its policy (their own metadata says so).
 
@@ -1547,7 +1567,7 @@ class EmbeddedNamespace:
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict[str, Any]],
+        new_chunks: Sequence[Mapping[str, Any]],
         reqid: str | None = None,
     ) -> None:
         """Swap chunk records atomically (repair, rebuild, a truncated metachunk).
@@ -1627,7 +1647,7 @@ class EmbeddedNamespace:
         versions=False,
         deleted=False,
         properties=False,
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         base: list[str] = []
         base_args: list[Any] = []
         if not versions:
@@ -1643,7 +1663,7 @@ class EmbeddedNamespace:
             base.append("name >= ? AND name < ?")
             base_args += [prefix, prefix + "\U0010ffff"]
         order = " ORDER BY name, version DESC"
-        objects: list[dict[str, Any]] = []
+        objects: list[ContentRecord] = []
         prefixes: list[str] = []
         truncated = False
         plen = len(prefix or "")
@@ -1709,7 +1729,7 @@ class EmbeddedNamespace:
     def container_props(self, account: str, container: str) -> dict[str, str]:
         return self.container(account, container).props()
 
-    def container_locate(self, account: str, container: str) -> dict[str, Any]:
+    def container_locate(self, account: str, container: str) -> ContainerLocation:
         cdb = self.container(account, container)
         props = cdb.props()
         return {
@@ -1740,7 +1760,7 @@ class EmbeddedNamespace:
         policy: str | None = None,
         autocreate: bool = True,
         reqid: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> UploadPlan:
         """Check the container accepts writes; resolve the policy (OpenIO's prepare).
 
         A container being deleted is as good as absent: autocreate waits for the
@@ -1780,13 +1800,13 @@ class EmbeddedNamespace:
         name: str,
         version: int | None = None,
         allow_deleted: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         cdb = self.container(account, container)
         return alias_dict(self.get_alias(cdb, name, version, allow_deleted), account, container)
 
     def content_locate(
         self, account: str, container: str, name: str, version: int | None = None
-    ) -> tuple[dict[str, Any], list[dict]]:
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
         cdb = self.container(account, container)
         # One read transaction: an object replaced or deleted between the two
         # queries would otherwise come back with no (or another's) chunks.
@@ -1870,7 +1890,7 @@ class EmbeddedNamespace:
         version: int,
         size: int,
         replace_pos: int | None,
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
@@ -1890,7 +1910,7 @@ class EmbeddedNamespace:
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
@@ -1918,7 +1938,7 @@ class EmbeddedNamespace:
 
     def content_list(
         self, account: str, container: str, limit: int, **kwargs: Any
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         return self._content_list(self.container(account, container), limit, **kwargs)
 
     def content_touch(
@@ -1969,7 +1989,7 @@ def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
         )
 
 
-def require_chunks(chunks: Iterable[dict[str, Any]]) -> None:
+def require_chunks(chunks: Iterable[Mapping[str, Any]]) -> None:
     """Every chunk about to be recorded still exists (in a commit, under the sweep lock).
 
     The orphan sweep deletes unreferenced chunks: one that took a fresh upload's

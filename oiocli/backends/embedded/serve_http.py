@@ -357,7 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def setup(self) -> None:
-        self.timeout = self.limits.io_timeout  # no read or write waits longer
+        # no read or write waits longer (socketserver reads it per connection)
+        self.timeout = self.limits.io_timeout  # type: ignore[misc]
         super().setup()
         # Headers and a small body go out in two writes: without NODELAY, Nagle
         # and the client's delayed ACK would add ~40 ms to every request.

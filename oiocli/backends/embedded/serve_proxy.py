@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -51,7 +51,7 @@ from oiocli.backends.embedded.serve_http import (
     quote_error,
 )
 from oiocli.backends.proxy import protocol
-from oiocli.core.chunks import group_metachunks, position_of
+from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     AccountNotEmpty,
     BadRange,
@@ -274,7 +274,7 @@ def _seconds(value: Any) -> int:
         return 0
 
 
-def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
+def alias_headers(meta: Mapping[str, Any]) -> dict[str, str]:
     """x-oio-content-meta-* of an alias (m2_actions.c, _populate_headers_with_alias)."""
     prefix = protocol.CONTENT_PREFIX
     headers = {
@@ -290,7 +290,7 @@ def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def content_headers(meta: dict[str, Any], properties: bool = False) -> dict[str, str]:
+def content_headers(meta: Mapping[str, Any], properties: bool = False) -> dict[str, str]:
     """x-oio-content-meta-* of an object: its content header, then its alias.
 
     A delete marker has no content header: only the alias fields go out. With
@@ -320,7 +320,7 @@ def content_headers(meta: dict[str, Any], properties: bool = False) -> dict[str,
     return headers
 
 
-def listing_entry(meta: dict[str, Any], with_properties: bool) -> dict[str, Any]:
+def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, Any]:
     """One object of a container/list reply (_dump_json_aliases_and_headers)."""
     entry: dict[str, Any] = {
         "name": meta["name"],
@@ -603,7 +603,7 @@ class ProxyApp:
     def to_file(self, url: str) -> str:
         return self.server.to_file(url)
 
-    def chunk_json(self, chunk: dict[str, Any]) -> dict[str, Any]:
+    def chunk_json(self, chunk: Mapping[str, Any]) -> dict[str, Any]:
         url = self.to_http(chunk["url"])
         record = {
             "url": url,
@@ -621,14 +621,14 @@ class ProxyApp:
             record["chunk_hash"] = chunk["chunk_hash"]
         return record
 
-    def chunks_from_json(self, items: Any) -> list[dict[str, Any]]:
+    def chunks_from_json(self, items: Any) -> list[ChunkRecord]:
         """Chunk records of a request body (url, pos, size, hash), checked."""
         if not isinstance(items, list):
             raise BadRequest("Expected a list of chunks")
-        chunks = []
+        chunks: list[ChunkRecord] = []
         for item in items:
             try:
-                chunk = {
+                chunk: ChunkRecord = {
                     "url": self.to_file(str(item["url"])),
                     "pos": str(item["pos"]),
                     "size": int(item["size"]),
@@ -657,7 +657,7 @@ class ProxyApp:
         account: str,
         container: str,
         content_id: str,
-        chunks: list[dict[str, Any]],
+        chunks: Sequence[Mapping[str, Any]],
         chunk_method: str,
         replacing: Iterable[str] = (),
     ) -> _Claim:
@@ -1055,16 +1055,16 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
     if status == STATUS_DISABLED or (status == STATUS_FROZEN and not req.flag("frozen")):
         raise ContainerFrozen(f"Container {container!r} is {STATUS_NAMES[status].lower()}")
     records: dict[str, dict[str, Any]] = {}  # file URL -> its record (content, pos, ...)
-    by_content: dict[str, list[dict[str, Any]]] = {}
+    by_content: dict[str, list[ChunkRecord]] = {}
 
-    def chunks_of(content: str) -> list[dict[str, Any]]:
+    def chunks_of(content: str) -> list[ChunkRecord]:
         if content not in by_content:
             by_content[content] = app.ns.get_chunks(cdb, content)
             for chunk in by_content[content]:
                 records[chunk["url"]] = dict(chunk, content=content)
         return by_content[content]
 
-    swaps: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+    swaps: dict[str, tuple[list[str], list[ChunkRecord]]] = {}
     superseded: set[str] = set()
     for old, new in zip(old_beans, new_beans, strict=True):
         try:
@@ -1318,7 +1318,7 @@ def _create_fields(req: Request) -> dict[str, Any]:
     if size < 0 or version <= 0:
         raise BadRequest("Header: bad content size or version")
     hsh = _structured(_meta_header(req, "hash"))
-    fields = {
+    fields: dict[str, Any] = {
         "content": _hex(content_id, "content id"),
         "size": size,
         "version": version,
@@ -1413,6 +1413,7 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     """
     account, container = app.container_of(req)
     content_id = req.param("id") or req.param("content")
+    version: int | None
     if content_id:
         name, version = app.alias_by_content(
             account, container, content_id, req.int_param("version")
@@ -1452,7 +1453,7 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     return Reply(204)
 
 
-def _drained(meta: dict[str, Any]) -> bool:
+def _drained(meta: Mapping[str, Any]) -> bool:
     return meta.get("chunk_method") == "drained"
 
 

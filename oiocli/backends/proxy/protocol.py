@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from oiocli.core.exceptions import BadRequest
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+    from oiocli.backends.base import ContentRecord
 
 API_VERSION = "v3.0"
 ACCOUNT_PREFIX = "/v1.0/account"
@@ -123,12 +128,12 @@ def chunk_headers(meta: Mapping[str, Any], fields: Any = None) -> dict[str, str]
     return out
 
 
-def chunk_meta_from_headers(headers: Mapping[str, str]) -> dict[str, Any]:
+def chunk_meta_from_headers(headers: Mapping[str, str] | Message) -> dict[str, Any]:
     """The chunk metadata carried by `x-oio-chunk-meta-*` headers (case-insensitive)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     meta: dict[str, Any] = {}
     for field, suffix in CHUNK_FIELDS.items():
-        value = lowered.get(CHUNK_PREFIX + suffix)
+        value: Any = lowered.get(CHUNK_PREFIX + suffix)  # a str, an int once parsed
         if value is None or value == "":
             continue
         if field in CHUNK_QUOTED_FIELDS:
@@ -215,7 +220,7 @@ def _number(text: str | None) -> int | float | None:
 
 def content_meta_from_headers(
     headers: Mapping[str, str], account: str, container: str
-) -> dict[str, Any]:
+) -> ContentRecord:
     """The object dict of the embedded backend, from `x-oio-content-meta-*` headers."""
     fields: dict[str, str] = {}
     properties: dict[str, str] = {}
@@ -230,7 +235,7 @@ def content_meta_from_headers(
             properties[unquote(key[len(CONTENT_PREFIX) :])] = unquote(value)
     size = _number(fields.get("size") or fields.get("length")) or 0
     latest = headers.get(ALIAS_LATEST_HEADER)
-    return {
+    meta = {
         "name": fields.get("name", ""),
         "version": _number(fields.get("version")),
         "id": fields.get("id") or None,
@@ -250,6 +255,7 @@ def content_meta_from_headers(
         "account": account,
         "properties": properties,
     }
+    return cast("ContentRecord", meta)  # a field the reply lacks is None
 
 
 def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, Any]:
@@ -277,7 +283,7 @@ def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, A
 
 def meta_from_listing(
     entry: Mapping[str, Any], account: str, container: str, with_properties: bool
-) -> dict[str, Any]:
+) -> ContentRecord:
     size = entry.get("size")
     meta = {
         "name": entry.get("name"),
@@ -300,7 +306,7 @@ def meta_from_listing(
     }
     if with_properties:
         meta["properties"] = dict(entry.get("properties") or {})
-    return meta
+    return cast("ContentRecord", meta)  # a field the entry lacks is None
 
 
 def _as_int(value: Any) -> Any:
