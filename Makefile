@@ -6,7 +6,7 @@
 #   make test-cluster  the real-cluster checks and conformance scenarios against a real
 #                   OpenIO SDS namespace (OIO_TEST_PROXY=host:port, or one it starts)
 #   make test-interop  OpenIO's own client (7.3.0) against `oio namespace serve`: see tests/interop
-#   make lint       ruff check + ruff format --check
+#   make lint       ruff check + ruff format --check + mypy (the type checker)
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
 #   make test-deps  Debian packages some tests use (zsh, fish, man-db; they skip without)
@@ -70,6 +70,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory lint
