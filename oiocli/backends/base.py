@@ -33,8 +33,8 @@ class ContentRecord(TypedDict):
     content: str
     deleted: bool  # a delete marker
     is_latest: bool
-    ctime: int
-    mtime: int
+    ctime: float
+    mtime: float
     size: int
     length: int  # OpenIO's name for size
     hash: str | None  # MD5 of the whole object; None after an append or a truncate
