@@ -1202,13 +1202,7 @@ class ObjectStorageApi:
         try:
             for chunk in chunks:
                 new_url = self.backend.link_target(chunk["url"])
-                try:
-                    self.chunks.link(chunk["url"], new_url)
-                except ChunkNotFound:
-                    changed = self._changed_since(target_account, target_container, meta)
-                    if changed is not None:
-                        raise changed from None
-                    raise
+                self.chunks.link(chunk["url"], new_url)
                 linked.append({**chunk, "url": new_url, "real_url": new_url})
             self.backend.content_create(
                 link_account,
@@ -1225,6 +1219,14 @@ class ObjectStorageApi:
                 chunks=linked,
                 reqid=reqid,
             )
+        except ChunkNotFound:
+            # A target chunk went away while linked: the target changed or was
+            # deleted (a proxy's rawx links at the commit, so it shows there too).
+            self._delete_chunks([c["url"] for c in linked])
+            changed = self._changed_since(target_account, target_container, meta)
+            if changed is not None:
+                raise changed from None
+            raise
         except BaseException:
             self._delete_chunks([c["url"] for c in linked])
             raise

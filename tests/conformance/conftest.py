@@ -101,8 +101,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "openio_differs(reason): a known difference of a real OpenIO namespace "
-        "from the embedded backend's semantics (a strict xfail on the cluster)",
+        "openio_differs(reason, wire=False): a known difference of a real OpenIO namespace "
+        "from the embedded backend's semantics (a strict xfail on the cluster; with "
+        "wire=True it comes from OpenIO's wire protocol, which `namespace serve` speaks "
+        "too: a strict xfail on the proxy backend as well)",
     )
 
 
@@ -115,6 +117,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         backend = callspec.params.get("backend_name") if callspec else None
         if marker and backend in marker.args:
             item.add_marker(pytest.mark.slow)
+        if backend == "proxy":
+            for divergence in item.iter_markers("openio_differs"):
+                if divergence.kwargs.get("wire"):
+                    reason = "OpenIO's wire protocol: " + divergence.args[0]
+                    item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
         if backend != "cluster":
             continue
         for divergence in item.iter_markers("openio_differs"):

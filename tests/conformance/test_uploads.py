@@ -185,7 +185,8 @@ def test_mime_type_is_kept_as_given(api):
 
 @pytest.mark.openio_differs(
     "OpenIO's proxy answers the MIME type raw and its clients, ours too, unquote every "
-    "x-oio-content-meta-* value: a %-escape in a MIME type comes back decoded"
+    "x-oio-content-meta-* value: a %-escape in a MIME type comes back decoded",
+    wire=True,
 )
 def test_mime_type_with_a_percent_is_kept_as_given(api):
     """Sent raw to a proxy, as OpenIO's clients send it: a `%` in it is no escape."""

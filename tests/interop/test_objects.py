@@ -355,19 +355,7 @@ def test_locate_agrees(openio, ours, account, work):
     )
 
 
-LINK_VIAS = [
-    pytest.param(
-        "proxy",
-        marks=pytest.mark.xfail(
-            reason="needs oiocli's proxy client to send the link's full path on rawx COPY",
-            strict=False,
-        ),
-    ),
-    "files",
-]
-
-
-@pytest.mark.parametrize("via", LINK_VIAS)
+@pytest.mark.parametrize("via", ["proxy", "files"])
 @pytest.mark.parametrize("policy", ["TWOCOPIES", "EC"])
 def test_link(openio, ours, account, work, policy, via):
     import urllib3
@@ -467,7 +455,6 @@ def test_truncate_refusals_leave_the_object_intact(openio, ours, account, work):
     read_everywhere(openio, ours, account, "tr", "ec", src, work)
 
 
-@pytest.mark.xfail(reason="needs embedded append renumbering", strict=False)
 @pytest.mark.parametrize("policy", ["SINGLE", "EC"])
 def test_append(openio, ours, account, work, policy):
     first, second = os.urandom(MiB + 10), os.urandom(2 * MiB + 5)

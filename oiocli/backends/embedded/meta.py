@@ -229,6 +229,37 @@ class ContainerDB(db.Database):
                 f"Container {self.name!r} not found in account {self.account!r} (deleted)"
             ) from None
 
+    @contextlib.contextmanager
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        with self._stale_if_gone():
+            with super().transaction(durable) as conn:
+                yield conn
+
+    def group_commit(self, work: Any) -> Any:
+        with self._stale_if_gone():
+            return super().group_commit(work)
+
+    @contextlib.contextmanager
+    def _stale_if_gone(self) -> Iterator[None]:
+        """A database error on a file deleted meanwhile means the container is gone.
+
+        A delete in another thread of this process removes the file and its WAL
+        while this handle is in use: SQLite then fails with "disk I/O error"
+        before the transaction's own check could say the handle is stale.
+        """
+        try:
+            yield
+        except StaleContainer:
+            raise
+        except OioException as exc:
+            if self._registered is None:
+                raise
+            if os.path.exists(self.path) and self._registered(self.cid) == self.dbfile:
+                raise
+            raise StaleContainer(
+                f"Container {self.name!r} not found in account {self.account!r} (deleted)"
+            ) from exc
+
     def _verify_current(self, conn: sqlite3.Connection) -> None:
         """In a write transaction: this file is the container's, which is not being deleted.
 

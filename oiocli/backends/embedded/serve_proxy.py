@@ -1521,12 +1521,22 @@ def content_del_properties(app: ProxyApp, req: Request) -> Reply:
 
 def _delete(app: ProxyApp, req: Request, account, container, name, version) -> tuple[bool, int]:
     """meta2's m2db_delete_alias: deleting a name whose newest version is a delete
-    marker removes that marker (the previous version shows again)."""
-    if req.flag("delete_marker"):
-        raise BadRequest("Explicit delete markers are not supported")
+    marker removes that marker (the previous version shows again), unless
+    `delete_marker` asks for a marker: then that is refused, as are markers in a
+    container that keeps no versions."""
+    explicit_marker = req.flag("delete_marker")
+    if explicit_marker and version is not None:
+        raise BadRequest("Explicit delete markers of a given version are not supported")
     if version is None:
         latest = app.ns.content_get(account, container, name, None, allow_deleted=True)
-        if latest.get("deleted"):
+        if explicit_marker:
+            cdb = app.ns.container(account, container)
+            maxvers = app.ns.max_versions(cdb.props())
+            if not (maxvers < 0 or maxvers > 1):
+                raise BadRequest("Versioning not enabled and delete marker specified")
+            if latest.get("deleted"):
+                raise BadRequest("Alias is a delete marker and delete marker specified")
+        elif latest.get("deleted"):
             version = latest["version"]
     return app.ns.content_delete(account, container, name, version, req.reqid)
 

@@ -121,6 +121,8 @@ class ProxyNamespace:
         self.admin = admin
         self._info: dict[str, Any] | None = None
         self._delete_says_what = False  # whether the proxy reports delete markers
+        # (account, container) -> whether it keeps versions, as the last delete found
+        self._keeps_versions: dict[tuple[str, str], bool] = {}
         self._info_lock = threading.Lock()
         self._local = threading.local()
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
@@ -675,7 +677,10 @@ class ProxyNamespace:
             for name, version in self.container_versions(account, container):
                 located = self._content_params(account, container, name, version)
                 located["properties"] = "false"
-                resp, body = self._proxy("GET", "content/locate", located)
+                try:
+                    resp, body = self._proxy("GET", "content/locate", located)
+                except ContentDrained:
+                    continue  # a drained object has no chunk to relink
                 content_id = protocol.content_meta_from_headers(resp.headers, account, container)[
                     "id"
                 ]
@@ -931,12 +936,7 @@ class ProxyNamespace:
                 )
             except NoSuchObject:
                 pass  # the delete itself says so
-        resp, _ = self._proxy(
-            "POST",
-            "content/delete",
-            self._content_params(account, container, name, version),
-            reqid=reqid,
-        )
+        resp = self._delete_alias(account, container, name, version, reqid)
         if protocol.DELETE_MARKER_HEADER in resp.headers:
             self._delete_says_what = True
             marker = protocol.true_value(resp.headers.get(protocol.DELETE_MARKER_HEADER))
@@ -950,6 +950,38 @@ class ProxyNamespace:
             if before is None or entry["version"] != before["version"]:
                 return True, int(entry["version"])
         return False, int(before["version"]) if before else 0
+
+    def _delete_alias(
+        self, account: str, container: str, name: str, version: int | None, reqid: str | None
+    ) -> Any:
+        """`content/delete`; without a version, asking meta2 for a delete marker where
+        the container keeps versions.
+
+        Without `delete_marker`, meta2 deletes the newest alias when it is a marker:
+        of two deletes at once, the second would bring back what the first deleted,
+        and both report success. With it, meta2 refuses that (the object is already
+        deleted: NoSuchObject, as on the embedded backend), and refuses it in a
+        container without versions, where the plain delete is the right one (what
+        each container is remembered, so that a delete costs one request).
+        """
+        params = self._content_params(account, container, name, version)
+        key = (account, container)
+        if version is None and self._keeps_versions.get(key, True):
+            try:
+                resp, _ = self._proxy(
+                    "POST", "content/delete", dict(params, delete_marker=1), reqid=reqid
+                )
+                self._keeps_versions[key] = True
+                return resp
+            except BadRequest as exc:
+                text = str(exc).lower()
+                if "alias is a delete marker" in text:
+                    raise NoSuchObject(f"Object {name!r} not found (already deleted)") from None
+                if "versioning not enabled" not in text:
+                    raise
+                self._keeps_versions[key] = False
+        resp, _ = self._proxy("POST", "content/delete", params, reqid=reqid)
+        return resp
 
     def content_update_props(
         self,
@@ -998,7 +1030,10 @@ class ProxyNamespace:
         handles deletions only): the chunks of the version drained are deleted here,
         once meta2 no longer references them.
         """
-        meta, chunks = self.content_locate(account, container, name, version)
+        try:
+            meta, chunks = self.content_locate(account, container, name, version)
+        except ContentDrained:
+            return  # drained already: meta2 would change nothing
         self._proxy(
             "POST",
             "content/drain",
