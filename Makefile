@@ -6,7 +6,7 @@
 #   make test-cluster  the real-cluster checks and conformance scenarios against a real
 #                   OpenIO SDS namespace (OIO_TEST_PROXY=host:port, or one it starts)
 #   make test-interop  OpenIO's own client (7.3.0) against `oio namespace serve`: see tests/interop
-#   make lint       ruff check + ruff format --check
+#   make lint       ruff check + ruff format --check + mypy (the type checker)
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
 #   make test-deps  Debian packages some tests use (zsh, fish, man-db; they skip without)
@@ -70,6 +70,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory lint
@@ -140,7 +141,7 @@ man: $(VENV)/.installed
 	$(VENV)/bin/oio complete --shell fish > completions/oio.fish
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean

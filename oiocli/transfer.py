@@ -122,8 +122,8 @@ def walk_local(
     and skipped; unreadable directories go to `on_error`.
     """
 
-    def entries(directory: str) -> list[tuple[str, str, os.DirEntry | None]]:
-        found = []
+    def entries(directory: str) -> list[tuple[str, str, os.DirEntry[str]]]:
+        found: list[tuple[str, str, os.DirEntry[str]]] = []
         try:
             with os.scandir(directory) as it:
                 for entry in it:
@@ -468,6 +468,7 @@ def _fetch_part(
 ) -> tuple[int, dict[str, Any]]:
     size = int(meta["size"])
     ranges = [(offset, None)] if 0 < offset < size else None
+    stream: Iterator[bytes]
     if offset and offset >= size:
         fetched, stream = meta, iter(())
     else:

@@ -13,10 +13,10 @@ import logging
 import os
 import secrets
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
-from oiocli.core.chunks import group_metachunks, position_of
+from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -35,6 +35,16 @@ from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.io.pipeline import Source
 from oiocli.io.reader import normalize_ranges, read_object
 from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+
+if TYPE_CHECKING:
+    from oiocli.backends.base import (
+        AccountRecord,
+        ContainerLocation,
+        ContentRecord,
+        EventRecord,
+        MetaBackend,
+        ObjectListing,
+    )
 
 LOG = logging.getLogger("oiocli")
 LIST_LIMIT_DEFAULT = 1000
@@ -117,8 +127,8 @@ class ObjectStorageApi:
             # /v3.0 API, chunks on its rawx services; the data path is the same.
             from oiocli.backends.proxy.meta import ProxyNamespace
 
-            self.data_dir = None
-            self.backend = ProxyNamespace(
+            self.data_dir: str | None = None
+            self.backend: MetaBackend = ProxyNamespace(
                 self.namespace,
                 proxy,
                 account_url=kwargs.get("account_endpoint") or kwargs.get("account_url"),
@@ -159,11 +169,11 @@ class ObjectStorageApi:
     def account_delete(self, account: str, **kwargs: Any) -> None:
         self.backend.account_delete(check_name("account", account), self._reqid(kwargs))
 
-    def account_show(self, account: str, **kwargs: Any) -> dict[str, Any]:
+    def account_show(self, account: str, **kwargs: Any) -> AccountRecord:
         return self.backend.account_show(check_name("account", account))
 
     def account_get_properties(self, account: str, **kwargs: Any) -> dict[str, Any]:
-        info = self.account_show(account)
+        info = cast("dict[str, Any]", self.account_show(account))  # plus "properties"
         info["properties"] = dict(info["metadata"])
         return info
 
@@ -372,7 +382,7 @@ class ObjectStorageApi:
     def container_refresh(self, account: str, container: str, **kwargs: Any) -> None:
         self.container_touch(account, container, recompute=True, **kwargs)
 
-    def container_locate(self, account: str, container: str, **kwargs: Any) -> dict[str, Any]:
+    def container_locate(self, account: str, container: str, **kwargs: Any) -> ContainerLocation:
         return self.backend.container_locate(
             check_name("account", account), check_name("container", container)
         )
@@ -419,7 +429,7 @@ class ObjectStorageApi:
 
     def container_flush_plan(
         self, account: str, container: str, **kwargs: Any
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ContentRecord]:
         """What `container_flush` would delete, changing nothing: every object entry,
         every version and delete marker (name order, newest version first)."""
         return self._all_versions(
@@ -428,7 +438,7 @@ class ObjectStorageApi:
 
     def container_purge_plan(
         self, account: str, container: str, maxvers: int | None = None, **kwargs: Any
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ContentRecord]:
         """What `container_purge` would delete, changing nothing: the object entries
         (name order, newest first) beyond the newest `maxvers` versions of each name
         (default: the container's max versions, else the namespace's). As the purge
@@ -448,7 +458,7 @@ class ObjectStorageApi:
         return self._beyond_newest(entries, max(maxvers, 1))
 
     @staticmethod
-    def _beyond_newest(entries: Iterator[dict[str, Any]], keep: int) -> Iterator[dict[str, Any]]:
+    def _beyond_newest(entries: Iterator[ContentRecord], keep: int) -> Iterator[ContentRecord]:
         """The versions (newest first by name) after the `keep` newest of their name,
         delete markers neither counted nor given."""
         name, count = None, 0
@@ -461,7 +471,7 @@ class ObjectStorageApi:
             if count > keep:
                 yield entry
 
-    def _all_versions(self, account: str, container: str) -> Iterator[dict[str, Any]]:
+    def _all_versions(self, account: str, container: str) -> Iterator[ContentRecord]:
         """Every version of every object, delete markers included, page after page."""
         marker = None
         while True:
@@ -503,7 +513,7 @@ class ObjectStorageApi:
 
     def object_create(
         self, account: str, container: str, *args: Any, **kwargs: Any
-    ) -> tuple[list[dict[str, Any]], int, str]:
+    ) -> tuple[list[ChunkRecord], int, str | None]:
         chunks, size, hsh, _meta = self.object_create_ext(account, container, *args, **kwargs)
         return chunks, size, hsh
 
@@ -528,7 +538,7 @@ class ObjectStorageApi:
         keep_journal: bool = False,
         on_resume: Callable[[int], None] | None = None,
         **kwargs: Any,
-    ) -> tuple[list[dict[str, Any]], int, str | None, dict[str, Any]]:
+    ) -> tuple[list[ChunkRecord], int, str | None, dict[str, Any]]:
         account = check_name("account", account)
         container = check_name("container", container)
         if file_or_path is None and data is None:
@@ -647,8 +657,12 @@ class ObjectStorageApi:
             raise
         if journal is not None:
             journal.finish()
+        meta: dict[str, Any]  # the object's record, plus how the upload went
         try:
-            meta = self.object_get_properties(account, container, obj_name, version=version)
+            meta = cast(
+                "dict[str, Any]",
+                self.object_get_properties(account, container, obj_name, version=version),
+            )
         except NoSuchObject:
             # Another writer replaced this version meanwhile: the upload still succeeded.
             meta = {
@@ -816,8 +830,12 @@ class ObjectStorageApi:
     def _problem_logger(self, obj: str, problems: list | None = None, deferred: list | None = None):
         """Report each chunk a read skipped; into `deferred` to be logged when it ends."""
 
-        def report(chunk: dict[str, Any], error: BaseException) -> None:
-            args = ("Object %r: skipped chunk %s at position %s: %s", obj, chunk["url"])
+        def report(chunk: ChunkRecord, error: BaseException) -> None:
+            args: tuple[Any, ...] = (
+                "Object %r: skipped chunk %s at position %s: %s",
+                obj,
+                chunk["url"],
+            )
             args += (chunk["pos"], error)
             if deferred is not None:
                 deferred.append(args)
@@ -838,7 +856,7 @@ class ObjectStorageApi:
         key_file: str | None = None,
         problems: list | None = None,
         **kwargs: Any,
-    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+    ) -> tuple[ContentRecord, Iterator[bytes]]:
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
@@ -863,7 +881,7 @@ class ObjectStorageApi:
         self,
         account: str,
         container: str,
-        meta: dict[str, Any],
+        meta: ContentRecord,
         stream: Iterator[bytes],
         deferred: list,
     ) -> Iterator[bytes]:
@@ -886,7 +904,7 @@ class ObjectStorageApi:
             deferred.clear()
 
     def _changed_since(
-        self, account: str, container: str, meta: dict[str, Any]
+        self, account: str, container: str, meta: Mapping[str, Any]
     ) -> OioException | None:
         """Why the object version `meta` describes cannot be read any more, if it changed.
 
@@ -915,7 +933,7 @@ class ObjectStorageApi:
         obj: str,
         version: int | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         return self.backend.content_get(
             *_object_names(account, container, obj),
             _version(version),
@@ -933,7 +951,7 @@ class ObjectStorageApi:
         chunk_info: bool = False,
         properties: bool = True,
         **kwargs: Any,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
         meta, chunks = self.backend.content_locate(
             *_object_names(account, container, obj),
             _version(version),
@@ -996,7 +1014,7 @@ class ObjectStorageApi:
         versions: bool = False,
         deleted: bool = False,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         account = check_name("account", account)
         container = check_name("container", container)
         # As the CLI's --limit: a positive integer (0 is not "no limit").
@@ -1161,7 +1179,7 @@ class ObjectStorageApi:
             return
         method = parse_method(meta["chunk_method"])
         replace_pos = None
-        new_chunks: list[dict[str, Any]] = []
+        new_chunks: list[ChunkRecord] = []
         for mc in group_metachunks(chunks):
             inside = mc.offset < size < mc.offset + mc.size
             if inside or (size == 0 and mc.index == 0):
@@ -1285,12 +1303,12 @@ class ObjectStorageApi:
         prep = self.backend.content_prepare(
             link_account, link_container, meta["policy"], kwargs.get("autocreate", True), reqid
         )
-        linked: list[dict[str, Any]] = []
+        linked: list[ChunkRecord] = []
         try:
             for chunk in chunks:
                 new_url = self.backend.link_target(chunk["url"])
                 self.chunks.link(chunk["url"], new_url)
-                linked.append(dict(chunk, url=new_url, real_url=new_url))
+                linked.append({**chunk, "url": new_url, "real_url": new_url})
             self.backend.content_create(
                 link_account,
                 link_container,
@@ -1415,7 +1433,7 @@ class ObjectStorageApi:
 
     def _copy_data(
         self,
-        meta: dict[str, Any],
+        meta: Mapping[str, Any],
         dest_account: str,
         dest_container: str,
         dest_obj: str,
@@ -1699,7 +1717,7 @@ class ObjectStorageApi:
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRecord]:
         return self.backend.event_list(since=since, limit=limit)
 
     def storage_method(self, policy: str) -> StorageMethod:

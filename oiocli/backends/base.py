@@ -1,16 +1,49 @@
-"""The two small interfaces every backend implements.
+"""The contract between the API and a backend, written down and type-checked.
 
 `ChunkStore` has the verbs of an OpenIO rawx; `MetaBackend` the operations of an
-OpenIO proxy (accounts, containers, contents). The data path (`oiocli.io`) only
-ever talks to these, so it does not know which backend it runs on.
+OpenIO proxy (accounts, containers, contents, namespace attributes), with the
+records they exchange. The data path (`oiocli.io`) only ever talks to a
+`ChunkStore`, the API (`oiocli.api`) only to a `MetaBackend`, so neither knows
+which backend it runs on. Both backends (`backends/embedded`, `backends/proxy`)
+are checked against these Protocols by the type checker (`make lint`).
+
+The records are `TypedDict`s (defined in `oiocli.core.records`): plain dicts at
+run time, whose keys the type checker knows. A backend may add keys of its own;
+callers rely only on these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from oiocli.core.chunks import Buffer
+from oiocli.core.chunks import Buffer, ChunkRecord
+from oiocli.core.records import (
+    AccountRecord,
+    ContainerLocation,
+    ContentRecord,
+    EventRecord,
+    ObjectListing,
+    UploadPlan,
+)
+
+# The records are defined in the core (the proxy's wire encoding builds them too)
+# and are part of this contract.
+__all__ = [
+    "AccountRecord",
+    "ChunkRecord",
+    "ChunkStore",
+    "ContainerLocation",
+    "ContentRecord",
+    "EventRecord",
+    "Maintenance",
+    "MetaBackend",
+    "ObjectListing",
+    "UploadPlan",
+]
+
+if TYPE_CHECKING:
+    from oiocli.core.storage_method import PolicyTable
 
 
 class ChunkStore(Protocol):
@@ -47,16 +80,281 @@ class ChunkStore(Protocol):
         """Read the whole chunk and check every block: `{"size", "ok", "error"}`."""
 
 
-class MetaBackend(Protocol):
-    """Metadata operations, named after OpenIO proxy actions (see reference section 4)."""
+class NamespaceOps(Protocol):
+    """What the namespace says of itself."""
 
-    # The embedded implementation is the reference; the proxy backend maps the
-    # same calls onto HTTP. See oiocli/backends/embedded/meta.py for semantics.
+    @property
+    def chunks(self) -> ChunkStore:
+        """Where this backend's chunks are: a registry by URL scheme (backends/stores.py)."""
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """`chunk_size`, `storage_policy`, `max_versions`, `policies`, `volumes` (and more)."""
+
+    @property
+    def policies(self) -> PolicyTable:
+        """The storage policies of the namespace, by name."""
+
+    @property
+    def chunk_size(self) -> int:
+        """The size of a metachunk."""
+
+    @property
+    def volumes(self) -> list[str]:
+        """Where chunks go: volume directories (embedded) or rawx addresses (proxy)."""
+
+    def chunk_targets(self, count: int) -> list[str]:
+        """`count` fresh chunk URLs on distinct volumes where possible (one per chunk)."""
+
+    def link_target(self, url: str) -> str:
+        """A fresh chunk URL in the store of `url` (hard links stay on one disk)."""
+
+    def event_list(self, since: float | None = None, limit: int | None = None) -> list[EventRecord]:
+        """The event journal, oldest first (NotImplemented where the backend keeps none)."""
 
 
-# Optional maintenance: imports kept with the protocol they serve.
-from collections.abc import Callable  # noqa: E402
-from typing import runtime_checkable  # noqa: E402
+class AccountOps(Protocol):
+    """OpenIO's account service."""
+
+    def account_create(self, account: str, reqid: str | None = None) -> bool:
+        """Create an account; False when it already exists."""
+
+    def account_show(self, account: str) -> AccountRecord:
+        """NoSuchAccount when absent."""
+
+    def account_delete(self, account: str, reqid: str | None = None) -> None:
+        """Delete an empty account (Conflict when it holds containers)."""
+
+    def account_list(
+        self,
+        limit: int | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+    ) -> list[str]:
+        """Account names in order."""
+
+    def account_update_metadata(
+        self, account: str, set_: dict[str, str], delete: Iterable[str], reqid: str | None
+    ) -> None:
+        """Set then delete account properties."""
+
+    def account_refresh(self, account: str | None, reqid: str | None = None) -> None:
+        """Recompute an account's (None: every account's) counters from its containers."""
+
+    def account_flush(self, account: str, reqid: str | None = None) -> None:
+        """Forget an account's container statistics (OpenIO's account flush)."""
+
+
+class ContainerOps(Protocol):
+    """OpenIO's directory and meta2 container operations."""
+
+    def container_create(
+        self,
+        account: str,
+        name: str,
+        properties: dict[str, str] | None = None,
+        system: dict[str, str] | None = None,
+        reqid: str | None = None,
+        autocreate_account: bool = True,
+    ) -> bool:
+        """Create a container; False when it already exists."""
+
+    def container_delete(self, account: str, name: str, reqid: str | None = None) -> None:
+        """Delete an empty container (ContainerNotEmpty otherwise)."""
+
+    def container_list(
+        self,
+        account: str,
+        limit: int | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+    ) -> list[list[Any]]:
+        """Rows `[name, objects, bytes, is_prefix, mtime]`; every row when `limit` is None."""
+
+    def container_props(self, account: str, container: str) -> dict[str, str]:
+        """User and system (`sys.*`) properties of a container."""
+
+    def container_set_props(
+        self,
+        account: str,
+        name: str,
+        props: dict[str, str],
+        clear_user: bool = False,
+        delete: Iterable[str] = (),
+        reqid: str | None = None,
+    ) -> None:
+        """Set properties (after clearing the user ones, with `clear_user`), delete others."""
+
+    def container_touch(
+        self, account: str, name: str, recompute: bool = False, reqid: str | None = None
+    ) -> None:
+        """Send the container's statistics to its account again (recounted, with `recompute`)."""
+
+    def container_locate(self, account: str, container: str) -> ContainerLocation:
+        """Where the container's metadata lives."""
+
+    def container_snapshot(
+        self,
+        account: str,
+        container: str,
+        dst_account: str,
+        dst_container: str,
+        reqid: str | None = None,
+    ) -> None:
+        """Copy a container's metadata to a new container, its chunks hard-linked."""
+
+    def resolve_cid(self, cid: str) -> tuple[str, str]:
+        """`(account, container)` of a container id; NoSuchContainer when unknown."""
+
+
+class ContentOps(Protocol):
+    """OpenIO's meta2 content operations."""
+
+    def content_prepare(
+        self,
+        account: str,
+        container: str,
+        policy: str | None = None,
+        autocreate: bool = True,
+        reqid: str | None = None,
+    ) -> UploadPlan:
+        """Check the container accepts writes and resolve the policy, before chunks are written."""
+
+    def content_create(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        *,
+        content: str,
+        version: int,
+        size: int,
+        hsh: str | None,
+        policy: str,
+        chunk_method: str,
+        mime_type: str,
+        properties: dict[str, str],
+        chunks: list[ChunkRecord],
+        reqid: str | None = None,
+        append: bool = False,
+        restore_drained: bool = False,
+        keep_version: bool = False,
+    ) -> int:
+        """Commit an object whose chunks are durable; return its version.
+
+        `append` adds the chunks (written from position 0) after the object's last
+        metachunk in the commit itself; `keep_version` replaces that version's
+        chunks in place (a rebuild); `restore_drained` revives a drained object.
+        """
+
+    def content_get(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        allow_deleted: bool = False,
+    ) -> ContentRecord:
+        """One version (the latest by default); NoSuchObject when absent or a delete marker."""
+
+    def content_locate(
+        self, account: str, container: str, name: str, version: int | None = None
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
+        """An object version and its chunks, read together (one snapshot)."""
+
+    def content_list(
+        self,
+        account: str,
+        container: str,
+        limit: int,
+        *,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        versions: bool = False,
+        deleted: bool = False,
+        properties: bool = False,
+    ) -> ObjectListing:
+        """A page of objects in name order (every version, newest first, with `versions`)."""
+
+    def content_delete(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> tuple[bool, int]:
+        """Delete a version, or add a delete marker; `(is delete marker, version)`."""
+
+    def content_update_props(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None,
+        set_: dict[str, str],
+        delete: Iterable[str] = (),
+        clear: bool = False,
+        reqid: str | None = None,
+    ) -> None:
+        """Set (after clearing all, with `clear`) and delete an object's properties."""
+
+    def content_drain(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        """Delete an object's chunks and keep its metadata, marked drained."""
+
+    def content_truncate(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        size: int,
+        replace_pos: int | None,
+        new_chunks: list[ChunkRecord],
+        reqid: str | None = None,
+    ) -> None:
+        """Cut an object at `size`; the metachunk at `replace_pos` becomes `new_chunks`."""
+
+    def content_purge(
+        self,
+        account: str,
+        container: str,
+        name: str | None,
+        maxvers: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        """Keep the newest `maxvers` versions (the container's policy by default)."""
+
+    def content_touch(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int | None = None,
+        reqid: str | None = None,
+    ) -> None:
+        """Emit an object's event again (OpenIO's content touch)."""
+
+
+class MetaBackend(NamespaceOps, AccountOps, ContainerOps, ContentOps, Protocol):
+    """Every metadata operation the API asks of a backend, named after OpenIO proxy actions.
+
+    The embedded namespace implements them on SQLite, the proxy backend over
+    OpenIO's HTTP protocols; `tests/conformance` runs the same scenarios on both.
+    Maintenance only some backends can do is a separate, optional Protocol.
+    """
 
 
 @runtime_checkable

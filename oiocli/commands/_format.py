@@ -26,7 +26,7 @@ import argparse
 import json
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from cliff import columns
 from cliff.formatters import base
@@ -72,7 +72,7 @@ def _plain(text: str) -> bool:
     return text.isascii() and all(line.isprintable() for line in text.split("\n"))
 
 
-def _right_aligned(rows: list[Sequence[Any]], index: int) -> bool:
+def _right_aligned(rows: Sequence[Sequence[Any]], index: int) -> bool:
     """A column is right-aligned when every non-null cell of it is a number."""
     seen = False
     for row in rows:
@@ -162,7 +162,7 @@ def _prettytable(
 
 def render_table(
     headers: Sequence[str],
-    rows: list[Sequence[Any]],
+    rows: Sequence[Sequence[Any]],
     parsed_args: argparse.Namespace,
     right: Sequence[bool] | None = None,
     min_width: int = 8,
@@ -280,12 +280,14 @@ class CSVFormatter(base.ListFormatter):
     ) -> None:
         import csv
 
-        quoting = {
+        quoting: Literal[0, 1, 2, 3]
+        modes: dict[str, Literal[0, 1, 2, 3]] = {
             "all": csv.QUOTE_ALL,
             "minimal": csv.QUOTE_MINIMAL,
             "nonnumeric": csv.QUOTE_NONNUMERIC,
             "none": csv.QUOTE_NONE,
-        }[getattr(parsed_args, "quote_mode", "nonnumeric")]
+        }
+        quoting = modes[getattr(parsed_args, "quote_mode", "nonnumeric")]
         writer = csv.writer(stdout, quoting=quoting, lineterminator=os.linesep, escapechar="\\")
         header = False
         for row in data:
@@ -362,7 +364,7 @@ class MarkdownFormatter(base.ListFormatter, base.SingleFormatter):
         pass
 
     @staticmethod
-    def _draw(headers: Sequence[str], rows: list[Sequence[Any]]) -> str:
+    def _draw(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         from tabulate import tabulate
 
         def text(cell: Any) -> str:

@@ -168,7 +168,7 @@ class Renderer:
         s = self.stats
         with s.lock:
             elapsed = s.elapsed
-            fields = {
+            fields: dict[str, Any] = {
                 "files": s.files,
                 "planned_files": s.planned_files,
                 "done_files": s.done_files,

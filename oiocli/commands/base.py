@@ -450,7 +450,7 @@ MAX_PAGE_SIZE = 10000
 def bandwidth(text: str) -> float:
     """argparse type of --bwlimit: bytes per second, `10M`, `512K`."""
     from oiocli.core.exceptions import BadRequest
-    from oiocli.io.throttle import parse_rate
+    from oiocli.core.units import parse_rate
 
     try:
         return parse_rate(text)

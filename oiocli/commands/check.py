@@ -39,7 +39,7 @@ OBJECT_COLUMNS = (
 )
 
 
-class ChunkList(cliff_columns.FormattableColumn[list]):
+class ChunkList(cliff_columns.FormattableColumn[list | None]):
     """Chunks of a check row: positions in a table, full records in json/yaml."""
 
     def human_readable(self) -> str:
@@ -50,7 +50,7 @@ class ChunkList(cliff_columns.FormattableColumn[list]):
         return list(self._value or [])
 
 
-def _misplaced(value: list) -> list:
+def _misplaced(value: list | None) -> list:
     # check rows list misplaced chunks by URL only
     return [c if isinstance(c, dict) else {"url": c} for c in value or []]
 

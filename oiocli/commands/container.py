@@ -194,7 +194,7 @@ class ListContainer(Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
         human = self.humanize(parsed_args)
         account = self.account
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for name, count, size, is_prefix, mtime in _iter_containers(self.api, account, parsed_args):
             if is_prefix:
                 rows.append((name, None, None, None, None))

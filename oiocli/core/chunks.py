@@ -7,8 +7,8 @@ reads and writes that string.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NotRequired, TypedDict
 
 from oiocli.core.exceptions import ChunkMisplaced
 
@@ -17,6 +17,20 @@ Buffer = bytes | bytearray | memoryview
 
 NO_FRAGMENT = -1
 """The fragment index of a replica (a position without a dot)."""
+
+
+class ChunkRecord(TypedDict):
+    """One chunk of an object, as its content's chunk list records it."""
+
+    url: str  # where the chunk is: its scheme picks the store (see backends/stores.py)
+    pos: str  # "i" (replica of metachunk i) or "i.j" (fragment j): see core/chunks.py
+    size: int  # the metachunk's size (every replica or fragment of it says the same)
+    hash: str | None  # the metachunk's MD5 (upper-case hex), None when unknown
+    real_url: NotRequired[str]  # the URL the chunk is served from, when not `url`
+    chunk_size: NotRequired[int]  # an EC fragment's own size
+    chunk_hash: NotRequired[str]  # an EC fragment's own MD5
+    offset: NotRequired[int]  # the metachunk's offset in the object (object_locate adds it)
+    error: NotRequired[str]  # why the chunk could not be read (object_locate's chunk_info)
 
 
 def parse_position(pos: object) -> tuple[int, int]:
@@ -51,19 +65,19 @@ class Metachunk:
 
     __slots__ = ("index", "offset", "size", "chunks")
 
-    def __init__(self, index: int, offset: int, size: int, chunks: list[dict[str, Any]]):
+    def __init__(self, index: int, offset: int, size: int, chunks: list[ChunkRecord]) -> None:
         self.index = index
         self.offset = offset
         self.size = size
         self.chunks = chunks
 
 
-def group_metachunks(chunks: list[dict[str, Any]]) -> list[Metachunk]:
+def group_metachunks(chunks: Iterable[ChunkRecord]) -> list[Metachunk]:
     """Group chunks by metachunk index and compute each metachunk's offset."""
-    by_index: dict[int, list[dict[str, Any]]] = {}
+    by_index: dict[int, list[ChunkRecord]] = {}
     for chunk in chunks:
         by_index.setdefault(position_of(chunk)[0], []).append(chunk)
-    result = []
+    result: list[Metachunk] = []
     offset = 0
     for index in sorted(by_index):
         group = sorted(by_index[index], key=lambda c: position_of(c)[1])

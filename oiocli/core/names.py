@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from oiocli.core.exceptions import InvalidName
 
 LIMITS = {"account": 63, "container": 1023, "object": 1023}
@@ -34,7 +36,7 @@ def check_name(kind: str, name: object) -> str:
     return name
 
 
-def check_properties(properties: dict | None, what: str = "property") -> dict[str, str]:
+def check_properties(properties: dict[Any, Any] | None, what: str = "property") -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in (properties or {}).items():
         key = str(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from oiocli.core.exceptions import InvalidStorageMethod, UnknownPolicy
 
@@ -113,7 +114,7 @@ class StorageMethod:
         return full, frag, frag
 
     @cached_property
-    def driver(self):  # pyeclib.ec_iface.ECDriver, imported only when EC is used
+    def driver(self) -> Any:  # pyeclib.ec_iface.ECDriver, imported only when EC is used
         return ec_driver(self.k, self.m, self.algo)
 
     def __str__(self) -> str:
@@ -129,7 +130,7 @@ class StorageMethod:
 _drivers: dict[tuple[int, int, str], object] = {}
 
 
-def ec_driver(k: int, m: int, algo: str):
+def ec_driver(k: int, m: int, algo: str) -> Any:
     key = (k, m, algo)
     driver = _drivers.get(key)
     if driver is None:
@@ -148,7 +149,8 @@ def ec_driver(k: int, m: int, algo: str):
 
 @functools.lru_cache(maxsize=256)
 def _fragment_size(k: int, m: int, algo: str, segment_size: int) -> int:
-    return ec_driver(k, m, algo).get_segment_info(segment_size, segment_size)["fragment_size"]
+    size: int = ec_driver(k, m, algo).get_segment_info(segment_size, segment_size)["fragment_size"]
+    return size
 
 
 def parse_method(text: str) -> StorageMethod:

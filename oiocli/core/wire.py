@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from oiocli.core.exceptions import BadRequest
+
+if TYPE_CHECKING:
+    from oiocli.core.records import ContentRecord
 
 API_VERSION = "v3.0"
 ACCOUNT_PREFIX = "/v1.0/account"
@@ -221,7 +224,7 @@ def _number(text: str | None) -> int | float | None:
 
 def content_meta_from_headers(
     headers: Mapping[str, str], account: str, container: str
-) -> dict[str, Any]:
+) -> ContentRecord:
     """The object dict of the embedded backend, from `x-oio-content-meta-*` headers."""
     fields: dict[str, str] = {}
     properties: dict[str, str] = {}
@@ -236,7 +239,7 @@ def content_meta_from_headers(
             properties[unquote(key[len(CONTENT_PREFIX) :])] = unquote(value)
     size = _number(fields.get("size") or fields.get("length")) or 0
     latest = headers.get(ALIAS_LATEST_HEADER)
-    return {
+    meta = {
         "name": fields.get("name", ""),
         "version": _number(fields.get("version")),
         "id": fields.get("id") or None,
@@ -256,6 +259,7 @@ def content_meta_from_headers(
         "account": account,
         "properties": properties,
     }
+    return cast("ContentRecord", meta)  # a field the reply lacks is None
 
 
 def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, Any]:
@@ -283,7 +287,7 @@ def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, A
 
 def meta_from_listing(
     entry: Mapping[str, Any], account: str, container: str, with_properties: bool
-) -> dict[str, Any]:
+) -> ContentRecord:
     size = entry.get("size")
     meta = {
         "name": entry.get("name"),
@@ -306,7 +310,7 @@ def meta_from_listing(
     }
     if with_properties:
         meta["properties"] = dict(entry.get("properties") or {})
-    return meta
+    return cast("ContentRecord", meta)  # a field the entry lacks is None
 
 
 def _as_int(value: Any) -> Any:

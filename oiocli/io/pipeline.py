@@ -250,7 +250,8 @@ class Source:
         if not os.path.isfile(f"/proc/self/fd/{self._file.fileno()}") and st.st_size == 0:
             return None
         try:
-            return st.st_size - self._file.tell()
+            position: int = self._file.tell()
+            return st.st_size - position
         except OSError:
             return None
 

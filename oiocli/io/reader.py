@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from oiocli.backends.base import ChunkStore
-from oiocli.core.chunks import Metachunk, group_metachunks, position_of
+from oiocli.core.chunks import ChunkRecord, Metachunk, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
     ChunkMisplaced,
@@ -25,7 +25,7 @@ from oiocli.core.exceptions import (
 )
 from oiocli.core.storage_method import EC_SEGMENT_SIZE, StorageMethod
 
-ProblemFn = Callable[[dict[str, Any], BaseException], None] | None
+ProblemFn = Callable[[ChunkRecord, BaseException], None] | None
 
 
 def normalize_ranges(
@@ -63,7 +63,7 @@ def normalize_ranges(
     return result
 
 
-def expected_identity(chunk: dict[str, Any], content_id: str | None) -> dict[str, Any]:
+def expected_identity(chunk: ChunkRecord, content_id: str | None) -> dict[str, Any]:
     """What a chunk must say of itself to be the one recorded (`check_chunk_identity`)."""
     return {"content_id": content_id, "pos": chunk["pos"], "metachunk_hash": chunk.get("hash")}
 
@@ -71,7 +71,7 @@ def expected_identity(chunk: dict[str, Any], content_id: str | None) -> dict[str
 def read_object(
     store: ChunkStore,
     method: StorageMethod,
-    chunks: list[dict[str, Any]],
+    chunks: list[ChunkRecord],
     ranges: list[tuple[int, int]],
     name: str = "",
     on_problem: ProblemFn = None,
@@ -184,7 +184,7 @@ class _FragmentSource(ExactReader):
     def __init__(
         self,
         store: ChunkStore,
-        chunk: dict[str, Any],
+        chunk: ChunkRecord,
         start: int,
         stop: int,
         content_id: str | None = None,

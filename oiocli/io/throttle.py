@@ -12,32 +12,18 @@ so that the accounting can be checked without waiting.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from oiocli.core.exceptions import BadRequest
+from oiocli.core.units import parse_rate
 
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-_RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B?)?(?:/S)?\s*$")
+__all__ = ["Throttle", "parse_rate"]
+
 # The burst allowed after an idle time: enough for a read buffer or two.
 MAX_BURST = 1024 * 1024
-
-
-def parse_rate(text: str) -> float:
-    """Bytes per second from `10M`, `512K`, `1.5G`, `100000` (binary units; `10MiB/s` too)."""
-    match = _RATE.match(str(text).upper())
-    if not match:
-        raise BadRequest(
-            f"Invalid bandwidth {text!r}: a number of bytes per second, with K, M, G or T "
-            "(binary units), e.g. 10M"
-        )
-    rate = float(match.group(1)) * _UNITS[match.group(2)]
-    if rate < 1:
-        raise BadRequest(f"Invalid bandwidth {text!r}: at least 1 byte per second")
-    return rate
 
 
 class Throttle:
@@ -99,7 +85,7 @@ class ThrottledSource:
         self._throttle = throttle
 
     def readinto(self, view: memoryview) -> int:
-        got = self._source.readinto(view)
+        got: int = self._source.readinto(view)
         self._throttle.consume(got)
         return got
 

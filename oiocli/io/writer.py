@@ -15,6 +15,7 @@ from typing import Any
 
 from oiocli.backends.base import ChunkStore
 from oiocli.core.buffers import BufferPool, shared_pool
+from oiocli.core.chunks import ChunkRecord
 from oiocli.core.exceptions import EtagMismatch, OioException
 from oiocli.core.storage_method import StorageMethod
 from oiocli.io.pipeline import Consumer, InlineConsumer, SharedBuffer, Source, hash_consumer
@@ -32,7 +33,7 @@ ProgressFn = Callable[[int], None] | None
 
 class WriteResult:
     def __init__(self) -> None:
-        self.chunks: list[dict[str, Any]] = []
+        self.chunks: list[ChunkRecord] = []
         self.size = 0
         self.hash = ""
         self.failed: list[tuple[str, str]] = []  # (url, error) dropped within quorum
@@ -94,6 +95,7 @@ def write_object(
             obj_md5 = hash_consumer(hashlib.md5())
         index = 0
         for record in done or ():
+            assert obj_md5 is not None  # made above whenever `done` lists any
             _hash_only(source, pool, int(record["size"]), obj_md5)
             result.chunks.extend(record["chunks"])
             result.size += int(record["size"])
@@ -284,9 +286,9 @@ class _PendingMetachunk:
             if writer.error is not None:
                 result.failed.append((url, str(writer.error)))
                 store.delete(url)
-        chunks = []
+        chunks: list[ChunkRecord] = []
         for i in ok:
-            chunk = {
+            chunk: ChunkRecord = {
                 "url": self.urls[i],
                 "pos": self.positions[i],
                 "size": self.size,

@@ -22,6 +22,7 @@ from oiocli.backends.embedded.meta import (
     container_status,
 )
 from oiocli.core import wire
+from oiocli.core.chunks import ChunkRecord
 from oiocli.core.exceptions import (
     BadRequest,
     Conflict,
@@ -307,16 +308,16 @@ def container_raw_update(app: ProxyApp, req: Request) -> Reply:
     if status == STATUS_DISABLED or (status == STATUS_FROZEN and not req.flag("frozen")):
         raise ContainerFrozen(f"Container {container!r} is {STATUS_NAMES[status].lower()}")
     records: dict[str, dict[str, Any]] = {}  # file URL -> its record (content, pos, ...)
-    by_content: dict[str, list[dict[str, Any]]] = {}
+    by_content: dict[str, list[ChunkRecord]] = {}
 
-    def chunks_of(content: str) -> list[dict[str, Any]]:
+    def chunks_of(content: str) -> list[ChunkRecord]:
         if content not in by_content:
             by_content[content] = app.ns.content_chunks(account, container, content)
             for chunk in by_content[content]:
                 records[chunk["url"]] = dict(chunk, content=content)
         return by_content[content]
 
-    swaps: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+    swaps: dict[str, tuple[list[str], list[ChunkRecord]]] = {}
     superseded: set[str] = set()
     for old, new in zip(old_beans, new_beans, strict=True):
         try:

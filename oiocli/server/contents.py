@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -295,7 +296,7 @@ def content_update(app: ProxyApp, req: Request) -> Reply:
     return Reply(204)
 
 
-def _drained(meta: dict[str, Any]) -> bool:
+def _drained(meta: Mapping[str, Any]) -> bool:
     return meta.get("chunk_method") == "drained"
 
 

@@ -7,6 +7,7 @@ as OpenIO SDS 7.3.0's proxy builds them from meta2's (`proxy/m2_actions.c`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +47,7 @@ def _seconds(value: Any) -> int:
         return 0
 
 
-def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
+def alias_headers(meta: Mapping[str, Any]) -> dict[str, str]:
     """x-oio-content-meta-* of an alias (m2_actions.c, _populate_headers_with_alias)."""
     prefix = wire.CONTENT_PREFIX
     headers = {
@@ -62,7 +63,7 @@ def alias_headers(meta: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def content_headers(meta: dict[str, Any], properties: bool = False) -> dict[str, str]:
+def content_headers(meta: Mapping[str, Any], properties: bool = False) -> dict[str, str]:
     """x-oio-content-meta-* of an object: its content header, then its alias.
 
     A delete marker has no content header: only the alias fields go out. With
@@ -92,7 +93,7 @@ def content_headers(meta: dict[str, Any], properties: bool = False) -> dict[str,
     return headers
 
 
-def listing_entry(meta: dict[str, Any], with_properties: bool) -> dict[str, Any]:
+def listing_entry(meta: Mapping[str, Any], with_properties: bool) -> dict[str, Any]:
     """One object of a container/list reply (_dump_json_aliases_and_headers)."""
     entry: dict[str, Any] = {
         "name": meta["name"],

@@ -26,13 +26,13 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from oiocli.core import wire
-from oiocli.core.chunks import position_of
+from oiocli.core.chunks import ChunkRecord, position_of
 from oiocli.core.exceptions import (
     BadRequest,
     ChunkNotFound,
@@ -247,7 +247,7 @@ class ProxyApp:
     def to_file(self, url: str) -> str:
         return self.server.to_file(url)
 
-    def chunk_json(self, chunk: dict[str, Any]) -> dict[str, Any]:
+    def chunk_json(self, chunk: Mapping[str, Any]) -> dict[str, Any]:
         url = self.to_http(chunk["url"])
         record = {
             "url": url,
@@ -265,7 +265,7 @@ class ProxyApp:
             record["chunk_hash"] = chunk["chunk_hash"]
         return record
 
-    def chunks_from_json(self, items: Any) -> list[dict[str, Any]]:
+    def chunks_from_json(self, items: Any) -> list[ChunkRecord]:
         """Chunk records of a request body (url, pos, size, hash), checked."""
         if not isinstance(items, list):
             raise BadRequest("Expected a list of chunks")
@@ -293,7 +293,7 @@ class ProxyApp:
             if item.get("chunk_hash"):
                 chunk["chunk_hash"] = check_hex(str(item["chunk_hash"]), "chunk hash")
             chunks.append(chunk)
-        return chunks
+        return cast("list[ChunkRecord]", chunks)  # every field checked above
 
     # ----------------------------------------------------- chunk claims
     def claim_chunks(
@@ -301,7 +301,7 @@ class ProxyApp:
         account: str,
         container: str,
         content_id: str,
-        chunks: list[dict[str, Any]],
+        chunks: Sequence[Mapping[str, Any]],
         chunk_method: str,
         replacing: Iterable[str] = (),
     ) -> _Claim:
@@ -336,7 +336,7 @@ class ProxyApp:
         account: str,
         container: str,
         content_id: str,
-        chunks: list[dict[str, Any]],
+        chunks: Sequence[Mapping[str, Any]],
         chunk_method: str,
         replacing: set[str],
     ) -> None:

@@ -23,11 +23,12 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, cast
 
+from oiocli.backends.base import ContentRecord
 from oiocli.backends.embedded import db
-from oiocli.core.exceptions import NoSuchContainer, OioException
+from oiocli.core.exceptions import NoSuchContainer, NoSuchObject, OioException
 
 # sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
 STATUS_ENABLED = 0
@@ -88,6 +89,13 @@ class AliasRow(NamedTuple):
     mime_type: str | None
     properties: str  # JSON object
 
+    @property
+    def content_id(self) -> str:
+        """The content id of an object version (a delete marker has none)."""
+        if self.content is None:
+            raise NoSuchObject(f"{self.name!r} version {self.version} is a delete marker")
+        return self.content
+
 
 ALIAS_COLUMNS = ", ".join(AliasRow._fields)
 
@@ -100,7 +108,9 @@ def now_us() -> int:
     return int(time.time() * 1_000_000)
 
 
-def alias_dict(row: AliasRow, account: str, container: str, with_props: bool = True) -> dict:
+def alias_dict(
+    row: AliasRow, account: str, container: str, with_props: bool = True
+) -> ContentRecord:
     """An object's description as the API gives it (OpenIO's names for the fields)."""
     # Listings convert up to 10,000 rows per page: keep this cheap.
     meta = {
@@ -124,7 +134,7 @@ def alias_dict(row: AliasRow, account: str, container: str, with_props: bool = T
     }
     if with_props:
         meta["properties"] = json.loads(row.properties or "{}")
-    return meta
+    return cast(ContentRecord, meta)  # every field of the record is set above
 
 
 def fetch_alias(conn: sqlite3.Connection, where: str, args: Iterable[Any]) -> AliasRow | None:
@@ -220,7 +230,8 @@ class ContainerDB(db.Database):
         The delete holds this database's write lock while it marks it, so a
         writer that gets the lock afterwards sees the mark or the new registration.
         """
-        if self._registered(self.cid) != self.dbfile:
+        registered = self._registered
+        if registered is None or registered(self.cid) != self.dbfile:
             raise StaleContainer(
                 f"Container {self.name!r} not found in account {self.account!r} (deleted)"
             )
@@ -234,7 +245,7 @@ class ContainerDB(db.Database):
             )
 
     def insert_chunks(
-        self, conn: sqlite3.Connection, content: str, chunks: Iterable[dict[str, Any]]
+        self, conn: sqlite3.Connection, content: str, chunks: Iterable[Mapping[str, Any]]
     ) -> None:
         columns = CHUNK_COLUMNS if self.chunk_hash_column else CHUNK_COLUMNS[:-1]
         conn.executemany(

@@ -15,9 +15,10 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_path
 from oiocli.backends.embedded.container_db import (
@@ -35,7 +36,7 @@ from oiocli.backends.embedded.container_db import (
     now_us,
 )
 from oiocli.backends.embedded.namespace import Namespace
-from oiocli.core.chunks import metachunk_index, shift_position
+from oiocli.core.chunks import ChunkRecord, metachunk_index, shift_position
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -90,7 +91,7 @@ class ContainerContents(Namespace):
             raise NoSuchObject(f"{what} not found in container {cdb.name!r}")
         return row
 
-    def get_chunks(self, cdb: ContainerDB, content: str) -> list[dict[str, Any]]:
+    def get_chunks(self, cdb: ContainerDB, content: str) -> list[ChunkRecord]:
         fragment_hash = "chunk_hash" if cdb.chunk_hash_column else "NULL"
         try:
             rows = cdb.conn.execute(
@@ -101,9 +102,15 @@ class ContainerContents(Namespace):
         except sqlite3.DatabaseError as exc:
             db.raise_db_error(exc, cdb.path)
             raise
-        result = []
+        result: list[ChunkRecord] = []
         for url, pos, size, hsh, chunk_size, chunk_hash in rows:
-            chunk = {"url": url, "real_url": url, "pos": pos, "size": size, "hash": hsh}
+            chunk: ChunkRecord = {
+                "url": url,
+                "real_url": url,
+                "pos": pos,
+                "size": size,
+                "hash": hsh,
+            }
             if chunk_size is not None:
                 chunk["chunk_size"] = chunk_size
             if chunk_hash:
@@ -146,7 +153,8 @@ class ContainerContents(Namespace):
             garbage: list[str] = []
             d_objects = d_bytes = 0
             new_version, ctime, is_latest = version, now, 1
-            mime, props_json = mime_type, json.dumps(properties)
+            mime: str | None = mime_type
+            props_json = json.dumps(properties)
             maxvers = self.max_versions(props)
             if keep_version or restore_drained:
                 old = fetch_alias(conn, "name = ? AND version = ?", (name, version))
@@ -246,7 +254,7 @@ class ContainerContents(Namespace):
         Numbered here, in the commit transaction, as OpenIO's meta2 does: two
         appends at once both land, one after the other, whatever they read before.
         """
-        version, content, method = latest.version, latest.content, latest.chunk_method
+        version, content, method = latest.version, latest.content_id, latest.chunk_method
         if method == "drained":
             raise ContentDrained(f"Object {name!r} is drained")
         if method != chunk_method:
@@ -434,7 +442,7 @@ class ContainerContents(Namespace):
         version: int,
         size: int,
         replace_pos: int | None,
-        new_chunks: list[dict[str, Any]],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> list[str]:
         """Drop metachunks past `size`, replace metachunk `replace_pos` by `new_chunks`.
@@ -452,7 +460,7 @@ class ContainerContents(Namespace):
             if row.chunk_method == "drained":
                 raise ContentDrained(f"Object {name!r} is drained")
             old_size = row.size or 0
-            content = row.content
+            content = row.content_id
             if size > old_size:
                 raise BadRange(
                     f"Cannot truncate {name!r} to {size}: it has only {old_size} bytes "
@@ -492,7 +500,10 @@ class ContainerContents(Namespace):
         return garbage
 
     def _check_new_chunks(
-        self, row: AliasRow, new_chunks: list[dict[str, Any]], current: list[dict[str, Any]]
+        self,
+        row: AliasRow,
+        new_chunks: Sequence[Mapping[str, Any]],
+        current: Sequence[Mapping[str, Any]],
     ) -> None:
         """New chunk records are for this content and its policy (their own metadata says so).
 
@@ -525,7 +536,7 @@ class ContainerContents(Namespace):
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict[str, Any]],
+        new_chunks: Sequence[Mapping[str, Any]],
         reqid: str | None = None,
     ) -> None:
         """Swap chunk records atomically (repair, rebuild, a truncated metachunk).
@@ -536,7 +547,7 @@ class ContainerContents(Namespace):
         with cdb.transaction() as conn:
             require_chunks(new_chunks)
             row = self.get_alias_in(conn, cdb, name, version)
-            current = self.get_chunks(cdb, row.content)
+            current = self.get_chunks(cdb, row.content_id)
             recorded = {c["url"] for c in current}
             missing = [url for url in old_urls if url not in recorded]
             if missing:
@@ -556,7 +567,7 @@ class ContainerContents(Namespace):
                 "DELETE FROM chunks WHERE content = ? AND url = ?",
                 [(row.content, url) for url in old_urls],
             )
-            cdb.insert_chunks(conn, row.content, new_chunks)
+            cdb.insert_chunks(conn, row.content_id, new_chunks)
 
     def _content_purge(
         self, cdb: ContainerDB, name: str | None, maxvers: int | None, reqid: str | None = None
@@ -605,7 +616,7 @@ class ContainerContents(Namespace):
         versions=False,
         deleted=False,
         properties=False,
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         base: list[str] = []
         base_args: list[Any] = []
         if not versions:
@@ -621,7 +632,7 @@ class ContainerContents(Namespace):
             base.append("name >= ? AND name < ?")
             base_args += [prefix, prefix + "\U0010ffff"]
         order = " ORDER BY name, version DESC"
-        objects: list[dict[str, Any]] = []
+        objects: list[ContentRecord] = []
         prefixes: list[str] = []
         truncated = False
         plen = len(prefix or "")
@@ -691,7 +702,7 @@ class ContainerContents(Namespace):
         policy: str | None = None,
         autocreate: bool = True,
         reqid: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> UploadPlan:
         """Check the container accepts writes; resolve the policy (OpenIO's prepare).
 
         A container being deleted is as good as absent: autocreate waits for the
@@ -731,13 +742,13 @@ class ContainerContents(Namespace):
         name: str,
         version: int | None = None,
         allow_deleted: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         cdb = self.container(account, container)
         return alias_dict(self.get_alias(cdb, name, version, allow_deleted), account, container)
 
     def content_locate(
         self, account: str, container: str, name: str, version: int | None = None
-    ) -> tuple[dict[str, Any], list[dict]]:
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
         cdb = self.container(account, container)
         # One read transaction: an object replaced or deleted between the two
         # queries would otherwise come back with no (or another's) chunks.
@@ -811,7 +822,7 @@ class ContainerContents(Namespace):
         version: int,
         size: int,
         replace_pos: int | None,
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
@@ -831,7 +842,7 @@ class ContainerContents(Namespace):
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
@@ -859,7 +870,7 @@ class ContainerContents(Namespace):
 
     def content_list(
         self, account: str, container: str, limit: int, **kwargs: Any
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         return self._content_list(self.container(account, container), limit, **kwargs)
 
     def content_touch(
@@ -894,7 +905,7 @@ class ContainerContents(Namespace):
     # the operations above) rather than through its container databases.
     def content_get_by_id(
         self, account: str, container: str, content_id: str, version: int | None = None
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         """The object whose content id is `content_id` (its newest alias, or `version`).
 
         As meta2 finds an object named by its content id (m2db_get_alias);
@@ -915,7 +926,7 @@ class ContainerContents(Namespace):
             raise NoSuchObject(f"No object has content id {content_id!r}")
         return alias_dict(AliasRow._make(row), account, container)
 
-    def content_chunks(self, account: str, container: str, content_id: str) -> list[dict[str, Any]]:
+    def content_chunks(self, account: str, container: str, content_id: str) -> list[ChunkRecord]:
         """The chunk records of a content (by content id), in no particular order."""
         return self.get_chunks(self.container(account, container), content_id)
 
@@ -950,7 +961,7 @@ class ContainerContents(Namespace):
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict[str, Any]],
+        new_chunks: Sequence[Mapping[str, Any]],
         reqid: str | None = None,
     ) -> None:
         """Swap chunk records as content_replace_chunks does, but keep the old chunks' data.
@@ -988,7 +999,7 @@ def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
         )
 
 
-def require_chunks(chunks: Iterable[dict[str, Any]]) -> None:
+def require_chunks(chunks: Iterable[Mapping[str, Any]]) -> None:
     """Every chunk about to be recorded still exists (in a commit, under the sweep lock).
 
     The orphan sweep deletes unreferenced chunks: one that took a fresh upload's

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from oiocli.backends.base import AccountRecord, ContainerLocation, EventRecord
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import (
     LocalChunkStore,
@@ -46,6 +47,7 @@ from oiocli.backends.embedded.container_db import (
     table_columns,
     unlink_db,
 )
+from oiocli.backends.stores import ChunkStores
 from oiocli.core.exceptions import (
     AccountNotEmpty,
     ContainerNotEmpty,
@@ -103,7 +105,7 @@ class Namespace:
             chunk_size, storage_policy, volumes, policies, max_versions, update_config
         )
         self.policies = PolicyTable(self.config["policies"])
-        self.chunks = LocalChunkStore()
+        self.chunks = ChunkStores({"file://": LocalChunkStore()})
         self._ns_db: db.Database | None = None
         self._dbfile_column = "dbfile"
 
@@ -254,7 +256,7 @@ class Namespace:
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, marker: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRecord]:
         sql = "SELECT id, time, type, url, request_id, data FROM events WHERE 1=1"
         args: list[Any] = []
         if since is not None:
@@ -301,7 +303,7 @@ class Namespace:
             raise NoSuchAccount(f"Account {account!r} not found")
         return rows[0]
 
-    def account_show(self, account: str) -> dict[str, Any]:
+    def account_show(self, account: str) -> AccountRecord:
         name, ctime, mtime, metadata, objects, nbytes = self._account_row(account)
         (containers,) = self._ns_read(
             "SELECT COUNT(*) FROM containers WHERE account = ?", (account,)
@@ -326,7 +328,7 @@ class Namespace:
             self.emit(conn, "account.delete", {"account": account}, reqid)
 
     def account_list(self, limit=None, marker=None, end_marker=None, prefix=None) -> list[str]:
-        sql, args = "SELECT name FROM accounts WHERE 1=1", []
+        sql, args = "SELECT name FROM accounts WHERE 1=1", list[Any]()
         sql, args = _paging(sql, args, "name", marker, end_marker, prefix)
         sql += " ORDER BY name"
         if limit:
@@ -834,7 +836,7 @@ class Namespace:
     def container_props(self, account: str, container: str) -> dict[str, str]:
         return self.container(account, container).props()
 
-    def container_locate(self, account: str, container: str) -> dict[str, Any]:
+    def container_locate(self, account: str, container: str) -> ContainerLocation:
         cdb = self.container(account, container)
         props = cdb.props()
         return {

@@ -31,14 +31,23 @@ import contextlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
+from oiocli.backends.base import (
+    AccountRecord,
+    ContainerLocation,
+    ContentRecord,
+    EventRecord,
+    ObjectListing,
+    UploadPlan,
+)
 from oiocli.backends.proxy.chunks import HttpChunkStore
 from oiocli.backends.proxy.http import DEFAULT_RETRIES, HttpClient
+from oiocli.backends.stores import ChunkStores
 from oiocli.core import wire
-from oiocli.core.chunks import NO_FRAGMENT, parse_position, shift_position
+from oiocli.core.chunks import NO_FRAGMENT, ChunkRecord, parse_position, shift_position
 from oiocli.core.exceptions import (
     BadRequest,
     ClientException,
@@ -72,7 +81,7 @@ def normalize_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _fragment_fields(chunk: dict[str, Any]) -> dict[str, Any]:
+def _fragment_fields(chunk: Mapping[str, Any]) -> dict[str, Any]:
     """oiocli's extension to OpenIO's chunk records (whose "size" and "hash" are the
     metachunk's): an EC fragment's own size and MD5, when known."""
     fields: dict[str, Any] = {}
@@ -121,7 +130,8 @@ class ProxyNamespace:
         self._local = threading.local()
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._names_lock = threading.Lock()
-        self.chunks = HttpChunkStore(self.http, self.names_of, self._defer_link)
+        rawx = HttpChunkStore(self.http, self.names_of, self._defer_link)
+        self.chunks = ChunkStores({"http://": rawx, "https://": rawx})
 
     def close(self) -> None:
         self.http.close()
@@ -162,7 +172,7 @@ class ProxyNamespace:
             what=f"{resource}",
         )
 
-    def _remember(self, account: str, container: str) -> dict[str, str]:
+    def _remember(self, account: str, container: str) -> dict[str, Any]:
         """Addressing params of a container; its id is remembered for chunk full paths."""
         cid = wire.compute_cid(account, container)
         with self._names_lock:
@@ -300,7 +310,7 @@ class ProxyNamespace:
 
     def event_list(
         self, since: float | None = None, limit: int | None = None, **kwargs: Any
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRecord]:
         """The event journal, served by `oio namespace serve` only (an oiocli extension).
 
         An OpenIO SDS cluster sends its events to its own queue (beanstalkd, Kafka):
@@ -316,7 +326,7 @@ class ProxyNamespace:
                 f"The proxy at {self.proxy_url} serves no event journal: an OpenIO SDS "
                 "cluster sends its events to its own event queue (beanstalkd or Kafka)"
             ) from None
-        return list(body or [])
+        return list(body or [])  # the journal's entries, as `oio namespace serve` sends them
 
     # ------------------------------------------------------------ accounts
     @property
@@ -376,7 +386,7 @@ class ProxyNamespace:
         resp, _ = self._account("PUT", "create", account, reqid=reqid)
         return resp.status == 201
 
-    def account_show(self, account: str) -> dict[str, Any]:
+    def account_show(self, account: str) -> AccountRecord:
         try:
             _resp, body = self._account("GET", "show", account)
         except Exception as exc:
@@ -389,7 +399,7 @@ class ProxyNamespace:
             if isinstance(info.get(key), str):
                 info[key] = float(info[key])
         info["metadata"] = dict(info.get("metadata") or {})
-        return info
+        return cast(AccountRecord, info)  # the account service's reply, counters made numbers
 
     def account_delete(self, account: str, reqid: str | None = None) -> None:
         from oiocli.core.exceptions import AccountNotEmpty, Conflict
@@ -561,10 +571,10 @@ class ProxyNamespace:
             params["recompute"] = 1
         self._proxy("POST", "container/touch", params, reqid=reqid, idempotent=True)
 
-    def container_locate(self, account: str, container: str) -> dict[str, Any]:
+    def container_locate(self, account: str, container: str) -> ContainerLocation:
         resp, _ = self._proxy("GET", "container/show", self._remember(account, container))
         sys_headers = {
-            k.lower()[len(wire.CONTAINER_PREFIX) :]: wire.unquote(v)
+            k.lower()[len(wire.CONTAINER_PREFIX) :]: unquote(v)
             for k, v in resp.headers.items()
             if k.lower().startswith(wire.CONTAINER_PREFIX)
         }
@@ -700,7 +710,7 @@ class ProxyNamespace:
         policy: str | None = None,
         autocreate: bool = True,
         reqid: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> UploadPlan:
         params = self._remember(account, container)
         params["path"] = PLACEHOLDER_PATH
         headers = {wire.ACTION_MODE_HEADER: "autocreate"} if autocreate else None
@@ -786,7 +796,7 @@ class ProxyNamespace:
         name: str,
         version: int | None = None,
         allow_deleted: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ContentRecord:
         # The proxy shows delete markers when asked for a version, hides them otherwise:
         # the embedded backend's `allow_deleted` is exactly `version is not None`.
         resp, body = self._proxy(
@@ -804,7 +814,7 @@ class ProxyNamespace:
 
     def content_locate(
         self, account: str, container: str, name: str, version: int | None = None
-    ) -> tuple[dict[str, Any], list[dict]]:
+    ) -> tuple[ContentRecord, list[ChunkRecord]]:
         params = self._content_params(account, container, name, version)
         params["properties"] = "false"
         try:
@@ -822,9 +832,9 @@ class ProxyNamespace:
             idempotent=True,
         )
         meta["properties"] = dict((props or {}).get("properties") or {})
-        chunks = []
+        chunks: list[ChunkRecord] = []
         for raw in body or []:
-            chunk = {
+            chunk: ChunkRecord = {
                 "url": raw["url"],
                 "real_url": raw.get("real_url") or raw["url"],
                 "pos": str(raw["pos"]),
@@ -1023,7 +1033,7 @@ class ProxyNamespace:
         version: int,
         size: int,
         replace_pos: int | None,
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         """Cut an object to `size` bytes, on meta2's terms.
@@ -1098,7 +1108,7 @@ class ProxyNamespace:
         meta, chunks = self.content_locate(account, container, name, version)
         by_url = {c["url"]: c for c in chunks}
 
-        def bean(chunk: dict[str, Any]) -> dict[str, Any]:
+        def bean(chunk: Mapping[str, Any]) -> dict[str, Any]:
             return {
                 "type": "chunk",
                 "id": chunk["url"],
@@ -1156,7 +1166,7 @@ class ProxyNamespace:
         versions: bool = False,
         deleted: bool = False,
         properties: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ObjectListing:
         params: dict[str, Any] = self._remember(account, container)
         if marker and prefix and marker < prefix:
             # Every name under the prefix follows such a marker. And meta2 lists from the
@@ -1195,7 +1205,7 @@ class ProxyNamespace:
             "objects": objects,
             "prefixes": list(body.get("prefixes") or []),
             "truncated": truncated,
-            "next_marker": wire.unquote(next_marker) if truncated and next_marker else None,
+            "next_marker": unquote(next_marker) if truncated and next_marker else None,
         }
 
     def content_touch(
@@ -1255,7 +1265,7 @@ def _leading_delimiter(
     return out
 
 
-def _chunk_record(chunk: dict[str, Any]) -> dict[str, Any]:
+def _chunk_record(chunk: Mapping[str, Any]) -> dict[str, Any]:
     """A chunk of a `content/create` or `content/update` body."""
     return {
         "url": chunk["url"],
