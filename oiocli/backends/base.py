@@ -324,8 +324,13 @@ class ContentOps(Protocol):
         replace_pos: int | None,
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
+        content_id: str | None = None,
     ) -> None:
-        """Cut an object at `size`; the metachunk at `replace_pos` becomes `new_chunks`."""
+        """Cut an object at `size`; the metachunk at `replace_pos` becomes `new_chunks`.
+
+        `content_id`: the content the caller read (and cut `new_chunks` from); an
+        object that has another one now is not touched (Conflict).
+        """
 
     def content_purge(
         self,

@@ -824,6 +824,7 @@ class ContainerContents(Namespace):
         replace_pos: int | None,
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
+        content_id: str | None = None,  # checked by the transaction itself
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
             garbage = self.on_container(
