@@ -99,6 +99,9 @@ class NamespaceOps(Protocol):
     def chunk_size(self) -> int:
         """The size of a metachunk."""
 
+    def volume_of(self, url: str) -> str:
+        """The volume (embedded) or rawx service (proxy) a chunk URL is on."""
+
     @property
     def volumes(self) -> list[str]:
         """Where chunks go: volume directories (embedded) or rawx addresses (proxy)."""
@@ -208,6 +211,9 @@ class ContainerOps(Protocol):
 
     def resolve_cid(self, cid: str) -> tuple[str, str]:
         """`(account, container)` of a container id; NoSuchContainer when unknown."""
+
+    def container_versions(self, account: str, container: str) -> list[tuple[str, int]]:
+        """`(name, version)` of every stored object version (not delete markers)."""
 
 
 class ContentOps(Protocol):
@@ -351,6 +357,18 @@ class ContentOps(Protocol):
         reqid: str | None = None,
     ) -> None:
         """Emit an object's event again (OpenIO's content touch)."""
+
+    def content_replace_chunks(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        old_urls: list[str],
+        new_chunks: list[ChunkRecord],
+        reqid: str | None = None,
+    ) -> None:
+        """Swap chunk records of a version (a repair's new copies for the damaged ones)."""
 
 
 class MetaBackend(NamespaceOps, AccountOps, ContainerOps, ContentOps, Protocol):

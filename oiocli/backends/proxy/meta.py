@@ -1119,7 +1119,7 @@ class ProxyNamespace:
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         """Swap chunk records (`container/raw_update`), as OpenIO's rebuilders do."""
