@@ -15,10 +15,8 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_path
 from oiocli.backends.embedded.container_db import (
@@ -48,6 +46,11 @@ from oiocli.core.exceptions import (
     NoSuchObject,
     OioException,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
 
 
 class ContainerContents(Namespace):

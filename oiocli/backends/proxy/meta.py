@@ -31,8 +31,7 @@ import contextlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from oiocli.backends.base import (
@@ -60,6 +59,9 @@ from oiocli.core.exceptions import (
     OioException,
 )
 from oiocli.core.storage_method import PolicyTable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
