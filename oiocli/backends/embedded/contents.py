@@ -849,14 +849,7 @@ class ContainerContents(Namespace):
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
-        with self.chunk_commit_lock(bool(new_chunks)):
-            self.on_container(
-                account,
-                container,
-                lambda cdb: self._content_replace_chunks(
-                    cdb, name, version, old_urls, new_chunks, reqid
-                ),
-            )
+        self.content_swap_chunks(account, container, name, version, old_urls, new_chunks, reqid)
         self._drop_chunks(old_urls)
 
     def content_purge(
@@ -972,15 +965,18 @@ class ContainerContents(Namespace):
 
         For a client that owns the chunks it replaces (a rebuilder deletes them
         itself; a snapshot's are its source's), as meta2's raw bean update.
-        Whether the container is frozen is the caller's question.
+        Whether the container is frozen is the caller's question. Recorded under
+        the shared chunk lock, as every commit of new chunks: the orphan sweep
+        cannot take them in between.
         """
-        self.on_container(
-            account,
-            container,
-            lambda cdb: self._content_replace_chunks(
-                cdb, name, version, old_urls, new_chunks, reqid
-            ),
-        )
+        with self.chunk_commit_lock(bool(new_chunks)):
+            self.on_container(
+                account,
+                container,
+                lambda cdb: self._content_replace_chunks(
+                    cdb, name, version, old_urls, new_chunks, reqid
+                ),
+            )
 
 
 def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
