@@ -285,7 +285,13 @@ class ContentOps(Protocol):
         deleted: bool = False,
         properties: bool = False,
     ) -> ObjectListing:
-        """A page of objects in name order (every version, newest first, with `versions`)."""
+        """A page of objects in name order (every version, newest first, with `versions`).
+
+        A page is at most `limit` entries, and the next one starts after its
+        `next_marker` (a name), so a versioned page never ends inside a name's
+        versions: it ends before that name, or holds all of its versions when
+        they are more than `limit`.
+        """
 
     def content_delete(
         self,

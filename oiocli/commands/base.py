@@ -698,11 +698,14 @@ def iter_object_pages(
     while True:
         page_size = per_page if remaining is None else min(remaining, per_page)
         page = api.object_list(account, container, limit=page_size, marker=marker, **kwargs)
-        yield page
         if remaining is not None:
-            remaining -= len(page.get("objects") or ()) + len(page.get("prefixes") or ())
-            if remaining <= 0:
+            objects, prefixes = page.get("objects") or [], page.get("prefixes") or []
+            if len(objects) + len(prefixes) >= remaining:
+                # A versioned page holds all of one name's versions, maybe more than asked.
+                yield dict(page, objects=objects[: max(0, remaining - len(prefixes))])
                 return
+            remaining -= len(objects) + len(prefixes)
+        yield page
         marker = page.get("next_marker")
         if not page.get("truncated") or not marker:
             return

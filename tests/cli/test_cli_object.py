@@ -254,6 +254,26 @@ def test_list_paging_prefix_marker_limit(oio):
     assert csv[0] == '"Name","Size","Hash","Version"'
 
 
+def test_list_versions_pages_keep_every_version(oio):
+    """`--page-size` smaller than an object's versions loses none; `--limit` is rows."""
+    oio.ok("container", "create", "v")
+    oio.ok("container", "set", "v", "--max-versions", "-1")
+    for name in ("a", "b", "c"):
+        for i in range(3):
+            oio.ok("object", "create", "v", "-", "--name", name, input=f"{name}{i}".encode())
+
+    def listed(*args):
+        rows = oio.json("object", "list", "v", "--versions", *args)
+        return [(r["Name"], r["Version"]) for r in rows]
+
+    everything = listed()
+    assert [name for name, _v in everything] == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    for size in ("1", "2", "4"):
+        assert listed("--page-size", size) == everything
+    assert listed("--limit", "2") == everything[:2]
+    assert listed("--limit", "4", "--page-size", "2") == everything[:4]
+
+
 @pytest.mark.slow
 def test_list_pages_past_the_backend_page(oio):
     names = _many(oio, "c", 1205)

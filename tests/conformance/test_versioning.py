@@ -114,6 +114,42 @@ def test_versioning_unlimited_keeps_all_newest_first(api):
     assert_stats_match_listing(api, "vall")
 
 
+def pages_of_versions(api, container: str, limit: int, **kwargs) -> list[list[tuple[str, int]]]:
+    """The versioned listing of a container, page by page, following next_marker."""
+    pages, marker = [], None
+    while True:
+        page = api.object_list(
+            ACCOUNT, container, limit=limit, marker=marker, versions=True, **kwargs
+        )
+        pages.append([(o["name"], o["version"]) for o in page["objects"]])
+        marker = page["next_marker"]
+        if not page["truncated"]:
+            return pages
+        assert marker, page
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4])
+def test_versioned_pages_never_lose_a_version(api, limit):
+    """A page limit that falls inside one name's versions loses none of them.
+
+    The next page starts after a name: versions of a name left for it would be
+    skipped. Each page ends at a whole name, or holds all of one name's versions.
+    """
+    make_container(api, "vpages", -1)
+    for name in ("a", "b", "c"):
+        for i in range(3):
+            upload(api, "vpages", name, f"{name}{i}".encode())
+    api.object_delete(ACCOUNT, "vpages", "b")  # a delete marker: a fourth version of b
+    everything = [(o["name"], o["version"]) for o in versions_of(api, "vpages")]
+    assert len(everything) == 10
+    pages = pages_of_versions(api, "vpages", limit)
+    assert [entry for page in pages for entry in page] == everything
+    for page in pages:
+        names = [name for name, _version in page]
+        # A page holds more than `limit` entries only when they are all one name's.
+        assert len(page) <= limit or len(set(names)) == 1, page
+
+
 def test_versioning_keeps_n(api):
     make_container(api, "v2", 2)
     contents = [b"a", b"bb", b"ccc", b"dddd"]

@@ -640,6 +640,7 @@ class ContainerContents(Namespace):
         truncated = False
         plen = len(prefix or "")
         after, start_at = marker or None, None  # exclusive / inclusive lower bounds
+        cut_inside: str | None = None  # the name whose versions the page limit cuts
         try:
             while True:
                 where, args = list(base), list(base_args)
@@ -656,6 +657,8 @@ class ContainerContents(Namespace):
                 for row in map(AliasRow._make, cdb.conn.execute(sql, args)):
                     if len(objects) + len(prefixes) >= limit:
                         truncated = True
+                        if versions and objects and row.name == objects[-1]["name"]:
+                            cut_inside = row.name
                         break
                     name = row.name
                     cut = name.find(delimiter, plen) if delimiter else -1
@@ -670,6 +673,8 @@ class ContainerContents(Namespace):
                     objects.append(alias_dict(row, cdb.account, cdb.name, properties))
                 if not restart:
                     break
+            if cut_inside is not None:
+                self._end_page_at_whole_name(cdb, objects, prefixes, cut_inside, properties)
         except sqlite3.DatabaseError as exc:
             db.raise_db_error(exc, cdb.path)
         next_marker = None
@@ -683,6 +688,36 @@ class ContainerContents(Namespace):
             "truncated": truncated,
             "next_marker": next_marker,
         }
+
+    @staticmethod
+    def _end_page_at_whole_name(
+        cdb: ContainerDB,
+        objects: list[ContentRecord],
+        prefixes: list[str],
+        name: str,
+        properties: bool,
+    ) -> None:
+        """Make a versioned page that the limit cut inside `name`'s versions end before it.
+
+        A marker is a name: the next page starts after it, so versions of `name`
+        left for that page would never be listed. The page gives them all to the
+        next one; when `name`'s versions are the whole page, it takes the rest of
+        them (a page then holds more entries than its limit).
+        """
+        kept = len(objects)
+        while kept and objects[kept - 1]["name"] == name:
+            kept -= 1
+        if kept or prefixes:
+            del objects[kept:]
+            return
+        rest = cdb.conn.execute(
+            f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ? AND version < ?"
+            " ORDER BY version DESC",
+            (name, objects[-1]["version"]),
+        )
+        objects.extend(
+            alias_dict(row, cdb.account, cdb.name, properties) for row in map(AliasRow._make, rest)
+        )
 
     def all_urls(self, cdb: ContainerDB) -> list[tuple[str, str]]:
         return cdb.conn.execute("SELECT url, content FROM chunks").fetchall()

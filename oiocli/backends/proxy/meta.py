@@ -1221,12 +1221,63 @@ class ProxyNamespace:
             seen.add(meta["name"])
         truncated = wire.true_value(resp.headers.get(wire.LIST_TRUNCATED_HEADER))
         next_marker = resp.headers.get(wire.LIST_MARKER_HEADER)
-        return {
+        page: ObjectListing = {
             "objects": objects,
             "prefixes": list(body.get("prefixes") or []),
             "truncated": truncated,
             "next_marker": unquote(next_marker) if truncated and next_marker else None,
         }
+        if versions and truncated and objects and page["next_marker"] == objects[-1]["name"]:
+            cut = self._end_page_at_whole_name(page)
+            if not cut and len(objects) <= int(limit):
+                # One name's versions fill the page, maybe not all of them: the page
+                # becomes all of that name's versions, from a page of the most.
+                if int(limit) >= LIST_PAGE_MAX:
+                    raise OioException(
+                        f"Object {objects[0]['name']!r} has more than {LIST_PAGE_MAX} "
+                        "versions: OpenIO's proxy cannot list them page by page (its page "
+                        "marker is a name)"
+                    )
+                name = objects[0]["name"]
+                big = self.content_list(
+                    account,
+                    container,
+                    LIST_PAGE_MAX,
+                    marker=marker,
+                    end_marker=end_marker,
+                    prefix=prefix,
+                    delimiter=delimiter,
+                    versions=versions,
+                    deleted=deleted,
+                    properties=properties,
+                )
+                page["objects"] = [o for o in big["objects"] if o["name"] == name]
+                rest = len(page["objects"]) < len(big["objects"]) or big["prefixes"]
+                page["truncated"] = bool(rest or big["truncated"])
+                page["next_marker"] = name if page["truncated"] else None
+        return page
+
+    @staticmethod
+    def _end_page_at_whole_name(page: ObjectListing) -> bool:
+        """End a versioned page before its last name; False when it is the only name.
+
+        meta2 ends a page after `limit` versions, maybe inside a name's versions,
+        and gives that name as the next marker: the next page, which starts after
+        it, would never list the versions left. Ending this page before the name
+        gives all of them to the next one.
+        """
+        objects = page["objects"]
+        name = objects[-1]["name"]
+        kept = len(objects)
+        while kept and objects[kept - 1]["name"] == name:
+            kept -= 1
+        before = [objects[kept - 1]["name"]] if kept else []
+        before += [p for p in page["prefixes"] if p < name]
+        if not before:
+            return False
+        del objects[kept:]
+        page["next_marker"] = max(before)
+        return True
 
     def content_touch(
         self,
@@ -1252,17 +1303,10 @@ class ProxyNamespace:
             page = self.content_list(
                 account, container, LIST_PAGE_MAX, marker=marker, versions=True
             )
-            objects = page["objects"]
-            if page["truncated"] and objects:
-                # Pages end at a name, not at a version: keep the names listed in full,
-                # the next page starts with the one that may go on.
-                last = objects[-1]["name"]
-                whole = [o for o in objects if o["name"] != last] or objects
-                marker = whole[-1]["name"]
-            else:
-                whole = objects
-            result += [(o["name"], o["version"]) for o in whole if not o["deleted"]]
-            if not page["truncated"] or not objects:
+            # content_list ends a versioned page at a whole name.
+            result += [(o["name"], o["version"]) for o in page["objects"] if not o["deleted"]]
+            marker = page["next_marker"]
+            if not page["truncated"] or not marker:
                 return result
 
 
