@@ -41,7 +41,7 @@ class Checker:
         self.api = api
         # Any: the maintenance below still reaches past the MetaBackend contract
         # (volumes, database files), which only the embedded namespace has.
-        self.backend: Any = api.backend
+        self.backend = api.backend
         self.store = api.chunks
 
     # ------------------------------------------------------------ chunks

@@ -1273,6 +1273,7 @@ class ObjectStorageApi:
                 replace_pos,
                 new_chunks,
                 self._reqid(kwargs),
+                content_id=meta["id"],
             )
         except BaseException:
             self._delete_chunks([c["url"] for c in new_chunks], store)

@@ -101,6 +101,9 @@ class NamespaceOps(Protocol):
     def chunk_size(self) -> int:
         """The size of a metachunk."""
 
+    def volume_of(self, url: str) -> str:
+        """The volume (embedded) or rawx service (proxy) a chunk URL is on."""
+
     @property
     def volumes(self) -> list[str]:
         """Where chunks go: volume directories (embedded) or rawx addresses (proxy)."""
@@ -210,6 +213,9 @@ class ContainerOps(Protocol):
 
     def resolve_cid(self, cid: str) -> tuple[str, str]:
         """`(account, container)` of a container id; NoSuchContainer when unknown."""
+
+    def container_versions(self, account: str, container: str) -> list[tuple[str, int]]:
+        """`(name, version)` of every stored object version (not delete markers)."""
 
 
 class ContentOps(Protocol):
@@ -326,8 +332,13 @@ class ContentOps(Protocol):
         replace_pos: int | None,
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
+        content_id: str | None = None,
     ) -> None:
-        """Cut an object at `size`; the metachunk at `replace_pos` becomes `new_chunks`."""
+        """Cut an object at `size`; the metachunk at `replace_pos` becomes `new_chunks`.
+
+        `content_id`: the content the caller read (and cut `new_chunks` from); an
+        object that has another one now is not touched (Conflict).
+        """
 
     def content_purge(
         self,
@@ -348,6 +359,18 @@ class ContentOps(Protocol):
         reqid: str | None = None,
     ) -> None:
         """Emit an object's event again (OpenIO's content touch)."""
+
+    def content_replace_chunks(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        version: int,
+        old_urls: list[str],
+        new_chunks: list[ChunkRecord],
+        reqid: str | None = None,
+    ) -> None:
+        """Swap chunk records of a version (a repair's new copies for the damaged ones)."""
 
 
 class MetaBackend(NamespaceOps, AccountOps, ContainerOps, ContentOps, Protocol):

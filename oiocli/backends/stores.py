@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import ChunkStore
-from oiocli.core.chunks import Buffer
 from oiocli.core.exceptions import BadRequest
 
-StoreFactory = Callable[[], ChunkStore]
+if TYPE_CHECKING:
+    from oiocli.backends.base import ChunkStore
+    from oiocli.core.chunks import Buffer
+
+StoreFactory = Callable[[], "ChunkStore"]
 
 
 class ChunkStores:

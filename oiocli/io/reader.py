@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import ChunkStore
 from oiocli.core.chunks import ChunkRecord, Metachunk, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
@@ -24,6 +23,9 @@ from oiocli.core.exceptions import (
     UnrecoverableContent,
 )
 from oiocli.core.storage_method import EC_SEGMENT_SIZE, StorageMethod
+
+if TYPE_CHECKING:
+    from oiocli.backends.base import ChunkStore
 
 ProblemFn = Callable[[ChunkRecord, BaseException], None] | None
 

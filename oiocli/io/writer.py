@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import ChunkStore
 from oiocli.core.buffers import BufferPool, shared_pool
-from oiocli.core.chunks import ChunkRecord
 from oiocli.core.exceptions import EtagMismatch, OioException
-from oiocli.core.storage_method import StorageMethod
 from oiocli.io.pipeline import Consumer, InlineConsumer, SharedBuffer, Source, hash_consumer
+
+if TYPE_CHECKING:
+    from oiocli.backends.base import ChunkStore
+    from oiocli.core.chunks import ChunkRecord
+    from oiocli.core.storage_method import StorageMethod
 
 BUFFER_SIZE = 1024 * 1024
 # 64 MiB at most for all uploads of a process, whatever their number and size.

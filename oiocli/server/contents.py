@@ -454,6 +454,10 @@ def content_truncate(app: ProxyApp, req: Request) -> Reply:
     if size is None:
         raise BadRequest(f"Missing/invalid size parameter: {size_text}")
     meta, chunks = app.ns.content_locate(account, container, name, version)
+    pinned = req.param("content")
+    if pinned and pinned.upper() != str(meta["id"]).upper():
+        # As meta2 (_dup_content_id_url): a content named by its id is cut, not the name's.
+        raise NoSuchObject(f"Content {pinned} not found")
     if _drained(meta):
         raise ContentDrained(f"The content of {name!r} is drained")
     if size > int(meta["size"] or 0):

@@ -23,12 +23,15 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from oiocli.backends.base import ContentRecord
 from oiocli.backends.embedded import db
 from oiocli.core.exceptions import NoSuchContainer, NoSuchObject, OioException
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from oiocli.backends.base import ContentRecord
 
 # sys.status values, OpenIO's (OIO_DB_ENABLED, OIO_DB_FROZEN = (guint32)-1, OIO_DB_DISABLED).
 STATUS_ENABLED = 0
@@ -134,7 +137,7 @@ def alias_dict(
     }
     if with_props:
         meta["properties"] = json.loads(row.properties or "{}")
-    return cast(ContentRecord, meta)  # every field of the record is set above
+    return cast("ContentRecord", meta)  # every field of the record is set above
 
 
 def fetch_alias(conn: sqlite3.Connection, where: str, args: Iterable[Any]) -> AliasRow | None:

@@ -16,10 +16,8 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_path
 from oiocli.backends.embedded.container_db import (
@@ -52,6 +50,11 @@ from oiocli.core.exceptions import (
 from oiocli.core.storage_method import TIER_PREFIXES, parse_method
 
 LOG = logging.getLogger("oiocli")
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
 
 
 class ContainerContents(Namespace):
@@ -872,6 +875,7 @@ class ContainerContents(Namespace):
         replace_pos: int | None,
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
+        content_id: str | None = None,  # checked by the transaction itself
     ) -> None:
         with self.chunk_commit_lock(bool(new_chunks)):
             garbage = self.on_container(
@@ -893,14 +897,7 @@ class ContainerContents(Namespace):
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
-        with self.chunk_commit_lock(bool(new_chunks)):
-            self.on_container(
-                account,
-                container,
-                lambda cdb: self._content_replace_chunks(
-                    cdb, name, version, old_urls, new_chunks, reqid
-                ),
-            )
+        self.content_swap_chunks(account, container, name, version, old_urls, new_chunks, reqid)
         self._drop_chunks(old_urls, (account, container))
 
     def content_purge(
@@ -1016,15 +1013,18 @@ class ContainerContents(Namespace):
 
         For a client that owns the chunks it replaces (a rebuilder deletes them
         itself; a snapshot's are its source's), as meta2's raw bean update.
-        Whether the container is frozen is the caller's question.
+        Whether the container is frozen is the caller's question. Recorded under
+        the shared chunk lock, as every commit of new chunks: the orphan sweep
+        cannot take them in between.
         """
-        self.on_container(
-            account,
-            container,
-            lambda cdb: self._content_replace_chunks(
-                cdb, name, version, old_urls, new_chunks, reqid
-            ),
-        )
+        with self.chunk_commit_lock(bool(new_chunks)):
+            self.on_container(
+                account,
+                container,
+                lambda cdb: self._content_replace_chunks(
+                    cdb, name, version, old_urls, new_chunks, reqid
+                ),
+            )
 
 
 def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:

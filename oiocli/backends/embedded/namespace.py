@@ -21,10 +21,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oiocli.backends.base import AccountRecord, ContainerLocation, EventRecord
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import (
     LocalChunkStore,
@@ -59,6 +57,11 @@ from oiocli.core.exceptions import (
 )
 from oiocli.core.fsutil import fsync_dir
 from oiocli.core.storage_method import PolicyTable, StorageMethod, parse_method
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from oiocli.backends.base import AccountRecord, ContainerLocation, EventRecord
 
 LOG = logging.getLogger("oiocli")
 NS_DB_FILE = "namespace.db"

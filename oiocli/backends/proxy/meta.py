@@ -31,8 +31,7 @@ import contextlib
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from oiocli.backends.base import (
@@ -60,6 +59,9 @@ from oiocli.core.exceptions import (
     OioException,
 )
 from oiocli.core.storage_method import PolicyTable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
@@ -1035,6 +1037,7 @@ class ProxyNamespace:
         replace_pos: int | None,
         new_chunks: list[ChunkRecord],
         reqid: str | None = None,
+        content_id: str | None = None,
     ) -> None:
         """Cut an object to `size` bytes, on meta2's terms.
 
@@ -1047,12 +1050,29 @@ class ProxyNamespace:
         object: a prefix of the original, one metachunk longer than asked. A last
         `content/truncate` at `size` is a no-op on meta2; `oio namespace serve`
         keeps the size on `content/update` and needs it.
+
+        With `content_id`, each `content/truncate` names the content (meta2 then
+        cuts that content, not whatever the name holds now): an object replaced
+        since the caller read it (a policy change keeps its version) is left alone,
+        and Conflict has the caller start again from what it is now.
         """
         params = self._content_params(account, container, name, version)
+        pinned = dict(params, content=content_id) if content_id else params
+
+        def cut(at: int) -> None:
+            try:
+                self._proxy("POST", "content/truncate", dict(pinned, size=at), reqid=reqid)
+            except NoSuchObject:
+                if not content_id:
+                    raise
+                raise Conflict(f"Object {name!r} changed while it was truncated") from None
+
         if replace_pos is None or not new_chunks:
-            self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
+            cut(size)
             return
         meta, chunks = self.content_locate(account, container, name, version)
+        if content_id and str(meta["id"]).upper() != content_id.upper():
+            raise Conflict(f"Object {name!r} changed while it was truncated")
         sizes: dict[int, int] = {}
         for chunk in chunks:
             sizes[_pos_key(chunk["pos"])[0]] = int(chunk["size"])
@@ -1060,7 +1080,7 @@ class ProxyNamespace:
             raise BadRequest(f"Object {name!r} has no metachunk at position {replace_pos}")
         boundary = sum(n for index, n in sizes.items() if index <= replace_pos)
         if boundary < meta["size"]:
-            self._proxy("POST", "content/truncate", dict(params, size=boundary), reqid=reqid)
+            cut(boundary)
         records = [_chunk_record(c) for c in new_chunks]
         # The proxy wants the object's headers, which meta2 ignores here (it only swaps the
         # chunk records and adds up their sizes).
@@ -1092,7 +1112,7 @@ class ProxyNamespace:
                 with contextlib.suppress(OioException):
                     self.chunks.delete(chunk["url"])
             raise
-        self._proxy("POST", "content/truncate", dict(params, size=size), reqid=reqid)
+        cut(size)
 
     def content_replace_chunks(
         self,
@@ -1101,7 +1121,7 @@ class ProxyNamespace:
         name: str,
         version: int,
         old_urls: list[str],
-        new_chunks: list[dict],
+        new_chunks: list[ChunkRecord],
         reqid: str | None = None,
     ) -> None:
         """Swap chunk records (`container/raw_update`), as OpenIO's rebuilders do."""
