@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from oiocli.backends.base import CloudTier
+from oiocli.backends.base import CloudTier, TierChunks
 from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
@@ -156,7 +156,7 @@ class ObjectStorageApi:
             max_versions=max_versions,
             update_config=update_config,
         )
-        if isinstance(self.backend, CloudTier):
+        if isinstance(self.backend, TierChunks):
             # The tier key file given to this API: the backend deletes tier chunks too.
             self.backend.tier_key_file = kwargs.get("key_file")
         self.chunks = self.backend.chunks
@@ -527,8 +527,8 @@ class ObjectStorageApi:
             method = parse_method(method)
         if not method.is_tier:
             return self.chunks
-        if not isinstance(self.backend, CloudTier):
-            raise BadRequest(f"Cloud tier policies ({method.kind}) need an embedded namespace")
+        if not isinstance(self.backend, TierChunks):
+            raise BadRequest(f"This backend has no cloud tier policies ({method.kind})")
         return self.backend.tier_chunks(
             method, account, container, key_file or self.default_kwargs.get("key_file")
         )

@@ -41,6 +41,7 @@ __all__ = [
     "Maintenance",
     "MetaBackend",
     "ObjectListing",
+    "TierChunks",
     "UploadPlan",
 ]
 
@@ -431,15 +432,16 @@ class Maintenance(Protocol):
 
 
 @runtime_checkable
-class CloudTier(Protocol):
-    """Cloud tier policies (`backblaze/`, `s3/`): chunks in an S3 bucket, as an optional feature.
+class TierChunks(Protocol):
+    """Reaching cloud tier chunks (`backblaze/`, `s3/` policies): an optional feature.
 
     A tier chunk's URL (`b2/<chunk id>`, OpenIO's) names neither its bucket (its
     object's chunk method does) nor its container (the bucket key is
     `<container id>/<chunk id>`), so a tier store is bound to a method and a
-    container and obtained here rather than from the URL-prefix registry.
-    Callers test `isinstance(backend, CloudTier)`; a backend without it (an
-    OpenIO SDS cluster through its proxy) refuses tier policies plainly.
+    container and obtained here rather than from the URL-prefix registry. The
+    client writes and reads the bucket itself on every backend that has it (the
+    embedded one, and a proxy whose namespace has tier policies, such as
+    `namespace serve`); callers test `isinstance(backend, TierChunks)`.
     """
 
     tier_key_file: str | None  # the caller's --key-file, read when a tier store is built
@@ -454,6 +456,16 @@ class CloudTier(Protocol):
     ) -> Any:
         """The chunk store of `method`'s bucket for one container's chunks (by names or cid)."""
         ...
+
+
+@runtime_checkable
+class CloudTier(TierChunks, Protocol):
+    """The tier's upkeep on a namespace that owns its records: orphans, policies.
+
+    Only the embedded backend has it: listing a bucket's orphans needs every
+    record of the namespace, and an OpenIO SDS cluster's policies are its
+    conscience's.
+    """
 
     def tier_methods(self) -> list[StorageMethod]:
         """Every tier method the namespace knows, retired policies' included."""

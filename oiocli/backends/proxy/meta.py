@@ -63,6 +63,8 @@ from oiocli.core.storage_method import PolicyTable
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from oiocli.core.storage_method import StorageMethod
+
 LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
 PLACEHOLDER_PATH = ".oiocli-upload"
@@ -214,6 +216,29 @@ class ProxyNamespace:
                 self.chunks.link(source, chunk["url"], full_path=full_path)
 
     # ----------------------------------------------------------- namespace
+    # ------------------------------------------------------------ cloud tier
+    tier_key_file: str | None = None  # the caller's --key-file (TierChunks)
+
+    def tier_chunks(
+        self,
+        method: StorageMethod,
+        account: str = "",
+        container: str = "",
+        key_file: str | None = None,
+        cid: str | None = None,
+    ) -> Any:
+        """The bucket of a tier policy (`backblaze/`, `s3/`), for one container's chunks.
+
+        As with OpenIO's client, the proxy only places and records `b2/<id>`
+        chunks: the client puts and gets them in the bucket itself, with the
+        caller's key file. The tier module (and botocore) is imported here only.
+        """
+        from oiocli.backends.cloud import tier_store
+
+        return tier_store(
+            method, cid or wire.compute_cid(account, container), key_file or self.tier_key_file
+        )
+
     def _namespace_info(self) -> dict[str, Any]:
         with self._info_lock:
             if self._info is None:
