@@ -87,6 +87,7 @@ BACKENDS = {"embedded": EmbeddedBackend, "proxy": ProxyBackend}
 # The cloud tier (SeaweedFS on loopback), only when asked (`make test-tier`).
 if tier_backend.enabled():
     BACKENDS["tier"] = tier_backend.TierBackend
+    BACKENDS["tier-proxy"] = tier_backend.TierProxyBackend
 # A real OpenIO SDS namespace, only when one is given (`make test-cluster`).
 if cluster_backend.proxy_address():
     BACKENDS["cluster"] = ClusterBackend
@@ -120,12 +121,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         backend = callspec.params.get("backend_name") if callspec else None
         if marker and backend in marker.args:
             item.add_marker(pytest.mark.slow)
-        if backend == "proxy":
+        if backend in ("proxy", "tier-proxy"):
             for divergence in item.iter_markers("openio_differs"):
                 if divergence.kwargs.get("wire"):
                     reason = "OpenIO's wire protocol: " + divergence.args[0]
                     item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-        if backend == "tier" and (
+        if backend in ("tier", "tier-proxy") and (
             isinstance(callspec.params.get("policy"), str)
             or any("chunk-files" in m.args for m in item.iter_markers("requires"))
         ):

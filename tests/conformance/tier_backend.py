@@ -83,3 +83,44 @@ class TierBackend:
 
     def cleanup(self) -> None:
         pass
+
+
+class TierProxyBackend:
+    """The same through `namespace serve`: the proxy backend's client puts and gets the
+    tier chunks in the bucket; serve records them (after checking them there) and
+    deletes them with their objects, with the same key file."""
+
+    name = "tier-proxy"
+
+    def __init__(self, root: Path) -> None:
+        from .proxy_backend import ProxyBackend
+
+        self.root = root
+        self._proxy = ProxyBackend(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.server = _s3()
+
+    def new_api(self, chunk_size: int | None = 1024 * 1024, **kwargs: Any) -> ObjectStorageApi:
+        bucket = self.server.bucket()
+        keys = str(key_file(self.root / f"{bucket}.conf", bucket, self.server.endpoint))
+        policies = dict(DEFAULT_POLICIES)
+        policies[TIER_POLICY] = f"backblaze/account_id={ACCESS_KEY},bucket_name={bucket}"
+        kwargs.setdefault("storage_policy", TIER_POLICY)
+        api = self._proxy.new_api(chunk_size, policies=policies, key_file=keys, **kwargs)
+        self._proxy.server(api).ns.tier_key_file = keys
+        return api
+
+    def connect_args(self, api: ObjectStorageApi) -> dict[str, Any]:
+        return {**self._proxy.connect_args(api), "key_file": api.default_kwargs.get("key_file")}
+
+    def _no_files(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise NotApplicable(CHUNK_FILES, "tier chunks are bucket objects")
+
+    chunk_path = delete_chunk = corrupt_chunk = preserved_chunks = _no_files
+    chunk_file_count = _no_files
+
+    def destroy(self, api: ObjectStorageApi) -> None:
+        self._proxy.destroy(api)
+
+    def cleanup(self) -> None:
+        self._proxy.cleanup()
