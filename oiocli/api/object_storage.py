@@ -141,6 +141,7 @@ class ObjectStorageApi:
                 retries=kwargs.get("retries"),
                 request_id=request_id,
             )
+            self._give_tier_key_file(kwargs.get("key_file"))
             self.chunks = self.backend.chunks
             return
         from oiocli.backends.embedded.meta import EmbeddedNamespace
@@ -156,10 +157,14 @@ class ObjectStorageApi:
             max_versions=max_versions,
             update_config=update_config,
         )
-        if isinstance(self.backend, TierChunks):
-            # The tier key file given to this API: the backend deletes tier chunks too.
-            self.backend.tier_key_file = kwargs.get("key_file")
+        self._give_tier_key_file(kwargs.get("key_file"))
         self.chunks = self.backend.chunks
+
+    def _give_tier_key_file(self, key_file: str | None) -> None:
+        # The tier key file given to this API: the backend reaches tier chunks too
+        # (deletes after a commit, a drain, a snapshot's copies).
+        if isinstance(self.backend, TierChunks):
+            self.backend.tier_key_file = key_file
 
     # ------------------------------------------------------------- helpers
     def _reqid(self, kwargs: dict[str, Any]) -> str:
@@ -1354,20 +1359,34 @@ class ObjectStorageApi:
         # A tier chunk is copied in its bucket under the link's container: each
         # record owns its own bucket object, so deleting either one is safe.
         dst_store = self._chunks_for(method, link_account, link_container)
+        content_id = link_content_id or prep["content_id"]
         try:
             for chunk in chunks:
                 if method.is_tier:
                     new_url = method.chunk_prefix + secrets.token_hex(32).upper()
-                    store.link(chunk["url"], new_url, container_id=dst_store.container_id)
-                else:
-                    new_url = self.backend.link_target(chunk["url"])
-                    store.link(chunk["url"], new_url)
+                    # The copy says it is the link's chunk (a commit through
+                    # `namespace serve` checks that, as for an upload).
+                    own = {
+                        "content_id": content_id,
+                        "pos": chunk["pos"],
+                        "metachunk_hash": chunk.get("hash"),
+                        "metachunk_size": chunk["size"],
+                    }
+                    etag = store.link(
+                        chunk["url"], new_url, container_id=dst_store.container_id, meta=own
+                    )
+                    linked.append({**chunk, "url": new_url, "real_url": new_url})
+                    if etag:
+                        linked[-1]["chunk_hash"] = etag
+                    continue
+                new_url = self.backend.link_target(chunk["url"])
+                store.link(chunk["url"], new_url)
                 linked.append({**chunk, "url": new_url, "real_url": new_url})
             self.backend.content_create(
                 link_account,
                 link_container,
                 link_obj,
-                content=link_content_id or prep["content_id"],
+                content=content_id,
                 version=prep["version"],
                 size=meta["size"],
                 hsh=meta["hash"],

@@ -280,17 +280,36 @@ class CloudChunkStore:
     def delete(self, url: str) -> None:
         self.client.request("DELETE", self.key(url), ok=(200, 204, 404))
 
-    def link(self, url: str, new_url: str, container_id: str | None = None) -> None:
-        """A server-side copy: the new record owns its own bucket object (deletes stay safe)."""
+    def link(
+        self,
+        url: str,
+        new_url: str,
+        container_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A server-side copy: the new record owns its own bucket object (deletes stay safe).
+
+        With `meta` (a link: another content), the copy's metadata is replaced by
+        it, so that the copy says whose chunk it is as an upload's would. Returns
+        the copy's ETag (a copy of a multipart object may get a plain MD5 one).
+        """
         dst = bucket_key(container_id or self.container_id, new_url)
         source = f"/{self.client.target.bucket}/{self.key(url)}"
-        response = self.client.request(
-            "PUT", dst, headers={"x-amz-copy-source": source, "x-amz-metadata-directive": "COPY"}
-        )
-        if b"<Error>" in (response.data or b""):  # S3 may fail a copy with a 200
+        headers = {"x-amz-copy-source": source, "x-amz-metadata-directive": "COPY"}
+        if meta is not None:
+            md5 = str(meta.get("metachunk_hash") or "").upper()
+            headers.update(self._headers(meta, md5), **{"x-amz-metadata-directive": "REPLACE"})
+        response = self.client.request("PUT", dst, headers=headers)
+        data = response.data or b""
+        if b"<Error>" in data:  # S3 may fail a copy with a 200
             self._forget(dst)
-            code = response.data[:300].decode("utf-8", "replace")
+            code = data[:300].decode("utf-8", "replace")
             raise ServiceBusy(f"S3 copy {source} -> {dst} failed: {code}")
+        start, end = data.find(b"<ETag>"), data.find(b"</ETag>")
+        if start < 0 or end < start:
+            return _etag(self.client.request("HEAD", dst))
+        text = data[start + 6 : end].decode("utf-8", "replace").replace("&quot;", '"')
+        return text.strip().strip('"').upper()
 
 
 class _Multipart:
