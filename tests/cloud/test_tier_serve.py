@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import urllib3
 
+from oiocli.core.storage_method import parse_method
 from oiocli.server.namespace_server import NamespaceServer, serve_namespace
 
 from .conftest import ACCOUNT, TierNamespace
@@ -18,10 +19,19 @@ from .conftest import ACCOUNT, TierNamespace
 MiB = 1024 * 1024
 
 
-def test_prepare2_of_a_backblaze_policy_gives_one_b2_chunk_per_position(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "method",
+    [
+        "backblaze/account_id=key,bucket_name=cold",
+        "s3/endpoint=http://127.0.0.1:9,bucket_name=cold",
+    ],
+)
+def test_prepare2_of_a_tier_policy_gives_one_tier_chunk_per_position(
+    tmp_path: Path, method: str
+) -> None:
     server = serve_namespace("TIERNS", str(tmp_path / "ns"), chunk_size=1024 * 1024, volumes=2)
     try:
-        server.ns.namespace_set({"B2": "backblaze/account_id=key,bucket_name=cold"})
+        server.ns.namespace_set({"B2": method})
         # oio/container/client.py, content_prepare; meta2v2/meta2_utils_lb.c builds "b2/<id>"
         resp = urllib3.request(
             "POST",
@@ -32,10 +42,11 @@ def test_prepare2_of_a_backblaze_policy_gives_one_b2_chunk_per_position(tmp_path
         chunks = resp.json()["chunks"]
         assert len(chunks) == 1
         assert chunks[0]["pos"] == "2"
-        assert chunks[0]["url"].startswith("b2/") and len(chunks[0]["url"]) == 67
-        assert resp.headers["x-oio-content-meta-chunk-method"] == (
-            "backblaze/account_id=key,bucket_name=cold"
-        )
+        prefix = "b2/" if method.startswith("backblaze/") else "s3/"
+        assert chunks[0]["url"].startswith(prefix) and len(chunks[0]["url"]) == 67
+        int(chunks[0]["url"][3:], 16)
+        got = resp.headers["x-oio-content-meta-chunk-method"]
+        assert parse_method(got) == parse_method(method)
     finally:
         server.stop()
 
@@ -92,7 +103,6 @@ def test_serve_refuses_tier_chunk_records_not_stored_for_that_content(
     served: tuple[TierNamespace, NamespaceServer],
 ) -> None:
     from oiocli.backends.cloud import tier_store
-    from oiocli.core.storage_method import parse_method
     from oiocli.core.wire import compute_cid
 
     tier, server = served
