@@ -6,6 +6,7 @@
 #   make test-cluster  the real-cluster checks and conformance scenarios against a real
 #                   OpenIO SDS namespace (OIO_TEST_PROXY=host:port, or one it starts)
 #   make test-interop  OpenIO's own client (7.3.0) against `oio namespace serve`: see tests/interop
+#   make test-tier  the cloud tier: tests/cloud and the conformance suite on a SeaweedFS bucket
 #   make lint       ruff check + ruff format --check + mypy (the type checker)
 #   make bench      benchmarks against this machine's limits (BENCH_ARGS='--quick' for ~1 min)
 #   make man        regenerate man/oio.1 and the shell completions from the command tree
@@ -40,7 +41,7 @@ CLUSTER_TESTS := tests/cluster tests/conformance -k cluster
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all test-cluster test-interop lint bench man test-deps clean distclean \
+.PHONY: help demo test test-all test-cluster test-interop test-tier lint bench man test-deps clean distclean \
 	venv venv-test
 
 help:
@@ -100,6 +101,11 @@ test-cluster: $(VENV)/.installed-test
 		OIO_TEST_PROXY="$$OIO_PROXYD_URL" OIO_TEST_NS="$$OIO_NS" \
 			$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(CLUSTER_TESTS) $(PYTEST_ARGS); \
 	fi
+
+# tests/cloud runs in `test` too; the conformance suite on the tier only here.
+test-tier: $(VENV)/.installed-test
+	OIO_TEST_TIER=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests/cloud \
+		tests/conformance -k 'tier or cloud'
 
 # The interop suite is not part of `test` (its `interop` marker is deselected there).
 test-interop: $(VENV)/.installed-test

@@ -34,6 +34,7 @@ from benchmarks.common import (
     settle,
     write_random_file,
 )
+from benchmarks.tier import tier
 
 NAMESPACE = "BENCH"
 ACCOUNT = "bench"
@@ -694,6 +695,7 @@ SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "tree": tree,
     "proxy": proxy,
     "cluster": cluster,  # a real OpenIO namespace, when one is reachable
+    "tier": tier,  # the cloud tier against a local S3 server (SeaweedFS)
 }
 
 

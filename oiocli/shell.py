@@ -70,6 +70,9 @@ COMMANDS: dict[str, str] = {
     "object check": "check:CheckObject",
     # embedded namespace
     "namespace show": "namespace:ShowNamespace",
+    "namespace set": "tier:SetNamespace",
+    "tier move": "tier:MoveTier",
+    "tier orphans": "tier:ListTierOrphans",
     "namespace serve": "serve:NamespaceServe",
     "volume list": "namespace:ListVolume",
     "volume check": "check:CheckVolume",
@@ -316,6 +319,15 @@ class OioShell(App):
             help="Request id to tag every request with (at most 63 characters).",
         )
         parser.add_argument(
+            "--key-file",
+            dest="key_file",
+            metavar="<path>",
+            help=(
+                "Key file of the cloud tier policies (env OIO_KEY_FILE, then the "
+                "namespace's 'key_file', default /etc/oio/sds/b2-appkey.conf)."
+            ),
+        )
+        parser.add_argument(
             "--no-progress",
             dest="no_progress",
             action="store_true",
@@ -477,6 +489,7 @@ class OioShell(App):
                 request_id=self.request_id,
                 bwlimit=getattr(options, "bwlimit", None),
                 **network,
+                key_file=self.options.key_file,
             )
             if self._tracing:
                 from oiocli import trace

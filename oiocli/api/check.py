@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.base import Maintenance
 from oiocli.core.chunks import Metachunk, group_metachunks, position_of
-from oiocli.core.exceptions import BadRequest, OioException, UnrecoverableContent
+from oiocli.core.exceptions import BadRequest, ChunkNotFound, OioException, UnrecoverableContent
 from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.io.reader import ExactReader, expected_identity, read_replicated
 
@@ -46,7 +46,11 @@ class Checker:
 
     # ------------------------------------------------------------ chunks
     def verify_chunk(
-        self, chunk: dict[str, Any], method: StorageMethod, content_id: str | None = None
+        self,
+        chunk: dict[str, Any],
+        method: StorageMethod,
+        content_id: str | None = None,
+        store: Any = None,
     ) -> str | None:
         """None when the chunk is intact, else what is wrong with it.
 
@@ -60,7 +64,9 @@ class Checker:
         md5 = hashlib.md5() if want_md5 else None
         size = 0
         try:
-            for piece in self.store.get(url, expect=expected_identity(chunk, content_id)):
+            for piece in (store or self.store).get(
+                url, expect=expected_identity(chunk, content_id)
+            ):
                 size += len(piece)
                 if md5 is not None:
                     md5.update(piece)
@@ -81,6 +87,7 @@ class Checker:
         obj: str,
         version: int | None = None,
         repair: bool = False,
+        verify: bool = False,
     ) -> dict[str, Any]:
         meta, chunks = self.api.object_locate(account, container, obj, version=version)
         row: dict[str, Any] = {
@@ -102,6 +109,8 @@ class Checker:
             row["detail"] = "drained (no data by design)"
             return row
         method = parse_method(meta["chunk_method"])
+        if method.is_tier:
+            return self._check_tier(row, meta, chunks, method, account, container, verify)
         volumes = set(self.backend.volumes)
         states, details = [], []
         metachunks = group_metachunks(chunks)
@@ -177,6 +186,70 @@ class Checker:
             return False
         want = str(mc.chunks[0].get("hash") or "").upper()
         return size == mc.size and (not want or md5.hexdigest().upper() == want)
+
+    def _check_tier(
+        self,
+        row: dict[str, Any],
+        meta: dict[str, Any],
+        chunks: list[dict[str, Any]],
+        method: StorageMethod,
+        account: str,
+        container: str,
+        verify: bool,
+    ) -> dict[str, Any]:
+        """A tier object: one bucket object per position, HEAD'ed (size and ETag), or read.
+
+        A HEAD costs a B2 class B transaction and no download: the ETag the bucket
+        computed when the chunk was stored must be the recorded one. With
+        `verify`, every chunk is read and its MD5 compared (downloads are billed).
+        Nothing to repair from: the bucket holds the only copy.
+        """
+        store = self.api._chunks_for(method, account, container)
+        metachunks = group_metachunks(chunks)
+        if not metachunks:
+            row["state"], row["detail"] = "lost", "no chunk recorded"
+            return row
+        states, details = [], []
+        for mc in metachunks:
+            good = 0
+            for chunk in mc.chunks:
+                problem = self._tier_problem(store, chunk, method, meta.get("id"), verify)
+                if problem:
+                    kind = "missing" if problem.startswith("missing") else "corrupt"
+                    row[kind].append({"url": chunk["url"], "pos": chunk["pos"], "error": problem})
+                else:
+                    good += 1
+            state, detail = self._state(method, good, method.chunks_per_metachunk)
+            states.append(state)
+            details.append(f"metachunk {mc.index}: {detail}")
+        row["state"] = worst(states)
+        row["detail"] = "; ".join(d for d, s in zip(details, states, strict=True) if s != "ok") or (
+            method.describe() + (", every chunk read" if verify else ", size and ETag")
+        )
+        return row
+
+    def _tier_problem(
+        self,
+        store: Any,
+        chunk: dict[str, Any],
+        method: StorageMethod,
+        content_id: str | None,
+        verify: bool,
+    ) -> str | None:
+        if verify:
+            return self.verify_chunk(chunk, method, content_id, store)
+        try:
+            head = store.head(chunk["url"])
+        except ChunkNotFound as exc:
+            return f"missing: {exc}"
+        except OioException as exc:
+            return f"corrupt: {exc}"
+        if int(head["size"]) != int(chunk["size"]):
+            return f"corrupt: size {head['size']}, expected {chunk['size']}"
+        want = str(chunk.get("chunk_hash") or chunk.get("hash") or "").upper()
+        if want and head.get("etag") and head["etag"] != want:
+            return f"corrupt: ETag {head['etag']}, expected {want}"
+        return None
 
     @staticmethod
     def _good_count(mc: Metachunk, bad: list, method: StorageMethod) -> int:

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from oiocli.backends.base import CloudTier, TierChunks
 from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     )
 
 LOG = logging.getLogger("oiocli")
+# Tier reads: metachunks read ahead while one is yielded (each held in memory).
+TIER_READAHEAD = 2
 LIST_LIMIT_DEFAULT = 1000
 LIST_LIMIT_MAX = 10000
 # A truncate whose object changed under it starts again from the new state, this often.
@@ -138,6 +141,7 @@ class ObjectStorageApi:
                 retries=kwargs.get("retries"),
                 request_id=request_id,
             )
+            self._give_tier_key_file(kwargs.get("key_file"))
             self.chunks = self.backend.chunks
             return
         from oiocli.backends.embedded.meta import EmbeddedNamespace
@@ -153,7 +157,14 @@ class ObjectStorageApi:
             max_versions=max_versions,
             update_config=update_config,
         )
+        self._give_tier_key_file(kwargs.get("key_file"))
         self.chunks = self.backend.chunks
+
+    def _give_tier_key_file(self, key_file: str | None) -> None:
+        # The tier key file given to this API: the backend reaches tier chunks too
+        # (deletes after a commit, a drain, a snapshot's copies).
+        if isinstance(self.backend, TierChunks):
+            self.backend.tier_key_file = key_file
 
     # ------------------------------------------------------------- helpers
     def _reqid(self, kwargs: dict[str, Any]) -> str:
@@ -504,12 +515,35 @@ class ObjectStorageApi:
         )
 
     # ------------------------------------------------------------- objects
-    def _delete_chunks(self, urls: list[str]) -> None:
+    def _delete_chunks(self, urls: list[str], store: Any = None) -> None:
         for url in urls:
             try:
-                self.chunks.delete(url)
+                (store or self.chunks).delete(url)
             except OioException as exc:
                 LOG.warning("Could not delete chunk %s: %s (orphan left)", url, exc)
+
+    def _chunks_for(
+        self, method: StorageMethod | str, account: str, container: str, key_file: str | None = None
+    ) -> Any:
+        """The chunk store of an object of `method`: the backend's, or its cloud tier bucket."""
+        if isinstance(method, str):
+            if method == "drained":
+                return self.chunks
+            method = parse_method(method)
+        if not method.is_tier:
+            return self.chunks
+        if not isinstance(self.backend, TierChunks):
+            raise BadRequest(f"This backend has no cloud tier policies ({method.kind})")
+        return self.backend.tier_chunks(
+            method, account, container, key_file or self.default_kwargs.get("key_file")
+        )
+
+    def _targets(self, method: StorageMethod) -> Callable[[int], list[str]]:
+        """New chunk URLs for one metachunk: on volumes, or one `b2/<id>` in the bucket."""
+        if method.is_tier:
+            prefix = method.chunk_prefix
+            return lambda _pos: [prefix + secrets.token_hex(32).upper()]
+        return lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk)
 
     def object_create(
         self, account: str, container: str, *args: Any, **kwargs: Any
@@ -618,12 +652,17 @@ class ObjectStorageApi:
             "policy": policy,
             "chunk_method": chunk_method,
         }
+        try:
+            store = self._chunks_for(method, account, container, key_file)
+        except BaseException:
+            source.close()
+            raise
         result = write_object(
             source,
             method,
             prep["chunk_size"],
-            self.chunks,
-            lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+            store,
+            self._targets(method),
             base_meta,
             progress=progress,
             etag=etag,
@@ -653,7 +692,7 @@ class ObjectStorageApi:
                 restore_drained=restore_drained,
             )
         except BaseException:
-            self._delete_chunks([c["url"] for c in result.chunks])
+            self._delete_chunks([c["url"] for c in result.chunks], store)
             raise
         if journal is not None:
             journal.finish()
@@ -719,16 +758,17 @@ class ObjectStorageApi:
         done: list[dict[str, Any]] = []
         if state is not None:
             usable = not fresh and journal.matches(state, st, chunk_method, self.backend.chunk_size)
+            store = self._chunks_for(chunk_method, account, container)
             if usable:
                 for record in state.get("metachunks", []):
                     try:
                         for chunk in record["chunks"]:
-                            self.chunks.head(chunk["url"])
+                            store.head(chunk["url"])
                     except OioException:
                         break
                     done.append(record)
             stale = [m for m in state.get("metachunks", []) if m not in done]
-            self._delete_chunks([c["url"] for m in stale for c in m["chunks"]])
+            self._delete_chunks([c["url"] for m in stale for c in m["chunks"]], store)
             if not usable and not fresh:
                 note = "restarted: the source changed since the interrupted upload"
             elif done:
@@ -770,6 +810,8 @@ class ObjectStorageApi:
         method = self.backend.policies.method(policy)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
+        old_store = self._chunks_for(meta["chunk_method"], account, container)
+        store = self._chunks_for(method, account, container)
         prep = self.backend.content_prepare(account, container, policy, False)
         deferred: list = []
         stream = self._guard_read(
@@ -777,7 +819,7 @@ class ObjectStorageApi:
             container,
             meta,
             read_object(
-                self.chunks,
+                old_store,
                 parse_method(meta["chunk_method"]),
                 old_chunks,
                 normalize_ranges(None, meta["size"]),
@@ -799,12 +841,12 @@ class ObjectStorageApi:
             Source(data=stream),
             method,
             prep["chunk_size"],
-            self.chunks,
-            lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+            store,
+            self._targets(method),
             base_meta,
         )
         if meta["hash"] and result.hash != meta["hash"]:
-            self._delete_chunks([c["url"] for c in result.chunks])
+            self._delete_chunks([c["url"] for c in result.chunks], store)
             raise Conflict(f"Object {obj!r} changed while its policy was changed")
         try:
             self.backend.content_create(
@@ -824,7 +866,7 @@ class ObjectStorageApi:
                 keep_version=True,
             )
         except BaseException:
-            self._delete_chunks([c["url"] for c in result.chunks])
+            self._delete_chunks([c["url"] for c in result.chunks], store)
             raise
 
     def _problem_logger(self, obj: str, problems: list | None = None, deferred: list | None = None):
@@ -862,15 +904,19 @@ class ObjectStorageApi:
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
         spans = normalize_ranges(ranges, meta["size"])
         method = parse_method(meta["chunk_method"])
+        store = self._chunks_for(method, account, container, key_file)
         deferred: list = []
         stream = read_object(
-            self.chunks,
+            store,
             method,
             chunks,
             spans,
             obj,
             self._problem_logger(obj, problems, deferred),
             content_id=meta["id"],
+            # A bucket answers each chunk at the speed of one request: read the
+            # next ones meanwhile (two chunks in memory, whatever the object size).
+            readahead=TIER_READAHEAD if method.is_tier else 0,
         )
         stream = self._guard_read(account, container, meta, stream, deferred)
         if self.throttle is not None:
@@ -964,9 +1010,10 @@ class ObjectStorageApi:
             chunk["offset"] = offsets.get(chunk["url"], 0)
         chunks.sort(key=position_of)
         if chunk_info:
+            store = self._chunks_for(meta["chunk_method"], account, container)
             for chunk in chunks:
                 try:
-                    head = self.chunks.head(chunk["url"])
+                    head = store.head(chunk["url"])
                     chunk["chunk_size"] = head["size"]
                     # An EC fragment recorded before its own hash was: the chunk knows it.
                     known = head["meta"].get("chunk_hash")
@@ -988,11 +1035,12 @@ class ObjectStorageApi:
         method = parse_method(meta["chunk_method"]) if meta["chunk_method"] != "drained" else None
         if method is None:
             return False
+        store = self._chunks_for(method, account, container)
         for mc in group_metachunks(chunks):
             present = 0
             for chunk in mc.chunks:
                 try:
-                    self.chunks.head(chunk["url"])
+                    store.head(chunk["url"])
                     present += 1
                 except OioException:
                     pass
@@ -1178,6 +1226,7 @@ class ObjectStorageApi:
         if size == meta["size"]:
             return
         method = parse_method(meta["chunk_method"])
+        store = self._chunks_for(method, account, container)
         replace_pos = None
         new_chunks: list[ChunkRecord] = []
         for mc in group_metachunks(chunks):
@@ -1190,7 +1239,7 @@ class ObjectStorageApi:
                     container,
                     meta,
                     read_object(
-                        self.chunks,
+                        store,
                         method,
                         chunks,
                         [(mc.offset, size)],
@@ -1212,8 +1261,8 @@ class ObjectStorageApi:
                     Source(data=keep),
                     method,
                     self.backend.chunk_size,
-                    self.chunks,
-                    lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk),
+                    store,
+                    self._targets(method),
                     base_meta,
                     first_position=mc.index,
                 )
@@ -1232,7 +1281,7 @@ class ObjectStorageApi:
                 content_id=meta["id"],
             )
         except BaseException:
-            self._delete_chunks([c["url"] for c in new_chunks])
+            self._delete_chunks([c["url"] for c in new_chunks], store)
             raise
 
     def object_link(
@@ -1305,16 +1354,39 @@ class ObjectStorageApi:
             link_account, link_container, meta["policy"], kwargs.get("autocreate", True), reqid
         )
         linked: list[ChunkRecord] = []
+        method = parse_method(meta["chunk_method"])
+        store = self._chunks_for(method, target_account, target_container)
+        # A tier chunk is copied in its bucket under the link's container: each
+        # record owns its own bucket object, so deleting either one is safe.
+        dst_store = self._chunks_for(method, link_account, link_container)
+        content_id = link_content_id or prep["content_id"]
         try:
             for chunk in chunks:
+                if method.is_tier:
+                    new_url = method.chunk_prefix + secrets.token_hex(32).upper()
+                    # The copy says it is the link's chunk (a commit through
+                    # `namespace serve` checks that, as for an upload).
+                    own = {
+                        "content_id": content_id,
+                        "pos": chunk["pos"],
+                        "metachunk_hash": chunk.get("hash"),
+                        "metachunk_size": chunk["size"],
+                    }
+                    etag = store.link(
+                        chunk["url"], new_url, container_id=dst_store.container_id, meta=own
+                    )
+                    linked.append({**chunk, "url": new_url, "real_url": new_url})
+                    if etag:
+                        linked[-1]["chunk_hash"] = etag
+                    continue
                 new_url = self.backend.link_target(chunk["url"])
-                self.chunks.link(chunk["url"], new_url)
+                store.link(chunk["url"], new_url)
                 linked.append({**chunk, "url": new_url, "real_url": new_url})
             self.backend.content_create(
                 link_account,
                 link_container,
                 link_obj,
-                content=link_content_id or prep["content_id"],
+                content=content_id,
                 version=prep["version"],
                 size=meta["size"],
                 hsh=meta["hash"],
@@ -1328,13 +1400,13 @@ class ObjectStorageApi:
         except ChunkNotFound:
             # A target chunk went away while linked: the target changed or was
             # deleted (a proxy's rawx links at the commit, so it shows there too).
-            self._delete_chunks([c["url"] for c in linked])
+            self._delete_chunks([c["url"] for c in linked], dst_store)
             changed = self._changed_since(target_account, target_container, meta)
             if changed is not None:
                 raise changed from None
             raise
         except BaseException:
-            self._delete_chunks([c["url"] for c in linked])
+            self._delete_chunks([c["url"] for c in linked], dst_store)
             raise
 
     def object_purge(
@@ -1537,6 +1609,7 @@ class ObjectStorageApi:
             *_object_names(account, container, obj),
             _version(version),
             repair=repair,
+            verify=bool(kwargs.get("verify")),
         )
 
     def container_check(
@@ -1700,7 +1773,52 @@ class ObjectStorageApi:
             "max_versions": int(config.get("max_versions", 1)),
             "policies": dict(config["policies"]),
             "volumes": len(config["volumes"]),
+            **({"key_file": config["key_file"]} if config.get("key_file") else {}),
         }
+
+    def namespace_set(
+        self,
+        policies: dict[str, str] | None = None,
+        default_policy: str | None = None,
+        key_file: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Add policies (`{"B2": "backblaze/account_id=...,bucket_name=..."}`), set the default."""
+        if not isinstance(self.backend, CloudTier):
+            raise BadRequest("Policies of an OpenIO namespace are set in its conscience")
+        self.backend.namespace_set(policies, default_policy, key_file)
+        return self.namespace_show()
+
+    def tier_move(
+        self,
+        account: str,
+        container: str,
+        policy: str,
+        prefix: str | None = None,
+        older_than: float | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Move a container's objects (prefix, age) to a policy in place: one event each."""
+        from oiocli.api.tier import move_objects
+
+        return move_objects(
+            self,
+            check_name("account", account),
+            check_name("container", container),
+            policy,
+            prefix,
+            older_than,
+            dry_run,
+        )
+
+    def tier_orphans(
+        self, delete: bool = False, min_age: float = 3600.0, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """Tier bucket objects under the namespace's containers that no record names."""
+        from oiocli.api.tier import tier_orphans
+
+        return tier_orphans(self, delete, min_age)
 
     def volume_list(self, **kwargs: Any) -> list[dict[str, Any]]:
         own = getattr(self.backend, "volume_list", None)

@@ -15,6 +15,7 @@ callers rely only on these.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from oiocli.core.chunks import Buffer, ChunkRecord
@@ -33,17 +34,19 @@ __all__ = [
     "AccountRecord",
     "ChunkRecord",
     "ChunkStore",
+    "CloudTier",
     "ContainerLocation",
     "ContentRecord",
     "EventRecord",
     "Maintenance",
     "MetaBackend",
     "ObjectListing",
+    "TierChunks",
     "UploadPlan",
 ]
 
 if TYPE_CHECKING:
-    from oiocli.core.storage_method import PolicyTable
+    from oiocli.core.storage_method import PolicyTable, StorageMethod
 
 
 class ChunkStore(Protocol):
@@ -431,4 +434,62 @@ class Maintenance(Protocol):
 
     def check_namespace(self, repair: bool = False) -> list[dict[str, Any]]:
         """One row per check of the backend's own databases (`repair`: fix what can be)."""
+        ...
+
+
+@runtime_checkable
+class TierChunks(Protocol):
+    """Reaching cloud tier chunks (`backblaze/`, `s3/` policies): an optional feature.
+
+    A tier chunk's URL (`b2/<chunk id>`, OpenIO's) names neither its bucket (its
+    object's chunk method does) nor its container (the bucket key is
+    `<container id>/<chunk id>`), so a tier store is bound to a method and a
+    container and obtained here rather than from the URL-prefix registry. The
+    client writes and reads the bucket itself on every backend that has it (the
+    embedded one, and a proxy whose namespace has tier policies, such as
+    `namespace serve`); callers test `isinstance(backend, TierChunks)`.
+    """
+
+    tier_key_file: str | None  # the caller's --key-file, read when a tier store is built
+
+    def tier_chunks(
+        self,
+        method: StorageMethod,
+        account: str = "",
+        container: str = "",
+        key_file: str | None = None,
+        cid: str | None = None,
+    ) -> Any:
+        """The chunk store of `method`'s bucket for one container's chunks (by names or cid)."""
+        ...
+
+
+@runtime_checkable
+class CloudTier(TierChunks, Protocol):
+    """The tier's upkeep on a namespace that owns its records: orphans, policies.
+
+    Only the embedded backend has it: listing a bucket's orphans needs every
+    record of the namespace, and an OpenIO SDS cluster's policies are its
+    conscience's.
+    """
+
+    def tier_methods(self) -> list[StorageMethod]:
+        """Every tier method the namespace knows, retired policies' included."""
+        ...
+
+    def tier_references(self) -> dict[str, tuple[str, str, set[str]]]:
+        """Container id -> (account, container, tier chunk URLs its records name)."""
+        ...
+
+    def tier_sweep_lock(self) -> AbstractContextManager[object]:
+        """Held while tier orphans are deleted: no commit of new chunks runs meanwhile."""
+        ...
+
+    def namespace_set(
+        self,
+        policies: dict[str, str] | None = None,
+        default_policy: str | None = None,
+        key_file: str | None = None,
+    ) -> dict[str, Any]:
+        """Add or redefine policies, set the default policy or the tier key file."""
         ...

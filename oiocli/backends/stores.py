@@ -1,7 +1,9 @@
 """The chunk-store registry: a chunk URL's scheme says which store holds it.
 
 `file://` chunks live on the embedded namespace's local volumes, `http://` and
-`https://` ones on a rawx; a cloud tier adds its own prefix (`b2/`, `s3/`). Each
+`https://` ones on a rawx. (Cloud tier chunks, `b2/` and `s3/`, are not here: their
+URL names neither their bucket nor their container, so their store is bound to
+both and comes from the backend's `CloudTier.tier_chunks`.) Each
 backend builds one registry holding the stores it can reach, and hands it to the
 data path as its one `ChunkStore`: the data path never chooses a store itself.
 

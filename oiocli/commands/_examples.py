@@ -226,6 +226,27 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Data directory, chunk size, policies, volumes", "namespace show"),
         ("Another namespace's", "--ns TEST namespace show -f json"),
     ),
+    "namespace set": (
+        (
+            "Add a Backblaze B2 tier policy",
+            "namespace set --policy B2=backblaze/account_id=0012ab,bucket_name=cold",
+        ),
+        (
+            "Any S3 bucket, made the default",
+            "namespace set --policy S3=s3/endpoint=https://s3.example.com,bucket_name=cold --default-policy S3",
+        ),
+    ),
+    "tier move": (
+        (
+            "Nightly: logs older than 30 days to the tier",
+            "tier move logs --prefix 2024/ --older-than 30d --policy B2",
+        ),
+        ("What would come back, as JSON", "tier move logs --policy SINGLE --dry-run -f json"),
+    ),
+    "tier orphans": (
+        ("Bucket objects no record names", "tier orphans"),
+        ("Delete those older than a day", "tier orphans --older-than 1d --delete"),
+    ),
     "namespace serve": (
         ("Serve the namespace over OpenIO's protocols", "namespace serve --port 6006"),
         ("Use it from another shell", "--oio-proxy http://127.0.0.1:6006 object list photos"),
@@ -275,6 +296,8 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 EXTRA_EXIT_CODES: dict[str, tuple[int, ...]] = {
+    "tier move": (8,),
+    "tier orphans": (8,),
     "object create": (8, 130),
     "object fetch": (8, 130),
     "container save": (8, 130),

@@ -145,6 +145,14 @@ class CheckObject(_Check):
             help="Version of the object (default: the latest)",
         )
         _add_repair_option(parser, "the object")
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help=(
+                "Cloud tier objects: read every chunk and compare its MD5 (by default a "
+                "HEAD compares size and ETag, and downloads nothing)"
+            ),
+        )
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[Any, Any]:
@@ -155,6 +163,7 @@ class CheckObject(_Check):
             parsed_args.object,
             version=parsed_args.version,
             repair=parsed_args.repair,
+            verify=parsed_args.verify,
         )
         self.exit_status = state_exit_code([row])
         self.summary = state_summary([row])

@@ -64,6 +64,8 @@ class NamespaceServe(Command):
             )
             self.app.stderr.flush()
         ns = EmbeddedNamespace(namespace, data_dir)
+        # Tier chunks are checked at commit and deleted with their objects here.
+        ns.tier_key_file = self.app.options.key_file
         server = NamespaceServer(ns, parsed_args.host, parsed_args.port)
         try:
             server.start()

@@ -1,4 +1,10 @@
-"""Storage methods (`plain/nb_copy=3`, `ec/algo=...,k=6,m=3`) and policies.
+"""Storage methods (`plain/nb_copy=3`, `ec/algo=...,k=6,m=3`, the cloud tier) and policies.
+
+The cloud tier keeps one chunk per position in an S3 bucket:
+`backblaze/account_id=<key id>,bucket_name=<bucket>` (OpenIO's string, Backblaze
+B2) or `s3/endpoint=<url>,bucket_name=<bucket>[,region=<region>]` (any other S3
+service). Credentials are never part of the method (it is recorded with every
+object): they come from the key file (`oiocli.backends.cloud.keyfile`).
 
 A policy is a name for a chunk method. The chunk method string is recorded with
 every object, so an object stays readable whatever the namespace defaults become.
@@ -29,6 +35,11 @@ DEFAULT_POLICIES: dict[str, str] = {
     "EC21LIBEC": "ec/algo=liberasurecode_rs_vand,k=2,m=1",
 }
 
+# Tier method kind -> the prefix of its chunk URLs (`b2/<chunk id>` as OpenIO's meta2).
+TIER_KINDS: dict[str, str] = {"backblaze": "b2/", "s3": "s3/"}
+# What every tier chunk URL starts with (a record names no bucket: its method does).
+TIER_PREFIXES: tuple[str, ...] = tuple(TIER_KINDS.values())
+
 EC_ALGOS = (
     "isa_l_rs_vand",
     "isa_l_rs_cauchy",
@@ -44,12 +55,26 @@ EC_ALGOS = (
 class StorageMethod:
     """A parsed chunk method."""
 
-    kind: str  # "plain" or "ec"
+    kind: str  # "plain", "ec", or a cloud tier: "backblaze", "s3"
     params: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_ec(self) -> bool:
         return self.kind == "ec"
+
+    @property
+    def is_tier(self) -> bool:
+        """Chunks in a cloud bucket, one per position (read and written as one copy)."""
+        return self.kind in TIER_KINDS
+
+    @property
+    def chunk_prefix(self) -> str:
+        """What a tier chunk's URL starts with: `b2/` (OpenIO's) or `s3/`."""
+        return TIER_KINDS[self.kind]
+
+    @property
+    def bucket_name(self) -> str:
+        return self.params["bucket_name"]
 
     @property
     def nb_copy(self) -> int:
@@ -68,7 +93,7 @@ class StorageMethod:
         return self.params["algo"]
 
     @property
-    def chunks_per_metachunk(self) -> int:
+    def chunks_per_metachunk(self) -> int:  # a tier keeps one chunk per position
         return self.k + self.m if self.is_ec else self.nb_copy
 
     @property
@@ -122,6 +147,8 @@ class StorageMethod:
         return f"{self.kind}/{body}"
 
     def describe(self) -> str:
+        if self.is_tier:
+            return f"{self.kind} bucket {self.bucket_name}"
         if self.is_ec:
             return f"EC {self.k}+{self.m}"
         return f"{self.nb_copy} cop{'y' if self.nb_copy == 1 else 'ies'}"
@@ -172,9 +199,33 @@ def parse_method(text: str) -> StorageMethod:
             raise InvalidStorageMethod(f"Invalid k or m in chunk method {text!r}")
         if params["algo"] not in EC_ALGOS:
             raise InvalidStorageMethod(f"Unknown EC algorithm {params['algo']!r}")
+    elif kind in TIER_KINDS:
+        required = (
+            ("account_id", "bucket_name") if kind == "backblaze" else ("endpoint", "bucket_name")
+        )
+        for key in required:
+            if not params.get(key):
+                raise InvalidStorageMethod(f"Chunk method {text!r} lacks {key!r}")
+        if kind == "s3" and not params["endpoint"].startswith(("http://", "https://")):
+            raise InvalidStorageMethod(
+                f"Invalid endpoint in chunk method {text!r}: an http:// or https:// URL"
+            )
+        if not _valid_bucket(params["bucket_name"]):
+            raise InvalidStorageMethod(f"Invalid bucket name in chunk method {text!r}")
     else:
         raise InvalidStorageMethod(f"Unknown chunk method {text!r}")
     return StorageMethod(kind, params)
+
+
+def _valid_bucket(name: str) -> bool:
+    # S3's (and B2's) bucket names: 3 to 63 of lowercase letters, digits, '-', '.'
+    # (B2 also allows none of '_' or capitals). A bad one would only fail later,
+    # after bytes were sent.
+    return (
+        3 <= len(name) <= 63
+        and all(c.isalnum() or c in "-." for c in name)
+        and (name.lower() == name)
+    )
 
 
 class PolicyTable:

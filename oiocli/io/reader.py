@@ -67,7 +67,13 @@ def normalize_ranges(
 
 def expected_identity(chunk: ChunkRecord, content_id: str | None) -> dict[str, Any]:
     """What a chunk must say of itself to be the one recorded (`check_chunk_identity`)."""
-    return {"content_id": content_id, "pos": chunk["pos"], "metachunk_hash": chunk.get("hash")}
+    return {
+        "content_id": content_id,
+        "pos": chunk["pos"],
+        "metachunk_hash": chunk.get("hash"),
+        # A cloud tier chunk's ETag in its bucket (EC fragments: their MD5, unused here).
+        "chunk_hash": chunk.get("chunk_hash"),
+    }
 
 
 def read_object(
@@ -78,13 +84,26 @@ def read_object(
     name: str = "",
     on_problem: ProblemFn = None,
     content_id: str | None = None,
+    readahead: int = 0,
 ) -> Iterator[bytes]:
     """Yield the bytes of each half-open range, in the order given.
 
     `content_id` is the object's: a chunk that belongs to another content is
-    skipped as a corrupt one (see `expected_identity`).
+    skipped as a corrupt one (see `expected_identity`). With `readahead`
+    (replicated methods), that many later metachunks are read in threads while
+    one is yielded, each held in memory: for stores where one request's latency
+    and bandwidth, not the disk, bound a read (a cloud bucket).
     """
     metachunks = group_metachunks(chunks)
+    if readahead > 0 and not method.is_ec:
+        jobs = [
+            (mc, max(start, mc.offset) - mc.offset, min(stop, mc.offset + mc.size) - mc.offset)
+            for start, stop in ranges
+            for mc in metachunks
+            if max(start, mc.offset) < min(stop, mc.offset + mc.size)
+        ]
+        yield from _read_ahead(store, jobs, readahead, name, on_problem, content_id)
+        return
     for start, stop in ranges:
         for mc in metachunks:
             lo = max(start, mc.offset)
@@ -151,6 +170,36 @@ def read_replicated(
         f"Object {name!r}: no readable copy of metachunk {mc.index} "
         f"({len(mc.chunks)} known, {'; '.join(map(str, errors)) or 'none recorded'})"
     )
+
+
+def _read_ahead(
+    store: ChunkStore,
+    jobs: list[tuple[Metachunk, int, int]],
+    depth: int,
+    name: str,
+    on_problem: ProblemFn,
+    content_id: str | None,
+) -> Iterator[bytes]:
+    """The jobs' bytes in order; up to `depth` jobs after the current one read meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(job: tuple[Metachunk, int, int]) -> list[bytes]:
+        mc, lo, hi = job
+        return list(read_replicated(store, mc, lo, hi, name, on_problem, content_id))
+
+    pool = ThreadPoolExecutor(depth + 1)
+    pending: list[Any] = []
+    try:
+        for job in jobs:
+            pending.append(pool.submit(fetch, job))
+            if len(pending) > depth:
+                yield from pending.pop(0).result()
+        while pending:
+            yield from pending.pop(0).result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 class ExactReader:

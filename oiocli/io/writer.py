@@ -303,6 +303,10 @@ class _PendingMetachunk:
                 chunk["chunk_size"] = stored["size"]
                 if stored.get("hash"):
                     chunk["chunk_hash"] = str(stored["hash"]).upper()
+            elif self.writers[i].result.get("etag"):
+                # A bucket object's ETag (a multipart upload's is not the MD5):
+                # what a read asks the bucket with If-Match.
+                chunk["chunk_hash"] = str(self.writers[i].result["etag"]).upper()
             chunks.append(chunk)
         result.chunks.extend(chunks)
         result.size += self.size

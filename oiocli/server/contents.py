@@ -95,7 +95,11 @@ def content_prepare(app: ProxyApp, req: Request, legacy: bool = False) -> Reply:
     if req.flag("autocreate"):
         app.asked_autocreate(wire.compute_cid(account, container), content_id, remember=True)
     method = parse_method(prep["chunk_method"])
-    urls = _targets(app, method.chunks_per_metachunk)
+    if method.is_tier:
+        # As meta2 does (m2v2_build_chunk_url_storage): the client uploads to the bucket.
+        urls = [method.chunk_prefix + secrets.token_hex(32).upper()]
+    else:
+        urls = _targets(app, method.chunks_per_metachunk)
     chunks = [
         {
             "url": url,

@@ -17,7 +17,9 @@ has no authentication (neither has OpenIO's proxy), hence the loopback default.
 
 Chunk URLs seen by clients are `http://<host>:<port of the volume's rawx>/<ID>`;
 the embedded namespace records `file://<volume>/<ID>`. The proxy translates
-between the two in both directions.
+between the two in both directions. Cloud tier chunks (`b2/<ID>`, `s3/<ID>`) keep
+their name on the wire, as OpenIO's meta2 gives them: the client writes them to
+the bucket itself.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from oiocli.backends.embedded.chunks import chunk_path, chunk_url
 from oiocli.backends.embedded.meta import EmbeddedNamespace
 from oiocli.core import wire
 from oiocli.core.exceptions import BadRequest
+from oiocli.core.storage_method import TIER_PREFIXES
 from oiocli.server.http import Limits, advertised_host, is_loopback
 from oiocli.server.messages import error_status
 from oiocli.server.proxy import ProxyApp, ProxyService
@@ -103,6 +106,8 @@ class NamespaceServer:
 
     def to_http(self, url: str) -> str:
         """`file://<volume>/<ID>` -> `http://<host>:<port of the volume's rawx>/<ID>`."""
+        if url.startswith(TIER_PREFIXES):
+            return url  # a cloud tier chunk (`b2/<ID>`) is named the same on the wire
         volume, _, chunk_id = url[7:].rpartition("/")
         rawx = self._by_volume.get(volume)
         if rawx is None:
@@ -110,6 +115,8 @@ class NamespaceServer:
         return f"{rawx.url}/{chunk_id}"
 
     def to_file(self, url: str) -> str:
+        if url.startswith(TIER_PREFIXES):
+            return url
         _base, chunk_id = wire.split_chunk_url(url)
         return chunk_url(self.rawx_of(url).volume, chunk_id)
 

@@ -41,7 +41,7 @@ from oiocli.core.exceptions import (
     OioException,
 )
 from oiocli.core.names import check_name
-from oiocli.core.storage_method import parse_method
+from oiocli.core.storage_method import StorageMethod, parse_method
 from oiocli.server import conscience, containers, contents
 from oiocli.server.account import ACCOUNT_METHODS, ACCOUNT_ROUTES
 from oiocli.server.http import BodyError, FramingError, Limits, _Handler, _Service, quote_error
@@ -360,6 +360,9 @@ class ProxyApp:
             taken = set()  # created by this commit (autocreate): nothing references anything
         if taken:
             raise BadRequest(f"Chunk {self.to_http(sorted(taken)[0])} already belongs to an object")
+        if method.is_tier:
+            self._check_tier_chunks(account, container, content_id, chunks, method)
+            return
         for url in urls:
             try:
                 meta = self.ns.chunks.head(url).get("meta") or {}
@@ -377,6 +380,45 @@ class ProxyApp:
                 raise BadRequest(
                     f"Chunk {self.to_http(url)} was written with chunk method "
                     f"{meta['chunk_method']}, not {chunk_method}"
+                )
+
+    def _check_tier_chunks(
+        self,
+        account: str,
+        container: str,
+        content_id: str,
+        chunks: Sequence[Mapping[str, Any]],
+        method: StorageMethod,
+    ) -> None:
+        """Tier chunks are checked in their bucket, as rawx chunks on their volume.
+
+        The bucket object must exist under this container's key
+        (`<container id>/<chunk id>`, in the bucket of the object's method), have
+        been stored for this content id at this position, and hold the recorded
+        size. A HEAD each: the client stored them before it commits.
+        """
+        store = self.ns.tier_chunks(method, account, container)
+        for chunk in chunks:
+            url = chunk["url"]
+            if not url.startswith(method.chunk_prefix):
+                raise BadRequest(f"Chunk {url} is not a chunk of chunk method {method}")
+            try:
+                head = store.head(url)
+            except ChunkNotFound:
+                raise BadRequest(
+                    f"Chunk {url} is not in the bucket under container {container!r}"
+                ) from None
+            meta = head.get("meta") or {}
+            if str(meta.get("content_id") or "").upper() != str(content_id).upper() or str(
+                meta.get("pos")
+            ) != str(chunk["pos"]):
+                raise BadRequest(
+                    f"Chunk {url} was not stored for content {content_id} "
+                    f"of container {container!r} at position {chunk['pos']}"
+                )
+            if int(head.get("size") or 0) != int(chunk["size"]):
+                raise BadRequest(
+                    f"Chunk {url} holds {head.get('size')} bytes, not the {chunk['size']} recorded"
                 )
 
 

@@ -28,7 +28,7 @@ import pytest
 
 from oiocli.api import ObjectStorageApi
 
-from . import cluster_backend
+from . import cluster_backend, tier_backend
 from .cluster_backend import ClusterBackend
 from .helpers import ChunkFiles
 from .proxy_backend import ProxyBackend
@@ -84,6 +84,10 @@ class EmbeddedBackend(ChunkFiles):
 
 
 BACKENDS = {"embedded": EmbeddedBackend, "proxy": ProxyBackend}
+# The cloud tier (SeaweedFS on loopback), only when asked (`make test-tier`).
+if tier_backend.enabled():
+    BACKENDS["tier"] = tier_backend.TierBackend
+    BACKENDS["tier-proxy"] = tier_backend.TierProxyBackend
 # A real OpenIO SDS namespace, only when one is given (`make test-cluster`).
 if cluster_backend.proxy_address():
     BACKENDS["cluster"] = ClusterBackend
@@ -117,11 +121,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         backend = callspec.params.get("backend_name") if callspec else None
         if marker and backend in marker.args:
             item.add_marker(pytest.mark.slow)
-        if backend == "proxy":
+        if backend in ("proxy", "tier-proxy"):
             for divergence in item.iter_markers("openio_differs"):
                 if divergence.kwargs.get("wire"):
                     reason = "OpenIO's wire protocol: " + divergence.args[0]
                     item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        if backend in ("tier", "tier-proxy") and (
+            isinstance(callspec.params.get("policy"), str)
+            or any("chunk-files" in m.args for m in item.iter_markers("requires"))
+        ):
+            reason = "not applicable on the tier: a policy of its own, or chunk files"
+            item.add_marker(pytest.mark.skip(reason=reason))
         if backend != "cluster":
             continue
         for divergence in item.iter_markers("openio_differs"):

@@ -11,6 +11,7 @@ meta2 has its event agent do; the namespace's counters and events follow
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -46,6 +47,9 @@ from oiocli.core.exceptions import (
     NoSuchObject,
     OioException,
 )
+from oiocli.core.storage_method import TIER_PREFIXES, parse_method
+
+LOG = logging.getLogger("oiocli")
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -474,7 +478,7 @@ class ContainerContents(Namespace):
             if new_chunks:
                 if replace_pos not in {mc.index for mc in metachunks}:
                     raise Conflict(f"Object {name!r} changed while it was being truncated")
-                self._check_new_chunks(row, new_chunks, chunks)
+                self._check_new_chunks(row, new_chunks, chunks, cdb.cid)
             garbage = []
             for mc in metachunks:
                 drop = mc.offset >= size and not (mc.index == 0 and size == 0)
@@ -507,6 +511,7 @@ class ContainerContents(Namespace):
         row: AliasRow,
         new_chunks: Sequence[Mapping[str, Any]],
         current: Sequence[Mapping[str, Any]],
+        cid: str = "",
     ) -> None:
         """New chunk records are for this content and its policy (their own metadata says so).
 
@@ -517,9 +522,13 @@ class ContainerContents(Namespace):
         """
         content, method = str(row.content or "").upper(), row.chunk_method
         known = {str(c.get("hash") or "").upper() for c in current} - {""}
+        store: Any = self.chunks
+        parsed = parse_method(method) if method and method != "drained" else None
+        if parsed is not None and parsed.is_tier:
+            store = self.tier_chunks(parsed, cid=cid)
         for chunk in new_chunks:
             try:
-                meta = self.chunks.head(chunk["url"])["meta"]
+                meta = store.head(chunk["url"])["meta"]
             except OioException as exc:
                 raise Conflict(f"Chunk {chunk['url']} cannot be recorded: {exc}") from None
             have_method = meta.get("chunk_method")
@@ -565,7 +574,7 @@ class ContainerContents(Namespace):
                         f"position {chunk['pos']}"
                     )
             if new_chunks:
-                self._check_new_chunks(row, new_chunks, current)
+                self._check_new_chunks(row, new_chunks, current, cdb.cid)
             conn.executemany(
                 "DELETE FROM chunks WHERE content = ? AND url = ?",
                 [(row.content, url) for url in old_urls],
@@ -726,12 +735,51 @@ class ContainerContents(Namespace):
     # What the facade (and the proxy protocol) use: names in, dicts out. Chunks
     # that a change leaves unreferenced are deleted here, after the commit, as
     # OpenIO's meta2 has its event agent do.
-    def _drop_chunks(self, urls: list[str]) -> None:
+    def _drop_chunks(self, urls: list[str], owner: tuple[str, str] | None = None) -> None:
+        tier = [url for url in urls if url.startswith(TIER_PREFIXES)]
         for url in urls:
+            if url in tier:
+                continue
             try:
                 self.chunks.delete(url)
             except OioException:
                 pass  # left as an orphan, found by `volume check --orphans`
+        if tier and owner is not None:  # (account, container) that held them
+            self._drop_tier_chunks(tier, *owner)
+
+    def _drop_tier_chunks(self, urls: list[str], account: str, container: str) -> None:
+        # A dropped record no longer says its bucket: delete the key in every
+        # tier bucket of the namespace with that URL prefix (a DELETE of an
+        # absent key is a no-op, and B2 does not charge deletes).
+        for method in self.tier_methods():
+            mine = [url for url in urls if url.startswith(method.chunk_prefix)]
+            if not mine:
+                continue
+            try:
+                store = self.tier_chunks(method, account, container)
+            except OioException as exc:
+                LOG.warning("Tier chunks of %s/%s left in place: %s", account, container, exc)
+                continue
+            for url in mine:
+                try:
+                    store.delete(url)
+                except OioException as exc:
+                    LOG.warning("Could not delete tier chunk %s: %s (orphan left)", url, exc)
+
+    def tier_references(self) -> dict[str, tuple[str, str, set[str]]]:
+        """Container id -> (account, container, tier chunk URLs its records name)."""
+        refs: dict[str, tuple[str, str, set[str]]] = {}
+        for account, name, cid in self._ns_read("SELECT account, name, cid FROM containers", ()):
+            try:
+                urls = {
+                    url
+                    for url, _content in self.all_urls(self.container(account, name))
+                    if url.startswith(TIER_PREFIXES)
+                }
+            except NoSuchContainer:
+                continue
+            refs[cid] = (account, name, urls)
+        return refs
 
     def content_prepare(
         self,
@@ -805,7 +853,7 @@ class ContainerContents(Namespace):
             version, garbage = self.on_container(
                 account, container, lambda cdb: self._content_create(cdb, name, **kwargs)
             )
-        self._drop_chunks(garbage)
+        self._drop_chunks(garbage, (account, container))
         return version
 
     def content_delete(
@@ -819,7 +867,7 @@ class ContainerContents(Namespace):
         marker, version_id, garbage = self.on_container(
             account, container, lambda cdb: self._content_delete(cdb, name, version, reqid)
         )
-        self._drop_chunks(garbage)
+        self._drop_chunks(garbage, (account, container))
         return marker, version_id
 
     def content_update_props(
@@ -850,7 +898,7 @@ class ContainerContents(Namespace):
         garbage = self.on_container(
             account, container, lambda cdb: self._content_drain(cdb, name, version, reqid)
         )
-        self._drop_chunks(garbage)
+        self._drop_chunks(garbage, (account, container))
 
     def content_truncate(
         self,
@@ -872,7 +920,7 @@ class ContainerContents(Namespace):
                     cdb, name, version, size, replace_pos, new_chunks, reqid
                 ),
             )
-        self._drop_chunks(garbage)
+        self._drop_chunks(garbage, (account, container))
 
     def content_replace_chunks(
         self,
@@ -885,7 +933,7 @@ class ContainerContents(Namespace):
         reqid: str | None = None,
     ) -> None:
         self.content_swap_chunks(account, container, name, version, old_urls, new_chunks, reqid)
-        self._drop_chunks(old_urls)
+        self._drop_chunks(old_urls, (account, container))
 
     def content_purge(
         self,
@@ -898,7 +946,7 @@ class ContainerContents(Namespace):
         garbage = self.on_container(
             account, container, lambda cdb: self._content_purge(cdb, name, maxvers, reqid)
         )
-        self._drop_chunks(garbage)
+        self._drop_chunks(garbage, (account, container))
 
     def content_list(
         self, account: str, container: str, limit: int, **kwargs: Any

@@ -56,7 +56,7 @@ from oiocli.core.exceptions import (
     OioException,
 )
 from oiocli.core.fsutil import fsync_dir
-from oiocli.core.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable, StorageMethod, parse_method
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -108,7 +108,12 @@ class Namespace:
             chunk_size, storage_policy, volumes, policies, max_versions, update_config
         )
         self.policies = PolicyTable(self.config["policies"])
+        # Tier chunks (`b2/`, `s3/`) are not in this registry: their bucket key names
+        # their container and their bucket comes from their method, neither of which a
+        # `b2/<chunk id>` URL says, so they go through `tier_chunks` (one store bound
+        # to a method and a container).
         self.chunks = ChunkStores({"file://": LocalChunkStore()})
+        self.tier_key_file: str | None = None  # --key-file of the caller, if any
         self._ns_db: db.Database | None = None
         self._dbfile_column = "dbfile"
 
@@ -888,6 +893,85 @@ class Namespace:
 
     def chunk_targets(self, count: int) -> list[str]:
         return [chunk_url(v, secrets.token_hex(32).upper()) for v in self.pick_volumes(count)]
+
+    # ------------------------------------------------------------- cloud tier
+    def tier_chunks(
+        self,
+        method: StorageMethod,
+        account: str = "",
+        container: str = "",
+        key_file: str | None = None,
+        cid: str | None = None,
+    ) -> Any:
+        """The chunk store of a cloud tier method for one container's chunks.
+
+        Tier chunks are named in their bucket after their container
+        (`<container id>/<chunk id>`), so the store is bound to one; the key
+        file is read now (a missing key fails before any byte moves).
+        """
+        from oiocli.backends.cloud import tier_store
+
+        return tier_store(
+            method,
+            cid or compute_cid(account, container),
+            key_file or self.tier_key_file,
+            self.config.get("key_file"),
+        )
+
+    def namespace_set(
+        self,
+        policies: dict[str, str] | None = None,
+        default_policy: str | None = None,
+        key_file: str | None = None,
+    ) -> dict[str, Any]:
+        """Add or redefine policies, change the default policy or the tier key file.
+
+        Objects keep the chunk method they were written with, so redefining a
+        policy changes only what is written next. Every tier method ever named
+        stays listed (`tier_methods`): deleting an object of a retired tier
+        policy still finds its bucket.
+        """
+        from oiocli.backends.embedded import config as nsconfig
+        from oiocli.backends.embedded.locks import chunk_lock
+
+        path = os.path.join(self.data_dir, nsconfig.CONFIG_FILE)
+        with chunk_lock(self.data_dir, exclusive=True):
+            current = nsconfig.read_config(path) or self.config
+            config = json.loads(json.dumps(current))
+            for name, text in (policies or {}).items():
+                method = parse_method(text)  # InvalidStorageMethod: nothing written
+                config["policies"][name] = str(method)
+                if method.is_tier and str(method) not in config.setdefault("tier_methods", []):
+                    config["tier_methods"].append(str(method))
+            if default_policy is not None:
+                PolicyTable(config["policies"]).method(default_policy)
+                config["storage_policy"] = default_policy
+            if key_file is not None:
+                if key_file:
+                    config["key_file"] = os.path.abspath(key_file)
+                else:
+                    config.pop("key_file", None)
+            nsconfig.validate(config, path)
+            nsconfig.write_config(path, config)
+        self.config = config
+        self.policies = PolicyTable(config["policies"])
+        return config
+
+    def tier_sweep_lock(self) -> Any:
+        """The chunk lock, exclusive: no commit of new chunks runs while orphans go."""
+        from oiocli.backends.embedded.locks import chunk_lock
+
+        return chunk_lock(self.data_dir, exclusive=True)
+
+    def tier_methods(self) -> list[StorageMethod]:
+        """Every tier method the namespace knows: its policies', and retired ones'."""
+        known = list(self.policies.methods.values()) + list(self.config.get("tier_methods", []))
+        methods = []
+        for text in dict.fromkeys(known):
+            method = parse_method(text)
+            if method.is_tier:
+                methods.append(method)
+        return methods
 
     def repair_targets(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
         """URLs for `count` new chunks on distinct volumes, none of them in `avoid`."""

@@ -11,7 +11,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.embedded import db
 from oiocli.backends.embedded.chunks import chunk_url, makedirs_private
@@ -27,6 +27,7 @@ from oiocli.backends.embedded.container_db import (
 )
 from oiocli.backends.embedded.contents import require_chunks
 from oiocli.core.exceptions import Conflict, OioException
+from oiocli.core.storage_method import TIER_PREFIXES, parse_method
 
 if TYPE_CHECKING:
     from oiocli.backends.embedded.namespace import Namespace
@@ -47,6 +48,7 @@ def snapshot_container(
     makedirs_private(os.path.dirname(path))
     tmp = f"{path}.{secrets.token_hex(4)}.tmp"
     linked: list[str] = []
+    copied: list[tuple[Any, str]] = []  # (tier store of the copy, url): cloud tier chunks
 
     def copy(src: ContainerDB) -> dict[str, str]:
         # The source's write lock (its transaction) keeps writers out while it is copied.
@@ -55,11 +57,24 @@ def snapshot_container(
             conn = db.connect(tmp, "FULL")
             try:
                 with db.transaction(conn, tmp):
-                    rows = conn.execute("SELECT rowid, url FROM chunks").fetchall()
-                    for rowid, url in rows:
-                        new_url = chunk_url(ns.volume_of(url), secrets.token_hex(32).upper())
-                        ns.chunks.link(url, new_url)
-                        linked.append(new_url)
+                    rows = conn.execute(
+                        "SELECT rowid, url, (SELECT chunk_method FROM aliases "
+                        "WHERE aliases.content = chunks.content LIMIT 1) FROM chunks"
+                    ).fetchall()
+                    for rowid, url, chunk_method in rows:
+                        if url.startswith(TIER_PREFIXES):
+                            # A copy in the bucket under the snapshot's container id:
+                            # each container owns its bucket objects, deletes stay safe.
+                            method = parse_method(chunk_method)
+                            new_url = method.chunk_prefix + secrets.token_hex(32).upper()
+                            dst = ns.tier_chunks(method, cid=dst_cid)
+                            source = ns.tier_chunks(method, account, container)
+                            source.link(url, new_url, container_id=dst_cid)
+                            copied.append((dst, new_url))
+                        else:
+                            new_url = chunk_url(ns.volume_of(url), secrets.token_hex(32).upper())
+                            ns.chunks.link(url, new_url)
+                            linked.append(new_url)
                         conn.execute("UPDATE chunks SET url = ? WHERE rowid = ?", (new_url, rowid))
                     now = str(now_us())
                     conn.execute("DELETE FROM props WHERE key = ?", (DELETED_PROP,))
@@ -106,5 +121,8 @@ def snapshot_container(
         for url in linked:
             with contextlib.suppress(OioException):
                 ns.chunks.delete(url)
+        for store, url in copied:
+            with contextlib.suppress(OioException):
+                store.delete(url)
         unlink_db(tmp)
         raise

@@ -49,6 +49,7 @@ from oiocli.core import wire
 from oiocli.core.chunks import NO_FRAGMENT, ChunkRecord, parse_position, shift_position
 from oiocli.core.exceptions import (
     BadRequest,
+    ChunkNotFound,
     ClientException,
     Conflict,
     ContainerFrozen,
@@ -58,10 +59,12 @@ from oiocli.core.exceptions import (
     NotFound,
     OioException,
 )
-from oiocli.core.storage_method import PolicyTable
+from oiocli.core.storage_method import PolicyTable, parse_method
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from oiocli.core.storage_method import StorageMethod
 
 LIST_PAGE = 1000
 LIST_PAGE_MAX = 10000
@@ -214,6 +217,29 @@ class ProxyNamespace:
                 self.chunks.link(source, chunk["url"], full_path=full_path)
 
     # ----------------------------------------------------------- namespace
+    # ------------------------------------------------------------ cloud tier
+    tier_key_file: str | None = None  # the caller's --key-file (TierChunks)
+
+    def tier_chunks(
+        self,
+        method: StorageMethod,
+        account: str = "",
+        container: str = "",
+        key_file: str | None = None,
+        cid: str | None = None,
+    ) -> Any:
+        """The bucket of a tier policy (`backblaze/`, `s3/`), for one container's chunks.
+
+        As with OpenIO's client, the proxy only places and records `b2/<id>`
+        chunks: the client puts and gets them in the bucket itself, with the
+        caller's key file. The tier module (and botocore) is imported here only.
+        """
+        from oiocli.backends.cloud import tier_store
+
+        return tier_store(
+            method, cid or wire.compute_cid(account, container), key_file or self.tier_key_file
+        )
+
     def _namespace_info(self) -> dict[str, Any]:
         with self._info_lock:
             if self._info is None:
@@ -635,15 +661,22 @@ class ProxyNamespace:
                 if "already exists" not in str(exc):  # OpenIO's proxy: a plain 400
                     raise
                 raise Conflict(str(exc), reqid=exc.reqid) from None
-            self._relink(dst_account, dst_container, reqid)
+            self._relink(dst_account, dst_container, reqid, source=(account, container))
             self._proxy("POST", "container/touch", dst, reqid=reqid, idempotent=True)
         finally:
             if freeze:
                 self._proxy("POST", "admin/enable", dict(src, type="meta2"), reqid=reqid)
 
-    def _relink(self, account: str, container: str, reqid: str | None) -> None:
-        """Give every chunk of a (frozen) container a new id of its own."""
+    def _relink(
+        self, account: str, container: str, reqid: str | None, source: tuple[str, str]
+    ) -> None:
+        """Give every chunk of a (frozen) container a new id of its own.
+
+        A cloud tier chunk is copied in its bucket from the source container's
+        key to the copy's (`_tier_relink`); the others are linked on their rawx.
+        """
         old: list[dict[str, Any]] = []
+        tier: dict[str, _TierCopier | None] = {}  # chunk method -> its bucket copier
         new: list[dict[str, Any]] = []
         params = dict(self._remember(account, container), frozen=1)
 
@@ -667,8 +700,12 @@ class ProxyNamespace:
                     resp, body = self._proxy("GET", "content/locate", located)
                 except ContentDrained:
                     continue  # a drained object has no chunk to relink
-                content_id = wire.content_meta_from_headers(resp.headers, account, container)["id"]
+                content = wire.content_meta_from_headers(resp.headers, account, container)
+                content_id = content["id"]
                 path = wire.full_path(account, container, name, version, content_id)
+                tier_copy = self._tier_copier(
+                    tier, content["chunk_method"], source, account, container
+                )
                 for chunk in body or []:
                     bean = {
                         "type": "chunk",
@@ -678,8 +715,14 @@ class ProxyNamespace:
                         "pos": str(chunk["pos"]),
                         "content": content_id,
                     }
-                    new_url = self.link_target(chunk["url"])
-                    self.chunks.link(chunk["url"], new_url, full_path=path)
+                    if tier_copy is not None:  # a bucket copy, in the copy's container
+                        copied = tier_copy(chunk["url"])
+                        if copied is None:
+                            continue
+                        new_url = copied
+                    else:
+                        new_url = self.link_target(chunk["url"])
+                        self.chunks.link(chunk["url"], new_url, full_path=path)
                     old.append(bean)
                     new.append(dict(bean, id=new_url, **_fragment_fields(chunk)))
                     if len(old) >= SNAPSHOT_BATCH:
@@ -687,8 +730,30 @@ class ProxyNamespace:
             flush()
         except BaseException:
             for bean in new:  # linked, not swapped in: nothing will reference them
-                self.chunks.delete(bean["id"])
+                copier = next((c for c in tier.values() if c and bean["id"] in c.urls), None)
+                with contextlib.suppress(OioException):
+                    (copier.store if copier else self.chunks).delete(bean["id"])
             raise
+
+    def _tier_copier(
+        self,
+        copiers: dict[str, _TierCopier | None],
+        chunk_method: str,
+        source: tuple[str, str],
+        account: str,
+        container: str,
+    ) -> _TierCopier | None:
+        """The bucket copier of a tier chunk method (cached in `copiers`), else None."""
+        if chunk_method not in copiers:
+            method = parse_method(chunk_method) if chunk_method != "drained" else None
+            copiers[chunk_method] = None
+            if method is not None and method.is_tier:
+                copiers[chunk_method] = _TierCopier(
+                    method.chunk_prefix,
+                    self.tier_chunks(method, *source),
+                    self.tier_chunks(method, account, container),
+                )
+        return copiers[chunk_method]
 
     def resolve_cid(self, cid: str) -> tuple[str, str]:
         _resp, body = self._proxy("GET", "reference/show", {"cid": cid.upper()})
@@ -1024,8 +1089,10 @@ class ProxyNamespace:
             self._content_params(account, container, name, meta["version"]),
             reqid=reqid,
         )
+        method = parse_method(meta["chunk_method"])
+        store = self.tier_chunks(method, account, container) if method.is_tier else self.chunks
         for chunk in chunks:
-            self.chunks.delete(chunk["url"])
+            store.delete(chunk["url"])
 
     def content_truncate(
         self,
@@ -1308,6 +1375,31 @@ class ProxyNamespace:
             marker = page["next_marker"]
             if not page["truncated"] or not marker:
                 return result
+
+
+class _TierCopier:
+    """Copies tier chunks of a container to new keys of another, in their bucket."""
+
+    def __init__(self, prefix: str, source: Any, store: Any) -> None:
+        self.prefix = prefix
+        self.source = source
+        self.store = store  # the copy's: where a failed snapshot deletes them
+        self.urls: set[str] = set()
+
+    def __call__(self, url: str) -> str | None:
+        """The new URL of a copy of `url`; None when the copy owns `url` already.
+
+        OpenIO's proxy copies the database only (the chunks are the source's);
+        `namespace serve` copies tier chunks in the bucket as it snapshots, so
+        the copy's container already holds its own bucket object.
+        """
+        with contextlib.suppress(ChunkNotFound):
+            self.store.head(url)
+            return None
+        new_url = self.prefix + secrets.token_hex(32).upper()
+        self.source.link(url, new_url, container_id=self.store.container_id)
+        self.urls.add(new_url)
+        return new_url
 
 
 def _leading_delimiter(
