@@ -768,10 +768,14 @@ class Namespace:
         # finds and repairs. Not fsync'ing them saves one flush per object.
         # The change itself is committed already: failing to note it here (a
         # full disk) must not make the caller believe it failed.
+        # Concurrent commits note theirs in one shared transaction (group commit).
+
+        def note(nsc: sqlite3.Connection) -> None:
+            self._apply_stats(nsc, cdb, d_objects, d_bytes)
+            self.emit(nsc, etype, {"account": cdb.account, "container": cdb.name}, reqid, data)
+
         try:
-            with self.ns_db.transaction(durable=False) as nsc:
-                self._apply_stats(nsc, cdb, d_objects, d_bytes)
-                self.emit(nsc, etype, {"account": cdb.account, "container": cdb.name}, reqid, data)
+            self.ns_db.group_commit(note, durable=False)
         except OioException as exc:
             LOG.warning(
                 "Container %r: its change is committed, but not its counters (%s): "
