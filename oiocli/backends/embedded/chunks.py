@@ -138,7 +138,7 @@ class _DirSyncer:
 
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, Any, list[OSError]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Any, list[BaseException]]] = queue.SimpleQueue()
         self._helpers = 0
         self._idle = 0
 
@@ -148,7 +148,7 @@ class _DirSyncer:
 
         latch = threading.Lock()
         latch.acquire()
-        errors: list[OSError] = []
+        errors: list[BaseException] = []
         with self._lock:
             if self._idle:
                 self._idle -= 1
@@ -158,7 +158,12 @@ class _DirSyncer:
                 self._helpers += spawn
         # With every helper busy the request waits in the queue for the first free one.
         if spawn:
-            threading.Thread(target=self._run, daemon=True, name="oio-dirsync").start()
+            try:
+                threading.Thread(target=self._run, daemon=True, name="oio-dirsync").start()
+            except BaseException:  # no thread to be had: count it out, fail this put
+                with self._lock:
+                    self._helpers -= 1
+                raise
         self._queue.put((path, latch, errors))
         return latch, errors
 
@@ -174,7 +179,7 @@ class _DirSyncer:
             path, latch, errors = self._queue.get()
             try:
                 fsync_dir(path)
-            except OSError as exc:
+            except BaseException as exc:  # any failure: the entry is not known durable
                 errors.append(exc)
             finally:
                 with self._lock:
