@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import threading
+import time
 
 import pytest
 
@@ -110,3 +113,50 @@ def test_both_backends_hand_the_data_path_a_registry(tmp_path):
     assert api.chunks.prefixes == ["file://"]
     with pytest.raises(BadRequest, match="No chunk store"):
         api.chunks.head("http://127.0.0.1:1/" + "A" * 64)
+
+
+def test_many_concurrent_puts_are_each_durable_and_readable(volume):
+    # Every put waits for its own directory fsync, run beside the file's on a
+    # shared helper: more writers than helpers must still each get theirs.
+    store = LocalChunkStore()
+    urls = [new_url(volume) for _ in range(40)]
+    errors: list[BaseException] = []
+
+    def put(url: str) -> None:
+        try:
+            store.put(url, [url.encode()], {"pos": "0"})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(url,)) for url in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for url in urls:
+        assert b"".join(store.get(url)) == url.encode()
+
+
+def test_a_put_in_a_forked_child_does_not_wait_for_the_parents_helpers(volume):
+    store = LocalChunkStore()
+    store.put(new_url(volume), [b"parent"], {"pos": "0"})  # the parent's helper exists now
+    url = new_url(volume)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        try:
+            store.put(url, [b"child"], {"pos": "0"})
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    for _ in range(600):  # a child waiting for a helper thread it does not have hangs
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the put in the forked child never returned")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"".join(store.get(url)) == b"child"

@@ -202,9 +202,9 @@ class ContainerDB(db.Database):
             with super().transaction(durable) as conn:
                 yield conn
 
-    def group_commit(self, work: Any) -> Any:
+    def group_commit(self, work: Any, durable: bool = True) -> Any:
         with self._stale_if_gone():
-            return super().group_commit(work)
+            return super().group_commit(work, durable)
 
     @contextlib.contextmanager
     def _stale_if_gone(self) -> Iterator[None]:

@@ -245,21 +245,25 @@ class Database:
                 if not durable and self.synchronous == "FULL":
                     conn.execute("PRAGMA synchronous=FULL")
 
-    def group_commit(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    def group_commit(self, work: Callable[[sqlite3.Connection], Any], durable: bool = True) -> Any:
         """Run `work(conn)` in a transaction it may share with concurrent callers.
 
         The first caller to get the lock commits every queued piece of work in one
         transaction; each piece runs in its own savepoint, so one failure only
-        rolls back its own changes.
+        rolls back its own changes. The shared commit is durable when any piece
+        asked for it (see `transaction` for what a commit that is not durable means).
         """
-        slot = _Slot(work)
+        slot = _Slot(work, durable)
         with self._queue_lock:
             self._queue.append(slot)
         with self._write_lock:
             if not slot.done:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
+                relaxed = self.synchronous == "FULL" and not any(each.durable for each in batch)
                 try:
+                    if relaxed:
+                        self.conn.execute("PRAGMA synchronous=NORMAL")
                     with transaction(self.conn, self.path) as conn:
                         if self.verify is not None:
                             self.verify(conn)
@@ -276,6 +280,10 @@ class Database:
                     for each in batch:
                         if each.error is None:
                             each.error = exc
+                finally:
+                    if relaxed:
+                        with contextlib.suppress(sqlite3.Error):
+                            self.conn.execute("PRAGMA synchronous=FULL")
                 for each in batch:
                     each.done = True
         if slot.error is not None:
@@ -291,10 +299,11 @@ class Database:
 
 
 class _Slot:
-    __slots__ = ("work", "result", "error", "done")
+    __slots__ = ("work", "durable", "result", "error", "done")
 
-    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+    def __init__(self, work: Callable[[sqlite3.Connection], Any], durable: bool = True) -> None:
         self.work = work
+        self.durable = durable
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False

@@ -773,10 +773,14 @@ class Namespace:
         # finds and repairs. Not fsync'ing them saves one flush per object.
         # The change itself is committed already: failing to note it here (a
         # full disk) must not make the caller believe it failed.
+        # Concurrent commits note theirs in one shared transaction (group commit).
+
+        def note(nsc: sqlite3.Connection) -> None:
+            self._apply_stats(nsc, cdb, d_objects, d_bytes)
+            self.emit(nsc, etype, {"account": cdb.account, "container": cdb.name}, reqid, data)
+
         try:
-            with self.ns_db.transaction(durable=False) as nsc:
-                self._apply_stats(nsc, cdb, d_objects, d_bytes)
-                self.emit(nsc, etype, {"account": cdb.account, "container": cdb.name}, reqid, data)
+            self.ns_db.group_commit(note, durable=False)
         except OioException as exc:
             LOG.warning(
                 "Container %r: its change is committed, but not its counters (%s): "
@@ -875,21 +879,28 @@ class Namespace:
         # Nor is a draining one (a mark in the volume, read live: see volume_admin.py).
         from oiocli.backends.embedded.volume_admin import is_draining
 
+        # Volumes are checked in a random order until `count` pass: the first
+        # `count` usable ones of a random permutation are a uniform sample of the
+        # usable ones, and a create checks ~count volumes instead of all of them.
         avoid = set(avoid)
-        usable = [
-            v
-            for v in self.volumes
-            if v not in avoid
-            and os.path.isdir(v)
-            and os.access(v, os.R_OK | os.W_OK | os.X_OK)
-            and not is_draining(v)
-        ]
-        if len(usable) < count:
-            raise NotEnoughVolumes(
-                f"Need {count} distinct volumes, only {len(usable)} usable "
-                f"of {len(self.volumes)} configured"
-            )
-        return random.sample(usable, count)
+        candidates = [v for v in self.volumes if v not in avoid]
+        random.shuffle(candidates)
+        usable: list[str] = []
+        if count <= 0:
+            return usable
+        for v in candidates:
+            if (
+                os.path.isdir(v)
+                and os.access(v, os.R_OK | os.W_OK | os.X_OK)
+                and not is_draining(v)
+            ):
+                usable.append(v)
+                if len(usable) == count:
+                    return usable
+        raise NotEnoughVolumes(
+            f"Need {count} distinct volumes, only {len(usable)} usable "
+            f"of {len(self.volumes)} configured"
+        )
 
     def chunk_targets(self, count: int) -> list[str]:
         return [chunk_url(v, secrets.token_hex(32).upper()) for v in self.pick_volumes(count)]
