@@ -1,9 +1,10 @@
 """A corrupt chunk is never served through the proxy backend, whatever the rawx checks.
 
 `namespace serve`'s rawx checks every block it sends (and says so); OpenIO's Go rawx
-sends a chunk's bytes as they are on disk. Here the served rawx are switched to the
-latter (`verify_reads = False`), so what is tested is the client's own check: the
-MD5 of the chunk against its recorded hash, before any of its bytes is handed over.
+sends a chunk's bytes as they are on disk (and hashes every chunk it stores). Here
+the served rawx are switched to the latter (`verify_reads = False`) before anything
+is written, so what is tested is the client's own check: the MD5 of the chunk
+against its recorded hash, before any of its bytes is handed over.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ def fetch(api, name: str, ranges=None) -> bytes:
 
 @pytest.fixture
 def rep(api, served):
+    unverified(served)
     data = os.urandom(SIZE)
     api.object_create(ACCOUNT, "ct", data=data, obj_name="rep", policy="THREECOPIES")
     _meta, chunks = api.object_locate(ACCOUNT, "ct", "rep")
-    unverified(served)
     return data, by_position(chunks)
 
 
@@ -101,10 +102,11 @@ def test_corrupt_chunk_read_is_a_chunk_corrupt(api, served, rep):
 
 
 def test_corrupt_fragments_are_decoded_around(api, served):
+    unverified(served)
     data = os.urandom(6 * MiB + 300_000)
     api.object_create(ACCOUNT, "ct", data=data, obj_name="ec", policy="EC")
     _meta, chunks = api.object_locate(ACCOUNT, "ct", "ec")
-    unverified(served)
+    assert all(c.get("chunk_hash") for c in chunks)  # a Go rawx hashes each fragment
     fragments = sorted(by_position(chunks)["0"], key=lambda c: int(c["pos"].split(".")[1]))
     for i, chunk in enumerate(fragments[:3]):
         flip(served, chunk["url"], 100 + i * 200_000)
