@@ -569,7 +569,7 @@ def _tree_run(
     return Row("tree", name, value, unit, label, ctx.limit(limit_name), note=note)
 
 
-PROXY_POLICIES = ("SINGLE", "EC")
+PROXY_POLICIES = ("SINGLE", "THREECOPIES", "EC")
 
 
 def _proxy_names(policy: str) -> list[tuple[str, str]]:

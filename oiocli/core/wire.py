@@ -41,6 +41,14 @@ VERSION_ID_HEADER = "x-oio-version-id"
 CONTENT_PREFIX = "x-oio-content-meta-"
 CONTAINER_PREFIX = "x-oio-container-meta-"
 CHUNK_PREFIX = "x-oio-chunk-meta-"
+# oiocli's extension to the rawx GET reply: the rawx checked every block it sends
+# against its own checksums, so a corrupt chunk is cut off before its bad bytes (an
+# OpenIO rawx sends no such header: it serves a chunk's bytes as they are on disk).
+BLOCKS_VERIFIED_HEADER = "x-oiocli-blocks-verified"
+# oiocli's extension to the rawx PUT: a trailer with the CRC32 of the body sent (8 hex
+# digits), which a rawx that checks its blocks on every read may check instead of
+# hashing the body with MD5 (an OpenIO rawx ignores it).
+BODY_CRC32_TRAILER = "x-oiocli-body-crc32"
 # Not an OpenIO header: whether the alias answered is its name's newest version.
 # Outside the content-meta prefix, so that OpenIO's clients ignore it.
 ALIAS_LATEST_HEADER = "x-oio-alias-latest"

@@ -11,6 +11,7 @@ say the read was degraded.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -247,6 +248,35 @@ class _FragmentSource(ExactReader):
         self.chunk = chunk
 
 
+def _prime_all(sources: list[_FragmentSource]) -> list[OioException | None]:
+    """Open the sources at once, each in a thread of its own but the first.
+
+    Opening a fragment is a round trip to its rawx (and a cold read there): one
+    after another, k of them per metachunk add up to more than the transfer.
+    """
+    errors: list[OioException | None] = [None] * len(sources)
+    crashed: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            sources[i].prime()
+        except OioException as exc:
+            errors[i] = exc
+        except BaseException as exc:  # a bug: raised in the caller's thread below
+            crashed.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(sources))]
+    for thread in threads:
+        thread.start()
+    if sources:
+        run(0)
+    for thread in threads:
+        thread.join()
+    if crashed:
+        raise crashed[0]
+    return errors
+
+
 def _read_ec(
     store: ChunkStore,
     method: StorageMethod,
@@ -270,19 +300,27 @@ def _read_ec(
     errors: list[str] = []
     offset = frag_start  # fragment offset of the segment being read
 
+    def skip(chunk: ChunkRecord, exc: OioException) -> None:
+        errors.append(str(exc))
+        if on_problem:
+            on_problem(chunk, exc)
+
     def fill() -> None:
         while len(active) < method.k and spares:
-            chunk = spares.pop(0)
-            try:
-                # Opened now: a missing, corrupt or misplaced fragment is replaced by
-                # a spare before any segment is read from the others.
-                source = _FragmentSource(store, chunk, offset, frag_stop, content_id)
-                source.prime()
-                active.append(source)
-            except OioException as exc:
-                errors.append(str(exc))
-                if on_problem:
-                    on_problem(chunk, exc)
+            batch: list[_FragmentSource] = []
+            while spares and len(active) + len(batch) < method.k:
+                chunk = spares.pop(0)
+                try:
+                    batch.append(_FragmentSource(store, chunk, offset, frag_stop, content_id))
+                except OioException as exc:
+                    skip(chunk, exc)
+            # Opened now: a missing, corrupt or misplaced fragment is replaced by
+            # a spare before any segment is read from the others.
+            for source, problem in zip(batch, _prime_all(batch), strict=True):
+                if problem is None:
+                    active.append(source)
+                else:
+                    skip(source.chunk, problem)
 
     fill()
     for seg in range(first_seg, last_seg + 1):

@@ -57,6 +57,9 @@ EVENT_JOURNAL = "event-journal"  # oiocli's event journal (`namespace events`)
 NAMESPACE_CONFIG = "namespace-config"  # a namespace of its own: chunk size, volumes...
 FRAGMENT_RECORDS = "fragment-records"  # EC fragments' own size and hash in chunk records
 WHOLE_ACCOUNT_NAMES = "whole-account-names"  # 63-byte account names (no tenant prefix)
+# A corrupt chunk is never served: the embedded store checks its block CRCs, and the
+# proxy backend the MD5 of every chunk it reads from a rawx that does not check its own.
+READ_INTEGRITY = "read-integrity"
 
 
 NOT_APPLICABLE = "not applicable on the cluster: requires "
@@ -108,7 +111,7 @@ def cluster_info() -> dict[str, Any]:
 def capabilities() -> set[str]:
     """The capabilities of the cluster (policies as `policy:NAME`)."""
     info = cluster_info()
-    caps = {f"policy:{name}" for name in info["policies"]}
+    caps = {f"policy:{name}" for name in info["policies"]} | {READ_INTEGRITY}
     if info["volumes"]:
         caps.add(CHUNK_FILES)
     return caps

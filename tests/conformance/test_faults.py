@@ -63,8 +63,10 @@ def assert_unrecoverable(excinfo, obj: str, position: int) -> None:
     assert re.search(rf"(metachunk|position)\D{{0,3}}{position}\b", message), message
 
 
-# Corrupt data is caught only where the chunk store checks what it reads (the embedded
-# store's block CRCs): OpenIO 7.3.0's Go rawx serves a chunk's bytes unverified.
+# Corrupt data is caught by the chunk store (the embedded store's block CRCs, serve's
+# rawx) or, from a rawx that serves a chunk's bytes unverified (OpenIO 7.3.0's Go
+# rawx), by the proxy backend's MD5 of the chunk; OIO_TEST_RAWX_UNVERIFIED=1 makes
+# the proxy backend's rawx behave as a Go rawx.
 READ_INTEGRITY = pytest.mark.requires("read-integrity")
 MODES = [
     "delete",

@@ -18,7 +18,9 @@ skips a bad or unreachable replica or fragment and goes on with the others.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -40,6 +42,8 @@ from oiocli.core.exceptions import (
 
 LOG = logging.getLogger("oiocli.proxy")
 READ_SIZE = 1024 * 1024
+# A chunk checked before it is served is held in memory up to this size, on disk beyond.
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 # Given an uploaded chunk's metadata: (account, container) of its object, when known.
 NamesFn = Callable[[dict[str, Any]], tuple[str, str] | None]
@@ -47,7 +51,13 @@ NamesFn = Callable[[dict[str, Any]], tuple[str, str] | None]
 DeferFn = Callable[[str, str], None]
 
 _TRAILERS = ", ".join(
-    wire.chunk_header(f) for f in ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
+    [
+        *(
+            wire.chunk_header(f)
+            for f in ("metachunk_size", "metachunk_hash", "chunk_size", "chunk_hash")
+        ),
+        wire.BODY_CRC32_TRAILER,
+    ]
 )
 
 
@@ -60,6 +70,8 @@ class HttpChunkStore:
         self.http = http
         self.names = names
         self.defer_link = defer_link
+        # rawx service -> whether it checks the blocks it sends (learnt from its replies).
+        self._vouches: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ put
     def _full_path(self, meta: dict[str, Any]) -> str | None:
@@ -87,14 +99,26 @@ class HttpChunkStore:
         headers["Trailer"] = _TRAILERS
         replicated = str(meta.get("chunk_method", "")).startswith("plain/")
 
+        crc = 0
+
+        def checksummed() -> Iterator[Any]:
+            # The CRC32 of the body lets serve's rawx check what it received without
+            # an MD5 stream of its own (an OpenIO rawx ignores it and hashes).
+            nonlocal crc
+            for piece in data:
+                crc = zlib.crc32(piece, crc)
+                yield piece
+
         def trailers() -> dict[str, str]:
             # Called once every piece is sent: the producer has filled these in.
             end = dict(meta, chunk_size=body.sent)
             if replicated:
                 end["chunk_hash"] = meta.get("metachunk_hash")
-            return wire.chunk_headers(end, wire.CHUNK_TRAILER_FIELDS)
+            sent = wire.chunk_headers(end, wire.CHUNK_TRAILER_FIELDS)
+            sent[wire.BODY_CRC32_TRAILER] = f"{crc:08x}"
+            return sent
 
-        body = ChunkedBody(data, trailers, self.http.write_timeout)
+        body = ChunkedBody(checksummed(), trailers, self.http.write_timeout)
         resp, _ = self.http.call(
             "PUT", url, headers=headers, body=body, ok=(201,), what=f"PUT chunk {url}"
         )
@@ -122,12 +146,54 @@ class HttpChunkStore:
         end: int | None = None,
         expect: Mapping[str, Any] | None = None,
     ) -> Iterator[bytes]:
+        """The bytes [start, end) of a chunk, never bytes that differ from what was stored.
+
+        A rawx that checks each block against its own checksums as it sends it
+        (`namespace serve`'s, which says so in a reply header) is streamed from:
+        it cuts the connection before a bad block. One that does not (OpenIO's
+        rawx serves a chunk's bytes as they are on disk) is read whole into a
+        bounded spool and its MD5 checked against the chunk's recorded hash
+        before a byte is handed over, whatever range was asked: a corrupt
+        replica or fragment is then a ChunkCorrupt, and the reader goes on with
+        another one.
+        """
         if start < 0 or (end is not None and end < start):
             raise BadRequest(f"Invalid chunk range {start}-{end} for {url}")
         if end is not None and end == start:
             # Nothing to read, but a missing chunk is still missing.
             check_chunk_identity(url, self.head(url)["meta"], expect)
             return
+        service, _ = wire.split_chunk_url(url)
+        ranged = bool(start or end is not None)
+        # A rawx known not to check its blocks is asked for the whole chunk at once.
+        whole = ranged and self._vouches.get(service) is False
+        resp, reqid = self._open(url, 0 if whole else start, None if whole else end)
+        done = False
+        try:
+            stored = wire.chunk_meta_from_headers(resp.headers)
+            if expect:
+                # Whose chunk this is travels in the reply headers, as from an OpenIO rawx.
+                check_chunk_identity(url, stored, expect)
+            vouched = resp.headers.get(wire.BLOCKS_VERIFIED_HEADER) is not None
+            self._vouches[service] = vouched
+            wanted = None if vouched else _recorded_md5(stored, expect)
+            if wanted is None:
+                yield from self._stream(resp, url, reqid)
+            else:
+                if ranged and not whole:
+                    # The range cannot be checked alone: read the chunk whole instead.
+                    resp.close()
+                    resp.release_conn()
+                    resp, reqid = self._open(url, 0, None)
+                yield from self._verified(resp, url, reqid, wanted, start, end)
+            done = True
+        finally:
+            if not done:
+                # Unread bytes may remain: this connection cannot serve another request.
+                resp.close()
+            resp.release_conn()
+
+    def _open(self, url: str, start: int, end: int | None) -> tuple[Any, str]:
         headers = {}
         if start or end is not None:
             headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
@@ -141,42 +207,68 @@ class HttpChunkStore:
             preload_content=False,
             what=f"GET chunk {url}",
         )
-        done = False
-        try:
-            if resp.status not in (200, 206):
-                raise self._error(resp, resp.read(), url, reqid, "GET")
-            if expect:
-                # Whose chunk this is travels in the reply headers, as from an OpenIO rawx.
-                check_chunk_identity(url, wire.chunk_meta_from_headers(resp.headers), expect)
-            expected = resp.headers.get("Content-Length")
-            received = 0
+        if resp.status not in (200, 206):
             try:
-                for piece in resp.stream(READ_SIZE):
-                    received += len(piece)
-                    yield piece
-            except ReadTimeoutError:
-                raise OioTimeout(
-                    f"Chunk {url}: no data within {self.http.read_timeout:g} s after "
-                    f"{received} bytes (request id {reqid})",
-                    reqid=reqid,
-                ) from None
-            except (ProtocolError, HTTPError, OSError) as exc:
-                raise ServiceBusy(
-                    f"Chunk {url}: connection lost after {received} of {expected} bytes: "
-                    f"{exc} (request id {reqid})",
-                    reqid=reqid,
-                ) from None
-            if expected is not None and received != int(expected):
+                raise self._error(resp, resp.read(), url, reqid, "GET")
+            finally:
+                resp.release_conn()
+        return resp, reqid
+
+    def _stream(self, resp: Any, url: str, reqid: str) -> Iterator[bytes]:
+        """The reply body, piece by piece; a short body is an error."""
+        expected = resp.headers.get("Content-Length")
+        received = 0
+        try:
+            for piece in resp.stream(READ_SIZE):
+                received += len(piece)
+                yield piece
+        except ReadTimeoutError:
+            raise OioTimeout(
+                f"Chunk {url}: no data within {self.http.read_timeout:g} s after "
+                f"{received} bytes (request id {reqid})",
+                reqid=reqid,
+            ) from None
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise ServiceBusy(
+                f"Chunk {url}: connection lost after {received} of {expected} bytes: "
+                f"{exc} (request id {reqid})",
+                reqid=reqid,
+            ) from None
+        if expected is not None and received != int(expected):
+            raise ChunkCorrupt(
+                f"Chunk {url}: got {received} of {expected} bytes (request id {reqid})",
+                reqid=reqid,
+            )
+
+    def _verified(
+        self, resp: Any, url: str, reqid: str, wanted: str, start: int, end: int | None
+    ) -> Iterator[bytes]:
+        """Spool the whole chunk, check its MD5, then yield [start, end) of it."""
+        import tempfile
+
+        md5 = hashlib.md5()
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            size = 0
+            for piece in self._stream(resp, url, reqid):
+                md5.update(piece)
+                spool.write(piece)
+                size += len(piece)
+            got = md5.hexdigest().upper()
+            if got != wanted:
                 raise ChunkCorrupt(
-                    f"Chunk {url}: got {received} of {expected} bytes (request id {reqid})",
+                    f"Chunk {url} is corrupt: its data hashes to {got}, recorded {wanted} "
+                    f"(request id {reqid})",
                     reqid=reqid,
                 )
-            done = True
-        finally:
-            if not done:
-                # Unread bytes may remain: this connection cannot serve another request.
-                resp.close()
-            resp.release_conn()
+            stop = size if end is None else min(end, size)
+            spool.seek(start)
+            left = stop - start
+            while left > 0:
+                piece = spool.read(min(READ_SIZE, left))
+                if not piece:
+                    break
+                left -= len(piece)
+                yield piece
 
     @staticmethod
     def _error(resp: Any, data: bytes, url: str, reqid: str, verb: str) -> OioException:
@@ -262,3 +354,15 @@ class HttpChunkStore:
         except (ChunkCorrupt, ServerException) as exc:
             return {"ok": False, "missing": False, "error": str(exc), "size": None}
         return {"ok": True, "missing": False, "error": None, "size": size}
+
+
+def _recorded_md5(stored: Mapping[str, Any], expect: Mapping[str, Any] | None) -> str | None:
+    """The MD5 a chunk's data must have: its own recorded chunk hash (a replica's is
+    its metachunk's), else the metachunk hash of the record for a replica; None if unknown."""
+    own = stored.get("chunk_hash")
+    if own:
+        return str(own).upper()
+    if str(stored.get("chunk_method", "")).startswith("ec/"):
+        return None  # a fragment's MD5 is not its metachunk's
+    recorded = (expect or {}).get("metachunk_hash") or stored.get("metachunk_hash")
+    return str(recorded).upper() if recorded else None
