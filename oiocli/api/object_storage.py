@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -31,10 +29,9 @@ from oiocli.core.exceptions import (
     UnrecoverableContent,
 )
 from oiocli.core.names import check_name, check_properties
-from oiocli.core.storage_method import StorageMethod, parse_method
-from oiocli.io.pipeline import Source
-from oiocli.io.reader import normalize_ranges, read_object
-from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+
+# The data path (oiocli.io), storage methods and chunk positions are imported by
+# the methods that use them: listing, showing and deleting never load them.
 
 if TYPE_CHECKING:
     from oiocli.backends.base import (
@@ -45,6 +42,8 @@ if TYPE_CHECKING:
         MetaBackend,
         ObjectListing,
     )
+    from oiocli.core.chunks import ChunkRecord
+    from oiocli.core.storage_method import StorageMethod
 
 LOG = logging.getLogger("oiocli")
 LIST_LIMIT_DEFAULT = 1000
@@ -157,6 +156,8 @@ class ObjectStorageApi:
 
     # ------------------------------------------------------------- helpers
     def _reqid(self, kwargs: dict[str, Any]) -> str:
+        import secrets
+
         reqid = kwargs.get("reqid") or kwargs.get("request_id") or self.request_id
         if not reqid:
             reqid = secrets.token_hex(16)
@@ -539,6 +540,10 @@ class ObjectStorageApi:
         on_resume: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> tuple[list[ChunkRecord], int, str | None, dict[str, Any]]:
+        from oiocli.core.storage_method import parse_method
+        from oiocli.io.pipeline import Source
+        from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+
         account = check_name("account", account)
         container = check_name("container", container)
         if file_or_path is None and data is None:
@@ -763,6 +768,11 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         """Re-encode an object with another policy, keeping name, version and properties."""
+        from oiocli.core.storage_method import parse_method
+        from oiocli.io.pipeline import Source
+        from oiocli.io.reader import normalize_ranges, read_object
+        from oiocli.io.writer import write_object
+
         account = check_name("account", account)
         container = check_name("container", container)
         obj = check_name("object", obj)
@@ -857,6 +867,9 @@ class ObjectStorageApi:
         problems: list | None = None,
         **kwargs: Any,
     ) -> tuple[ContentRecord, Iterator[bytes]]:
+        from oiocli.core.storage_method import parse_method
+        from oiocli.io.reader import normalize_ranges, read_object
+
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
@@ -952,6 +965,8 @@ class ObjectStorageApi:
         properties: bool = True,
         **kwargs: Any,
     ) -> tuple[ContentRecord, list[ChunkRecord]]:
+        from oiocli.core.chunks import group_metachunks, position_of
+
         meta, chunks = self.backend.content_locate(
             *_object_names(account, container, obj),
             _version(version),
@@ -979,6 +994,9 @@ class ObjectStorageApi:
     def object_head(
         self, account: str, container: str, obj: str, trust_level: int = 0, **kwargs: Any
     ) -> bool:
+        from oiocli.core.chunks import group_metachunks
+        from oiocli.core.storage_method import parse_method
+
         try:
             meta, chunks = self.object_locate(account, container, obj)
         except NoSuchObject:
@@ -1170,6 +1188,12 @@ class ObjectStorageApi:
         size: int,
         kwargs: dict[str, Any],
     ) -> None:
+        from oiocli.core.chunks import group_metachunks
+        from oiocli.core.storage_method import parse_method
+        from oiocli.io.pipeline import Source
+        from oiocli.io.reader import read_object
+        from oiocli.io.writer import write_object
+
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
