@@ -55,7 +55,7 @@ COMMANDS: dict[str, str] = {
     "object fetch": "object:FetchObject",
     "object save": "object:SaveObject",
     "object show": "object:ShowObject",
-    "object list": "object:ListObject",
+    "object list": "object_list:ListObject",
     "object locate": "object:LocateObject",
     "object delete": "object:DeleteObject",
     "object set": "object:SetObject",
