@@ -167,7 +167,7 @@ def startup(ctx: Context) -> list[Row]:
             "s",
             "cliff import floor",
             ctx.limit("cliff_floor"),
-            Target("ratio", "<=", 1.5),
+            Target("ratio", "<=", 1.2),
             note=f"median of {len(samples)}, {min(samples):.3f}-{max(samples):.3f} s",
         )
     ]
