@@ -229,6 +229,10 @@ def run_child(
 def child_env(pad_malloc: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a child: repo importable; malloc tuning only when asked for."""
     env = {k: v for k, v in os.environ.items() if k not in MALLOC_VARS}
+    # An installed oio has its bytecode compiled (pip does it; a source tree writes it on
+    # first run): without this, PYTHONDONTWRITEBYTECODE=1 in the caller's environment made
+    # every start-up recompile oiocli while cliff's floor loaded ready bytecode.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
     )

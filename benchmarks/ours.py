@@ -34,6 +34,7 @@ from benchmarks.common import (
     settle,
     write_random_file,
 )
+from benchmarks.limits import CLIFF_IMPORT
 from benchmarks.tier import tier
 
 NAMESPACE = "BENCH"
@@ -158,18 +159,30 @@ def startup(ctx: Context) -> list[Row]:
             raise RuntimeError(f"oio object list: {first.error_line()} ({len(lines)} lines)")
     except Exception as exc:  # noqa: BLE001
         return _error_rows("startup", [(name, "s")], exc)
-    samples = [_oio(ctx, *cmd).wall for _ in range(ctx.cfg.startup_runs)]
+    # The floor is measured again, alternately with ours: on a machine shared with other
+    # work, two medians taken minutes apart (the limits table's and this one) differ by
+    # more than the ratio is meant to tell.
+    floor_cmd = [sys.executable, "-c", CLIFF_IMPORT]
+    samples, floor = [], []
+    for _ in range(ctx.cfg.startup_runs):
+        floor.append(run_child(floor_cmd).wall)
+        samples.append(_oio(ctx, *cmd).wall)
     ctx.oio_startup = median(samples)
+    table_floor = ctx.limit("cliff_floor")
     return [
         Row(
             "startup",
             name,
             ctx.oio_startup,
             "s",
-            "cliff import floor",
-            ctx.limit("cliff_floor"),
-            Target("ratio", "<=", 1.5),
-            note=f"median of {len(samples)}, {min(samples):.3f}-{max(samples):.3f} s",
+            "cliff import floor, alternated",
+            median(floor),
+            Target("ratio", "<=", 1.2),
+            note=(
+                f"median of {len(samples)}, {min(samples):.3f}-{max(samples):.3f} s; floor "
+                f"{min(floor):.3f}-{max(floor):.3f} s"
+                + (f" (limits table: {table_floor:.3f} s)" if table_floor else "")
+            ),
         )
     ]
 

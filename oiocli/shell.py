@@ -8,6 +8,7 @@ first use. Start-up time matters: cron jobs run this thousands of times.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ COMMANDS: dict[str, str] = {
     "object fetch": "object:FetchObject",
     "object save": "object:SaveObject",
     "object show": "object:ShowObject",
-    "object list": "object:ListObject",
+    "object list": "object_list:ListObject",
     "object locate": "object:LocateObject",
     "object delete": "object:DeleteObject",
     "object set": "object:SetObject",
@@ -643,6 +644,7 @@ class OioShell(App):
                 result = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
                 return result
             check_text_arguments(cmd_parser, parsed_args)
+            _resume_gc()
             result = cmd.run(parsed_args)
         except BrokenPipeError as exc:
             err = exc
@@ -708,6 +710,36 @@ class OioShell(App):
             close()
 
 
+# Start-up builds many long-lived objects (modules, classes, parsers) and almost no
+# garbage, so the cyclic garbage collector, which would walk them again and again, is
+# paused while it runs. When the first command starts, what start-up built is frozen
+# (gc.freeze: no later collection, nor the one at exit, walks it again) and the
+# collector resumes for the command. Once per process: a program calling main() in a
+# loop freezes nothing of its own later garbage.
+_startup_gc = "fresh"  # "paused" while start-up runs, then "done"
+
+
+def _pause_gc() -> None:
+    global _startup_gc
+    if _startup_gc != "fresh":
+        return
+    if gc.isenabled():
+        gc.disable()
+        _startup_gc = "paused"
+    else:  # the calling program turned it off: leave it as it is
+        _startup_gc = "done"
+
+
+def _resume_gc(freeze: bool = True) -> None:
+    """End of start-up: the collector runs again (never left off when main() returns)."""
+    global _startup_gc
+    if _startup_gc == "paused":
+        if freeze:
+            gc.freeze()
+        gc.enable()
+        _startup_gc = "done"
+
+
 def _program_name(argv0: str) -> str:
     name = os.path.splitext(os.path.basename(argv0))[0]
     return name if name in ("oio", "openio") else "oio"
@@ -717,7 +749,11 @@ def main(argv: list[str] | None = None) -> int:
     OioShell.NAME = _program_name(sys.argv[0])
     if argv is None:
         argv = sys.argv[1:]
-    return OioShell().run(argv)
+    _pause_gc()
+    try:
+        return OioShell().run(argv)
+    finally:
+        _resume_gc(freeze=False)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from oiocli.backends.base import CloudTier, TierChunks
-from oiocli.core.chunks import ChunkRecord, group_metachunks, position_of
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -32,10 +29,10 @@ from oiocli.core.exceptions import (
     UnrecoverableContent,
 )
 from oiocli.core.names import check_name, check_properties
-from oiocli.core.storage_method import StorageMethod, parse_method
-from oiocli.io.pipeline import Source
-from oiocli.io.reader import normalize_ranges, read_object
-from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+from oiocli.core.storage_method import parse_method
+
+# The data path (oiocli.io), storage methods and chunk positions are imported by
+# the methods that use them: listing, showing and deleting never load them.
 
 if TYPE_CHECKING:
     from oiocli.backends.base import (
@@ -46,6 +43,8 @@ if TYPE_CHECKING:
         MetaBackend,
         ObjectListing,
     )
+    from oiocli.core.chunks import ChunkRecord
+    from oiocli.core.storage_method import StorageMethod
 
 LOG = logging.getLogger("oiocli")
 # Tier reads: metachunks read ahead while one is yielded (each held in memory).
@@ -162,12 +161,19 @@ class ObjectStorageApi:
 
     def _give_tier_key_file(self, key_file: str | None) -> None:
         # The tier key file given to this API: the backend reaches tier chunks too
-        # (deletes after a commit, a drain, a snapshot's copies).
+        # (deletes after a commit, a drain, a snapshot's copies). The contract is
+        # imported only then: start-up of every other command does without it.
+        if key_file is None:
+            return
+        from oiocli.backends.base import TierChunks
+
         if isinstance(self.backend, TierChunks):
             self.backend.tier_key_file = key_file
 
     # ------------------------------------------------------------- helpers
     def _reqid(self, kwargs: dict[str, Any]) -> str:
+        import secrets
+
         reqid = kwargs.get("reqid") or kwargs.get("request_id") or self.request_id
         if not reqid:
             reqid = secrets.token_hex(16)
@@ -532,6 +538,8 @@ class ObjectStorageApi:
             method = parse_method(method)
         if not method.is_tier:
             return self.chunks
+        from oiocli.backends.base import TierChunks
+
         if not isinstance(self.backend, TierChunks):
             raise BadRequest(f"This backend has no cloud tier policies ({method.kind})")
         return self.backend.tier_chunks(
@@ -541,6 +549,8 @@ class ObjectStorageApi:
     def _targets(self, method: StorageMethod) -> Callable[[int], list[str]]:
         """New chunk URLs for one metachunk: on volumes, or one `b2/<id>` in the bucket."""
         if method.is_tier:
+            import secrets
+
             prefix = method.chunk_prefix
             return lambda _pos: [prefix + secrets.token_hex(32).upper()]
         return lambda _pos: self.backend.chunk_targets(method.chunks_per_metachunk)
@@ -573,6 +583,9 @@ class ObjectStorageApi:
         on_resume: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> tuple[list[ChunkRecord], int, str | None, dict[str, Any]]:
+        from oiocli.io.pipeline import Source
+        from oiocli.io.writer import CHUNK_CONCURRENCY, write_object
+
         account = check_name("account", account)
         container = check_name("container", container)
         if file_or_path is None and data is None:
@@ -803,6 +816,10 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> None:
         """Re-encode an object with another policy, keeping name, version and properties."""
+        from oiocli.io.pipeline import Source
+        from oiocli.io.reader import normalize_ranges, read_object
+        from oiocli.io.writer import write_object
+
         account = check_name("account", account)
         container = check_name("container", container)
         obj = check_name("object", obj)
@@ -899,6 +916,8 @@ class ObjectStorageApi:
         problems: list | None = None,
         **kwargs: Any,
     ) -> tuple[ContentRecord, Iterator[bytes]]:
+        from oiocli.io.reader import normalize_ranges, read_object
+
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} was drained: its data is gone")
@@ -998,6 +1017,8 @@ class ObjectStorageApi:
         properties: bool = True,
         **kwargs: Any,
     ) -> tuple[ContentRecord, list[ChunkRecord]]:
+        from oiocli.core.chunks import group_metachunks, position_of
+
         meta, chunks = self.backend.content_locate(
             *_object_names(account, container, obj),
             _version(version),
@@ -1026,6 +1047,8 @@ class ObjectStorageApi:
     def object_head(
         self, account: str, container: str, obj: str, trust_level: int = 0, **kwargs: Any
     ) -> bool:
+        from oiocli.core.chunks import group_metachunks
+
         try:
             meta, chunks = self.object_locate(account, container, obj)
         except NoSuchObject:
@@ -1218,6 +1241,11 @@ class ObjectStorageApi:
         size: int,
         kwargs: dict[str, Any],
     ) -> None:
+        from oiocli.core.chunks import group_metachunks
+        from oiocli.io.pipeline import Source
+        from oiocli.io.reader import read_object
+        from oiocli.io.writer import write_object
+
         meta, chunks = self.object_locate(account, container, obj, version=version)
         if meta["chunk_method"] == "drained":
             raise ContentDrained(f"Object {obj!r} is drained")
@@ -1353,6 +1381,8 @@ class ObjectStorageApi:
         prep = self.backend.content_prepare(
             link_account, link_container, meta["policy"], kwargs.get("autocreate", True), reqid
         )
+        import secrets
+
         linked: list[ChunkRecord] = []
         method = parse_method(meta["chunk_method"])
         store = self._chunks_for(method, target_account, target_container)
@@ -1784,6 +1814,8 @@ class ObjectStorageApi:
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Add policies (`{"B2": "backblaze/account_id=...,bucket_name=..."}`), set the default."""
+        from oiocli.backends.base import CloudTier
+
         if not isinstance(self.backend, CloudTier):
             raise BadRequest("Policies of an OpenIO namespace are set in its conscience")
         self.backend.namespace_set(policies, default_policy, key_file)

@@ -13,7 +13,6 @@ every object, so an object stays readable whatever the namespace defaults become
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -51,12 +50,37 @@ EC_ALGOS = (
 )
 
 
-@dataclass(frozen=True)
 class StorageMethod:
-    """A parsed chunk method."""
+    """A parsed chunk method: immutable, compared by kind and parameters.
 
+    Written by hand rather than as a frozen dataclass: every command opening a
+    namespace parses its policies, and importing dataclasses costs start-up time.
+    """
+
+    __match_args__ = ("kind", "params")
     kind: str  # "plain", "ec", or a cloud tier: "backblaze", "s3"
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str]
+
+    def __init__(self, kind: str, params: dict[str, str] | None = None) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "params", {} if params is None else params)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.kind, self.params) == (other.kind, other.params)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.params))
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(kind={self.kind!r}, params={self.params!r})"
 
     @property
     def is_ec(self) -> bool:

@@ -214,6 +214,69 @@ def test_command_modules_load_lazily(oio):
         assert lazy not in modules, lazy
 
 
+def _modules_after(oio, *commands: list[str]) -> set[str]:
+    """The modules a fresh interpreter holds after running `commands` through main()."""
+    code = "import sys, json\nfrom oiocli.shell import main\n"
+    code += "".join(f"main({command!r})\n" for command in commands)
+    code += "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, env=oio.env, cwd=oio.cwd, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stderr.decode().strip().splitlines()[-1]))
+
+
+def test_object_list_loads_no_data_path(oio):
+    """Listing objects needs the metadata alone: neither the data path (writer, reader,
+    pipeline, erasure coding), nor the chunk store and its O_DIRECT writer, nor the
+    upload and download commands are imported."""
+    oio.ok("object", "create", "c", "-", "--name", "o", input=b"x")
+    modules = _modules_after(oio, ["object", "list", "c", "-f", "value", "-c", "Name"])
+    assert "oiocli.commands.object_list" in modules
+    assert "oiocli.backends.embedded.contents" in modules  # it did list, through the backend
+    for lazy in (
+        "oiocli.io",
+        "oiocli.io.writer",
+        "oiocli.io.reader",
+        "oiocli.io.pipeline",
+        "oiocli.core.buffers",
+        "oiocli.core.chunks",
+        "oiocli.core.direct",
+        "oiocli.backends.embedded.chunks",
+        "oiocli.backends.embedded.locks",
+        "oiocli.commands.object",  # create, fetch, save, copy...
+        "oiocli.transfer",
+        "pyeclib",
+        "mmap",
+        "dataclasses",
+        "secrets",
+        "hmac",
+    ):
+        assert lazy not in modules, lazy
+
+
+def _gc_states(*commands: list[str]) -> list[list[bool]]:
+    """(collector on, anything frozen) after each main(command) of one fresh interpreter."""
+    code = "import gc, json, sys\nfrom oiocli.shell import main\nseen = []\n"
+    for command in commands:
+        code += f"main({command!r})\nseen.append((gc.isenabled(), gc.get_freeze_count()))\n"
+    code += "print(json.dumps(seen), file=sys.stderr)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stderr.decode().strip().splitlines()[-1])
+
+
+def test_start_up_pauses_the_garbage_collector_once():
+    """Start-up runs without the cyclic collector; the first command freezes what start-up
+    built and turns it back on. main() never returns with it off, and later calls (a
+    program running commands in a loop) freeze nothing more."""
+    first, second = _gc_states(["help", "object", "list"], ["help", "object", "show"])
+    assert first[0] is True and first[1] > 0
+    assert second == first
+    # no command ran (a usage error): nothing frozen, the collector on again
+    assert _gc_states(["object", "list"]) == [[True, 0]]
+
+
 def test_oio_command_is_runnable():
     assert oio_command()
 

@@ -20,11 +20,9 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import time
 from typing import Any
 
-from oiocli.backends.embedded.chunks import makedirs_private, prepare_volume
 from oiocli.core.exceptions import (
     BadRequest,
     CorruptDatabase,
@@ -64,13 +62,17 @@ def load_or_create(
     The settings given apply to a new namespace, or to an existing one with
     `update_config`; otherwise an existing namespace keeps its own.
     """
-    from oiocli.backends.embedded.locks import LOCK_FILE, chunk_lock
-
     path = os.path.join(data_dir, CONFIG_FILE)
     config = read_config(path)
     if config is not None and not update_config:
         check_location(config, path, data_dir)
         return config
+    # Making or updating a namespace, from here on: an open of one stops above.
+    import secrets
+
+    from oiocli.backends.embedded.chunks import makedirs_private
+    from oiocli.backends.embedded.locks import LOCK_FILE, chunk_lock
+
     if config is None:
         try:
             makedirs_private(data_dir)
@@ -335,6 +337,10 @@ def _namespace_data(data_dir: str) -> str | None:
 
 def _mark_volumes(config: dict[str, Any]) -> None:
     """Make the volumes and mark them as this namespace's; refuse another namespace's."""
+    import secrets
+
+    from oiocli.backends.embedded.chunks import prepare_volume
+
     ns_id = config.get("id")
     for volume in config["volumes"]:
         mark = os.path.join(volume, VOLUME_MARK)
@@ -363,6 +369,8 @@ def volume_owner(volume: str) -> dict[str, Any] | None:
 
 
 def write_config(path: str, config: dict[str, Any]) -> None:
+    import secrets
+
     tmp = f"{path}.{secrets.token_hex(4)}.tmp"
     try:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:

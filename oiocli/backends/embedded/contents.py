@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.embedded import db
-from oiocli.backends.embedded.chunks import chunk_path
 from oiocli.backends.embedded.container_db import (
     ALIAS_COLUMNS,
     DELETED_PROP,
@@ -35,7 +33,6 @@ from oiocli.backends.embedded.container_db import (
     now_us,
 )
 from oiocli.backends.embedded.namespace import Namespace
-from oiocli.core.chunks import ChunkRecord, metachunk_index, shift_position
 from oiocli.core.exceptions import (
     BadRange,
     BadRequest,
@@ -55,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from oiocli.backends.base import ContentRecord, ObjectListing, UploadPlan
+    from oiocli.core.chunks import ChunkRecord
 
 
 class ContainerContents(Namespace):
@@ -261,6 +259,8 @@ class ContainerContents(Namespace):
         Numbered here, in the commit transaction, as OpenIO's meta2 does: two
         appends at once both land, one after the other, whatever they read before.
         """
+        from oiocli.core.chunks import metachunk_index, shift_position
+
         version, content, method = latest.version, latest.content_id, latest.chunk_method
         if method == "drained":
             raise ContentDrained(f"Object {name!r} is drained")
@@ -556,6 +556,8 @@ class ContainerContents(Namespace):
         The chunks replaced must still be recorded and the new ones belong to
         metachunks the object has: a swap prepared from a stale read fails.
         """
+        from oiocli.core.chunks import metachunk_index
+
         with cdb.transaction() as conn:
             require_chunks(new_chunks)
             row = self.get_alias_in(conn, cdb, name, version)
@@ -794,6 +796,8 @@ class ContainerContents(Namespace):
         A container being deleted is as good as absent: autocreate waits for the
         deletion to finish and makes it again.
         """
+        import secrets
+
         for _attempt in range(5):
             try:
                 cdb = self.container(account, container)
@@ -1068,6 +1072,8 @@ def check_sizes(name: str, size: int, chunks: list[dict[str, Any]]) -> None:
     An object whose size says more than its chunks give is unreadable from the
     start: refused, whoever sends it (a client that read a stale chunk list).
     """
+    from oiocli.core.chunks import metachunk_index
+
     metachunks: dict[int, int] = {}
     for chunk in chunks:
         try:
@@ -1089,6 +1095,8 @@ def require_chunks(chunks: Iterable[Mapping[str, Any]]) -> None:
     chunks for orphans made it before the upload could commit, and that upload
     must fail rather than record chunks that are gone.
     """
+    from oiocli.backends.embedded.chunks import chunk_path
+
     for chunk in chunks:
         url = chunk["url"]
         if url.startswith("file://") and not os.path.lexists(chunk_path(url)):

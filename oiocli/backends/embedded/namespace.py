@@ -17,19 +17,12 @@ import json
 import logging
 import os
 import random
-import secrets
 import sqlite3
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from oiocli.backends.embedded import db
-from oiocli.backends.embedded.chunks import (
-    LocalChunkStore,
-    chunk_path,
-    chunk_url,
-    makedirs_private,
-)
 from oiocli.backends.embedded.container_db import (
     DELETED_PROP,
     M2_SCHEMA,
@@ -61,7 +54,7 @@ from oiocli.core.storage_method import PolicyTable, StorageMethod, parse_method
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from oiocli.backends.base import AccountRecord, ContainerLocation, EventRecord
+    from oiocli.backends.base import AccountRecord, ChunkStore, ContainerLocation, EventRecord
 
 LOG = logging.getLogger("oiocli")
 NS_DB_FILE = "namespace.db"
@@ -80,6 +73,13 @@ CREATE TABLE IF NOT EXISTS events (
 """
 # How long a deletion another process has begun is left to it to finish.
 DELETE_GRACE_S = 10.0
+
+
+def _local_chunk_store() -> ChunkStore:
+    """The volumes' chunk store, built on the first chunk touched: a listing needs none."""
+    from oiocli.backends.embedded.chunks import LocalChunkStore
+
+    return LocalChunkStore()
 
 
 class Namespace:
@@ -112,7 +112,7 @@ class Namespace:
         # their container and their bucket comes from their method, neither of which a
         # `b2/<chunk id>` URL says, so they go through `tier_chunks` (one store bound
         # to a method and a container).
-        self.chunks = ChunkStores({"file://": LocalChunkStore()})
+        self.chunks = ChunkStores({"file://": _local_chunk_store})
         self.tier_key_file: str | None = None  # --key-file of the caller, if any
         self._ns_db: db.Database | None = None
         self._dbfile_column = "dbfile"
@@ -414,6 +414,8 @@ class Namespace:
 
     def new_container_db(self, cid: str) -> tuple[str, str]:
         """(dbfile, path) of a database file name never used before for this container."""
+        import secrets
+
         while True:
             dbfile = f"{cid}.{secrets.token_hex(4)}.db"
             path = self.container_db_path(cid, dbfile)
@@ -437,6 +439,10 @@ class Namespace:
         reqid: str | None = None,
         autocreate_account: bool = True,
     ) -> bool:
+        import secrets
+
+        from oiocli.backends.embedded.chunks import makedirs_private
+
         cid = compute_cid(account, name)
         if self.registered_dbfile(cid) is not UNREGISTERED:
             if not self._finish_interrupted_delete(account, name):
@@ -903,6 +909,10 @@ class Namespace:
         )
 
     def chunk_targets(self, count: int) -> list[str]:
+        import secrets
+
+        from oiocli.backends.embedded.chunks import chunk_url
+
         return [chunk_url(v, secrets.token_hex(32).upper()) for v in self.pick_volumes(count)]
 
     # ------------------------------------------------------------- cloud tier
@@ -986,14 +996,24 @@ class Namespace:
 
     def repair_targets(self, count: int, avoid: Iterable[str] = ()) -> list[str]:
         """URLs for `count` new chunks on distinct volumes, none of them in `avoid`."""
+        import secrets
+
+        from oiocli.backends.embedded.chunks import chunk_url
+
         volumes = self.pick_volumes(count, avoid=avoid)
         return [chunk_url(v, secrets.token_hex(32).upper()) for v in volumes]
 
     def volume_of(self, url: str) -> str:
+        from oiocli.backends.embedded.chunks import chunk_path
+
         return os.path.dirname(os.path.dirname(chunk_path(url)))
 
     def link_target(self, url: str) -> str:
         """A new chunk URL on the same volume as `url` (hard links stay on one disk)."""
+        import secrets
+
+        from oiocli.backends.embedded.chunks import chunk_url
+
         return chunk_url(self.volume_of(url), secrets.token_hex(32).upper())
 
     def chunk_commit_lock(self, needed: bool = True) -> Any:
