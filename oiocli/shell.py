@@ -56,7 +56,7 @@ COMMANDS: dict[str, str] = {
     "object fetch": "object:FetchObject",
     "object save": "object:SaveObject",
     "object show": "object:ShowObject",
-    "object list": "object_list:ListObject",
+    "object list": "object:ListObject",
     "object locate": "object:LocateObject",
     "object delete": "object:DeleteObject",
     "object set": "object:SetObject",
