@@ -66,9 +66,7 @@ class Limit:
     error: str | None = None
 
     def spread(self) -> str:
-        if len(self.samples) < 2:
-            return ""
-        return f"{len(self.samples)}, {fmt(min(self.samples))}-{fmt(max(self.samples))}"
+        return spread_text(self.samples)
 
 
 @dataclass
@@ -108,6 +106,10 @@ class Row:
     target: Target | None = None
     note: str = ""
     error: str | None = None
+    # Every repetition's figure (the value is their median) and the page-cache state of the
+    # files read, when the figure is a read.
+    samples: list[float] = field(default_factory=list)
+    cache: dict[str, Any] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -132,9 +134,30 @@ class Row:
             "ratio": self.ratio,
             "target": dataclasses.asdict(self.target) if self.target else None,
             "met": self.met,
+            "samples": self.samples,
+            "n": len(self.samples),
+            "min": min(self.samples) if self.samples else None,
+            "max": max(self.samples) if self.samples else None,
+            "spread": spread(self.samples),
+            "cache": self.cache,
             "note": self.note,
             "error": self.error,
         }
+
+
+def sampled(
+    scenario: str,
+    name: str,
+    samples: list[float],
+    unit: str,
+    limit_label: str = "",
+    limit: float | None = None,
+    target: Target | None = None,
+    **kw: Any,
+) -> Row:
+    """A row whose value is the median of its repetitions."""
+    value = median(samples) if samples else None
+    return Row(scenario, name, value, unit, limit_label, limit, target, samples=samples, **kw)
 
 
 def fmt(x: float | None) -> str:
@@ -159,6 +182,23 @@ def fmt(x: float | None) -> str:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def spread(samples: list[float]) -> float | None:
+    """(max - min) / median of the repetitions: 0.1 means they all lie within 10%."""
+    if len(samples) < 2:
+        return None
+    mid = statistics.median(samples)
+    return (max(samples) - min(samples)) / abs(mid) if mid else None
+
+
+def spread_text(samples: list[float]) -> str:
+    """`n, min-max, ±x%` for a table cell ('' for fewer than two samples)."""
+    if len(samples) < 2:
+        return f"{len(samples)}" if samples else ""
+    rel = spread(samples)
+    pct = "" if rel is None else f", {rel * 100:.0f}%"
+    return f"{len(samples)}, {fmt(min(samples))}-{fmt(max(samples))}{pct}"
 
 
 def mbps(nbytes: int, seconds: float) -> float:
@@ -286,13 +326,13 @@ def evict_tree(root: str | os.PathLike) -> int:
 
 
 def settle(seconds: float) -> None:
-    """Flush dirty pages, then wait: freed memory goes back to the host, discards are sent.
-
-    After this, the next write or read runs "cold" (see shared/reference/limits.md).
+    """Flush dirty pages and wait for writeback to drain, then pause: freed memory goes back
+    to the host, discards are sent. After this, the next write or read runs "cold" (see
+    shared/reference/limits.md), and no writeback of a previous step competes with it.
     """
-    os.sync()
-    if seconds > 0:
-        time.sleep(seconds)
+    from benchmarks.cache import quiesce
+
+    quiesce(seconds)
 
 
 def md5_file(path: str | os.PathLike, bufsize: int = MIB) -> str:

@@ -21,7 +21,7 @@ from benchmarks.report import limits_table, machine_info, ours_table, write_json
 DEFAULTS = {
     "size_mib": 512,
     "reps": 3,
-    "reps_cold": 2,
+    "reps_cold": 3,
     "settle": 3.0,
     "ec_mib": 256,
     "small_files": 1000,
@@ -29,11 +29,11 @@ DEFAULTS = {
     "small_objects": 2000,
     "list_objects": 1_000_000,
 }
-# --quick: about a minute of limits (and a few minutes of ours once the library exists).
+# --quick: small sizes, still 3 repetitions of everything (a median and a spread).
 QUICK = {
     "size_mib": 128,
-    "reps": 1,
-    "reps_cold": 1,
+    "reps": 3,
+    "reps_cold": 3,
     "settle": 2.0,
     "ec_mib": 64,
     "small_files": 300,
@@ -54,8 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--quick", action="store_true", help="small sizes, ~1 minute of limits")
     p.add_argument("--size-mib", type=int, help="big object and disk/hash test size (512)")
-    p.add_argument("--reps", type=int, help="repetitions of each hot limit measurement (3)")
-    p.add_argument("--reps-cold", type=int, help="repetitions of each cold measurement (2)")
+    p.add_argument(
+        "--reps", type=int, help="repetitions of each measurement (3; ours never fewer than 3)"
+    )
+    p.add_argument("--reps-cold", type=int, help="repetitions of each cold limit measurement (3)")
     p.add_argument("--settle", type=float, help="seconds of pause that make a disk test 'cold' (3)")
     p.add_argument("--ec-mib", type=int, help="payload per erasure-coding measurement (256)")
     p.add_argument("--small-files", type=int, help="4 KiB files in the disk limit test (1000)")
