@@ -28,7 +28,7 @@ PAGE = mmap.PAGESIZE
 _PENDING = ("Dirty:", "Writeback:")
 # Below this much pending writeback the disk is considered quiet (a busy shared machine
 # never reaches zero).
-QUIET_KIB = 8 * 1024
+QUIET_KIB = 16 * 1024
 
 _PROT_READ = 0x1
 _MAP_SHARED = 0x01
@@ -196,8 +196,12 @@ def pending_writeback_kib() -> int:
     return total
 
 
-def quiesce(pause: float, timeout: float = 30.0) -> float:
-    """sync, wait until writeback has drained (or `timeout`), then pause; seconds waited."""
+def quiesce(pause: float, timeout: float = 2.0) -> float:
+    """sync, wait until writeback has drained (or `timeout`), then pause; seconds waited.
+
+    sync(2) itself waits for the writeback of everything dirty when it is called, which
+    includes the previous step's; the short poll after it lets what other processes keep
+    dirtying drain too on a quiet machine, and gives up quickly on a busy one."""
     t0 = time.perf_counter()
     os.sync()
     while pending_writeback_kib() > QUIET_KIB and time.perf_counter() - t0 < timeout:

@@ -182,6 +182,25 @@ def api_download(args: dict[str, Any]) -> dict[str, Any]:
     return {"download_s": seconds, "size": os.path.getsize(args["dst"])}
 
 
+def api_warmup(args: dict[str, Any]) -> dict[str, Any]:
+    """An unmeasured small round trip with one policy: the server's threads, connections and
+    code paths, and the container's database, are warm before the first measured rep."""
+    from oiocli.transfer import fetch_to_file
+
+    api = _api(args)
+    account, container, obj = _account(args), args["container"], "warm-up"
+    api.account_create(account)
+    api.container_create(account, container)
+    t0 = time.perf_counter()
+    api.object_create(
+        account, container, data=os.urandom(2 * MIB), obj_name=obj, policy=args["policy"]
+    )
+    fetch_to_file(api, account, container, obj, args["dst"])
+    os.unlink(args["dst"])
+    api.object_delete(account, container, obj)
+    return {"seconds": time.perf_counter() - t0}
+
+
 def api_delete(args: dict[str, Any]) -> dict[str, Any]:
     api = _api(args)
     api.object_delete(_account(args), args["container"], args["obj"])
@@ -290,6 +309,7 @@ TASKS = {
         evict_object,
         restore_hidden,
         api_download,
+        api_warmup,
         api_delete,
         prepare_small,
         small_objects,

@@ -357,3 +357,39 @@ def write_random_file(path: str | os.PathLike, size: int, bufsize: int = MIB) ->
             left -= len(block)
         os.fsync(f.fileno())
     return h.hexdigest().upper()
+
+
+def pressure_totals() -> dict[str, int]:
+    """The kernel's pressure-stall counters (µs some task waited for CPU, for IO), if any."""
+    out = {}
+    for kind in ("cpu", "io"):
+        try:
+            with open(f"/proc/pressure/{kind}") as f:
+                for line in f:
+                    if line.startswith("some"):
+                        out[kind] = int(line.rsplit("total=", 1)[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+class Pressure:
+    """How busy the machine was over a stretch of time: the share of it during which some
+    task waited for a CPU, or for IO (PSI). A quiet machine shows a few percent."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.start = pressure_totals()
+
+    def shares(self) -> dict[str, float]:
+        elapsed = (time.monotonic() - self.t0) * 1e6
+        end = pressure_totals()
+        return {
+            k: (end[k] - self.start[k]) / elapsed for k in end if k in self.start and elapsed > 0
+        }
+
+
+def pressure_text(shares: dict[str, float]) -> str:
+    if not shares:
+        return "no pressure counters"
+    return ", ".join(f"{k} {v * 100:.0f}%" for k, v in shares.items())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks import limits as limits_mod
 from benchmarks import ours
-from benchmarks.common import REPO_ROOT, Config
+from benchmarks.common import REPO_ROOT, Config, Pressure, pressure_text
 from benchmarks.report import limits_table, machine_info, ours_table, write_json
 
 # Values used when neither a flag nor an environment variable says otherwise.
@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     if free < 5 * cfg.size:
         log(f"warning: less than {5 * cfg.size_mib} MiB free; big transfers may fail")
     t0 = time.perf_counter()
+    busy = Pressure()
+    limits_busy = Pressure()
     measured = {} if args.skip_limits else limits_mod.measure_all(cfg, log)
+    limits_pressure = limits_busy.shares()
     rows = []
     ctx = None
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -162,17 +165,25 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.perf_counter() - t0
 
+    run_pressure = busy.shares()
+    scenario_info = ctx.scenario_info if ctx else {}
     print(f"oiocli benchmarks, {started:%Y-%m-%d %H:%M:%S} UTC, {elapsed:.0f} s")
-    print(f"sizes: {cfg.size_mib} MiB objects and disk tests, settle {cfg.settle:g} s\n")
+    print(f"sizes: {cfg.size_mib} MiB objects and disk tests, settle {cfg.settle:g} s")
+    print(f"machine busy (share of time some task waited, PSI): {pressure_text(run_pressure)}\n")
     if measured:
         print(limits_table(measured))
-        print()
+        print(f"limits: machine busy {pressure_text(limits_pressure)}\n")
     if rows:
         print(ours_table(rows))
+        for name, info in scenario_info.items():
+            busy_text = pressure_text(info["pressure"])
+            print(f"{name}: {info['seconds']:.0f} s, machine busy {busy_text}")
         print()
     record = {
         "started": started.isoformat(),
         "elapsed_s": elapsed,
+        "pressure": {"run": run_pressure, "limits": limits_pressure},
+        "scenarios": scenario_info,
         "machine": machine_info(),
         "config": {
             k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +25,13 @@ from benchmarks.common import (
     ChildResult,
     Config,
     Limit,
+    Pressure,
     Row,
     Target,
     child_env,
     mbps,
     median,
+    pressure_text,
     run_child,
     run_worker,
     sampled,
@@ -58,6 +61,7 @@ class Context:
     source_md5: str | None = None
     api_transfers: dict[str, dict[str, Any]] = field(default_factory=dict)  # for the JSON
     embedded: dict[str, Samples] = field(default_factory=dict)  # API samples per policy
+    scenario_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # time, PSI
 
     def limit(self, name: str) -> float | None:
         lim = self.limits.get(name)
@@ -702,10 +706,17 @@ def run_all(ctx: Context, names: list[str]) -> list[Row]:
     rows: list[Row] = []
     for name in names:
         ctx.log(f"scenario: {name} ...")
+        busy = Pressure()
+        t0 = time.perf_counter()
         try:
             rows += SCENARIOS[name](ctx)
         except Exception as exc:  # noqa: BLE001 - a benchmark records errors, never fails
             rows.append(Row(name, name, None, "", error=f"{type(exc).__name__}: {exc}"))
+        ctx.scenario_info[name] = {
+            "seconds": time.perf_counter() - t0,
+            "pressure": busy.shares(),
+        }
+        ctx.log(f"  {name}: {time.perf_counter() - t0:.0f} s, {pressure_text(busy.shares())}")
     if ctx.source is not None and ctx.source.exists():
         os.unlink(ctx.source)
     return rows

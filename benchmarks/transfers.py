@@ -1,11 +1,12 @@
 """Repeated big-object transfers, measured the same way whichever client makes them.
 
-One repetition of one client: settle (writeback drained, then a pause), read the source so
-that it is wholly in the page cache (checked), upload it, drop the page cache of exactly the
-object's chunk files and check with mincore that none of their pages is left, settle, download
-it to a file, verify the file's MD5 (outside the timing), delete the object. Clients compared
-with each other alternate within each repetition (A B, then B A, ...), so a drift of the
-machine during the run weighs on both alike.
+Before the first repetition, an unmeasured small round trip with the policy warms the
+server and the container. One repetition of one client: settle (writeback drained, then a
+pause), read the source so that it is wholly in the page cache (checked), upload it, drop the
+page cache of exactly the object's chunk files and check with mincore that none of their
+pages is left, settle, download it to a file, verify the file's MD5 (outside the timing),
+delete the object. Clients compared with each other alternate within each repetition (A B,
+then B A, ...), so a drift of the machine during the run weighs on both alike.
 
 Clients: our API (each step in a fresh interpreter, timed inside it, downloading through the
 same file writer as `oio object fetch --file`), our `oio` CLI and OpenIO's `openio` CLI
@@ -153,12 +154,6 @@ class CliClient(Client):
         return self.run(ep, "object", verb, container, obj, "--file", str(dst)).wall
 
 
-def prepare(ctx: Any, ep: Endpoint, container: str) -> None:
-    """The account and the container, made before any timing."""
-    args = ep.api_args(container=container, count=0)
-    run_worker("prepare_small", args, timeout=ctx.cfg.timeout)
-
-
 def evict_object(ctx: Any, ep: Endpoint, container: str, obj: str, hide: int = 0) -> dict:
     args = ep.api_args(
         container=container, obj=obj, roots=ep.roots, settle=ctx.cfg.settle, hide=hide
@@ -187,8 +182,9 @@ def measure(
     """
     cfg = ctx.cfg
     container = f"xfer-{policy.lower()}"
-    prepare(ctx, ep, container)
     dst = cfg.work_dir / f"download-{ep.label}.bin"
+    warmup = ep.api_args(container=container, policy=policy, dst=str(dst))
+    run_worker("api_warmup", warmup, timeout=cfg.timeout)
     out = {c.name: Samples() for c in clients}
     for rep in range(reps):
         for client in clients if rep % 2 == 0 else clients[::-1]:
