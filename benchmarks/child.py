@@ -318,8 +318,27 @@ TASKS = {
 }
 
 
+def serve(_: dict[str, Any]) -> dict[str, Any]:
+    """Answer tasks read from stdin, one JSON line `{"task": ..., "args": ...}` each: the
+    bookkeeping between measured steps (locate, evict, delete) without an interpreter start
+    per step. Measured steps never go through here: each gets a fresh process."""
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            answer = TASKS[req["task"]](req["args"])
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            traceback.print_exc()
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return {}
+
+
 def main(argv: list[str]) -> int:
     task, raw = argv[1], argv[2] if len(argv) > 2 else "{}"
+    if task == "serve":
+        serve({})
+        return 0
     try:
         answer = TASKS[task](json.loads(raw))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it

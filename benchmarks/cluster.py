@@ -27,7 +27,7 @@ from benchmarks.cache import describe
 from benchmarks.common import Row, Target, mbps, median, run_worker, sampled, spread_text
 from benchmarks.transfers import CliClient, Endpoint, Samples
 
-CLUSTER_POLICIES = ("SINGLE", "THREECOPIES", "EC")
+CLUSTER_POLICIES = ("SINGLE", "EC")
 PEER_POLICIES = ("SINGLE", "EC")
 DEFAULT_PROXY = "127.0.0.1:6000"
 STARTUP_OBJECTS = 10

@@ -300,6 +300,47 @@ def run_worker(
     return answer, res
 
 
+class Helper:
+    """One long-lived `benchmarks.child serve` process for the unmeasured steps."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.child", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=child_env(),
+            cwd=REPO_ROOT,
+            text=True,
+        )
+
+    def call(self, task: str, args: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"task": task, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{task}: the helper process exited ({self.proc.poll()})")
+        answer = json.loads(line)
+        if answer.get("error"):
+            raise RuntimeError(f"{task}: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def evict_file(path: str | os.PathLike) -> None:
     """Drop a file's clean pages from the page cache (drop_caches is not writable here)."""
     try:

@@ -23,6 +23,7 @@ from typing import Any
 from benchmarks import cache
 from benchmarks.common import (
     ChildResult,
+    Helper,
     child_env,
     md5_file,
     run_child,
@@ -154,12 +155,13 @@ class CliClient(Client):
         return self.run(ep, "object", verb, container, obj, "--file", str(dst)).wall
 
 
-def evict_object(ctx: Any, ep: Endpoint, container: str, obj: str, hide: int = 0) -> dict:
+def evict_object(
+    helper: Helper, ctx: Any, ep: Endpoint, container: str, obj: str, hide: int = 0
+) -> dict:
     args = ep.api_args(
         container=container, obj=obj, roots=ep.roots, settle=ctx.cfg.settle, hide=hide
     )
-    ans, _ = run_worker("evict_object", args, timeout=ctx.cfg.timeout)
-    return ans
+    return helper.call("evict_object", args)
 
 
 def _state(ans: dict[str, Any]) -> cache.CacheState:
@@ -183,36 +185,49 @@ def measure(
     cfg = ctx.cfg
     container = f"xfer-{policy.lower()}"
     dst = cfg.work_dir / f"download-{ep.label}.bin"
-    warmup = ep.api_args(container=container, policy=policy, dst=str(dst))
-    run_worker("api_warmup", warmup, timeout=cfg.timeout)
     out = {c.name: Samples() for c in clients}
-    for rep in range(reps):
-        for client in clients if rep % 2 == 0 else clients[::-1]:
-            got = out[client.name]
-            obj = f"big-{client.name}-{rep}"
-            ctx.log(f"  {ep.label} {policy} {client.name}: upload, download ({rep + 1}/{reps})")
-            settle(cfg.settle)
-            got.source.append(cache.warm(ctx.source))
-            up_s, rss = client.upload(ep, container, obj, policy)
-            got.up_s.append(up_s)
-            got.rss_mib.append(rss)
-            try:
-                got.cold.append(_state(evict_object(ctx, ep, container, obj)))
-                got.down_s.append(client.download(ep, container, obj, dst))
-                if not _same(ctx, dst):
-                    got.bad.append(f"rep {rep + 1}")
-                m = parity(client.chunk_method) if isinstance(client, ApiClient) else 0
-                if degrade and m:
-                    _degraded(ctx, ep, client, container, obj, dst, m, got, rep)
-            finally:
-                if dst.exists():
-                    dst.unlink()
-                run_worker(
-                    "api_delete", ep.api_args(container=container, obj=obj), timeout=cfg.timeout
-                )
-            if isinstance(client, ApiClient):
-                got.chunk_method = client.chunk_method
+    with Helper() as helper:
+        helper.call("api_warmup", ep.api_args(container=container, policy=policy, dst=str(dst)))
+        for rep in range(reps):
+            for client in clients if rep % 2 == 0 else clients[::-1]:
+                ctx.log(f"  {ep.label} {policy} {client.name}: upload, download ({rep + 1}/{reps})")
+                _one(ctx, helper, ep, policy, client, container, dst, rep, degrade, out)
     return out
+
+
+def _one(
+    ctx: Any,
+    helper: Helper,
+    ep: Endpoint,
+    policy: str,
+    client: Client,
+    container: str,
+    dst: Path,
+    rep: int,
+    degrade: bool,
+    out: dict[str, Samples],
+) -> None:
+    got = out[client.name]
+    obj = f"big-{client.name}-{rep}"
+    settle(ctx.cfg.settle)
+    got.source.append(cache.warm(ctx.source))
+    up_s, rss = client.upload(ep, container, obj, policy)
+    got.up_s.append(up_s)
+    got.rss_mib.append(rss)
+    try:
+        got.cold.append(_state(evict_object(helper, ctx, ep, container, obj)))
+        got.down_s.append(client.download(ep, container, obj, dst))
+        if not _same(ctx, dst):
+            got.bad.append(f"rep {rep + 1}")
+        m = parity(client.chunk_method) if isinstance(client, ApiClient) else 0
+        if degrade and m:
+            _degraded(ctx, helper, ep, client, container, obj, dst, m, got, rep)
+    finally:
+        if dst.exists():
+            dst.unlink()
+        helper.call("api_delete", ep.api_args(container=container, obj=obj))
+    if isinstance(client, ApiClient):
+        got.chunk_method = client.chunk_method
 
 
 def parse_method(method: str | None) -> dict[str, str]:
@@ -237,6 +252,7 @@ def _same(ctx: Any, dst: Path) -> bool:
 
 def _degraded(
     ctx: Any,
+    helper: Helper,
     ep: Endpoint,
     client: ApiClient,
     container: str,
@@ -247,11 +263,11 @@ def _degraded(
     rep: int,
 ) -> None:
     dst.unlink()
-    ans = evict_object(ctx, ep, container, obj, hide=m)
+    ans = evict_object(helper, ctx, ep, container, obj, hide=m)
     try:
         got.degraded_cold.append(_state(ans))
         got.degraded_s.append(client.download(ep, container, obj, dst))
         if not _same(ctx, dst):
             got.bad.append(f"degraded rep {rep + 1}")
     finally:
-        run_worker("restore_hidden", {"hidden": ans["hidden"]}, timeout=ctx.cfg.timeout)
+        helper.call("restore_hidden", {"hidden": ans["hidden"]})
