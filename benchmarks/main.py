@@ -41,6 +41,7 @@ QUICK = {
     "small_objects": 500,
     "list_objects": 2000,
 }
+QUICK_POLICIES = "SINGLE,EC"
 ENV_PREFIX = "OIO_BENCH_"  # e.g. OIO_BENCH_SIZE_MIB=1024, OIO_BENCH_LIST_OBJECTS=1000000
 
 
@@ -52,7 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "scenario that errors prints the error in its row. Every size option can also be set "
         f"by an environment variable {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}SIZE_MIB).",
     )
-    p.add_argument("--quick", action="store_true", help="small sizes, ~1 minute of limits")
+    p.add_argument(
+        "--quick", action="store_true", help="small sizes, SINGLE and EC only, a few minutes"
+    )
     p.add_argument("--size-mib", type=int, help="big object and disk/hash test size (512)")
     p.add_argument(
         "--reps", type=int, help="repetitions of each measurement (3; ours never fewer than 3)"
@@ -73,8 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8, help="thread pool size (8)")
     p.add_argument(
         "--policies",
-        default=",".join(Config.policies),
-        help="comma-separated policies for the big-object transfers (%(default)s)",
+        help="comma-separated policies for the big-object transfers "
+        f"({','.join(Config.policies)}; with --quick {QUICK_POLICIES})",
     )
     p.add_argument("--no-cli", action="store_true", help="skip the CLI transfers")
     p.add_argument(
@@ -101,7 +104,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     args = p.parse_args(argv)
-    preset = QUICK if args.quick or os.environ.get(ENV_PREFIX + "QUICK") else DEFAULTS
+    quick = args.quick or os.environ.get(ENV_PREFIX + "QUICK")
+    preset = QUICK if quick else DEFAULTS
+    if args.policies is None:
+        args.policies = QUICK_POLICIES if quick else ",".join(Config.policies)
     for key, default in preset.items():
         if getattr(args, key) is None:
             env = os.environ.get(ENV_PREFIX + key.upper())
