@@ -103,3 +103,21 @@ def test_chunk_methods_are_parsed():
     assert parity("ec/algo=isa_l_rs_vand,k=6,m=3") == 3
     assert parity("plain/nb_copy=3") == 0
     assert parity(None) == 0
+
+
+def test_two_runs_are_compared_on_their_ratios_worst_first():
+    from benchmarks.compare import compare, difference
+
+    def run(*rows):
+        return {
+            "ours": [dict(zip(("name", "ratio", "value", "error"), r, strict=True)) for r in rows]
+        }
+
+    a = run(("up", 0.80, 400.0, None), ("down", 1.0, 500.0, None), ("rss", None, 40.0, None))
+    b = run(("up", 0.60, 300.0, None), ("down", 1.1, 550.0, None), ("rss", None, 40.0, None))
+    b["ours"].append({"name": "only in b", "ratio": 1.0, "value": 1.0, "error": None})
+    got = compare(a, b)
+    assert [r[0] for r in got] == ["up", "down", "rss"]
+    assert got[0][4] == pytest.approx(0.2 / 0.6)
+    assert got[2][1:] == ("value", 40.0, 40.0, 0.0)
+    assert difference(0.0, 0.0) == 0.0 and difference(0.0, 1.0) == float("inf")
