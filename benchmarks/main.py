@@ -22,7 +22,7 @@ DEFAULTS = {
     "size_mib": 512,
     "reps": 3,
     "reps_cold": 3,
-    "settle": 3.0,
+    "settle": 2.0,
     "ec_mib": 256,
     "small_files": 1000,
     "startup_runs": 15,
@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--reps", type=int, help="repetitions of each measurement (3; ours never fewer than 3)"
     )
     p.add_argument("--reps-cold", type=int, help="repetitions of each cold limit measurement (3)")
-    p.add_argument("--settle", type=float, help="seconds of pause that make a disk test 'cold' (3)")
+    p.add_argument(
+        "--settle", type=float, help="seconds of pause after sync before each measured step (2)"
+    )
     p.add_argument("--ec-mib", type=int, help="payload per erasure-coding measurement (256)")
     p.add_argument("--small-files", type=int, help="4 KiB files in the disk limit test (1000)")
     p.add_argument("--startup-runs", type=int, help="runs of each start-up median (15)")
