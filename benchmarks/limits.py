@@ -159,31 +159,35 @@ def crc32(cfg: Config) -> Limit:
     return _limit("crc32", "MB/s", samples, "zlib.crc32, 1 thread")
 
 
-def small_files_fsync(cfg: Config) -> Limit:
-    """Durable 4 KiB files on one thread: write, fsync, rename, fsync the directory."""
+def durable_small_files(cfg: Config) -> float:
+    """One measurement of durable 4 KiB files/s on one thread (after a settle)."""
     d = cfg.work_dir / "limit-small"
     data = os.urandom(4096)
-    samples = []
-    for _ in range(max(3, cfg.reps)):
-        d.mkdir(exist_ok=True)
-        settle(cfg.settle)
-        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            t0 = time.perf_counter()
-            for i in range(cfg.small_files):
-                tmp = d / f".f{i}.tmp"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                os.write(fd, data)
-                os.fsync(fd)
-                os.close(fd)
-                os.rename(tmp, d / f"f{i}")
-                os.fsync(dfd)
-            samples.append(cfg.small_files / (time.perf_counter() - t0))
-        finally:
-            os.close(dfd)
+    d.mkdir(exist_ok=True)
+    settle(cfg.settle)
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        t0 = time.perf_counter()
+        for i in range(cfg.small_files):
+            tmp = d / f".f{i}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, data)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(tmp, d / f"f{i}")
+            os.fsync(dfd)
+        rate = cfg.small_files / (time.perf_counter() - t0)
+    finally:
+        os.close(dfd)
         for name in os.listdir(d):
             os.unlink(d / name)
         os.rmdir(d)
+    return rate
+
+
+def small_files_fsync(cfg: Config) -> Limit:
+    """Durable 4 KiB files on one thread: write, fsync, rename, fsync the directory."""
+    samples = [durable_small_files(cfg) for _ in range(max(3, cfg.reps))]
     return _limit(
         "small_files_fsync",
         "files/s",

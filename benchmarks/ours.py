@@ -36,8 +36,10 @@ from benchmarks.common import (
     run_worker,
     sampled,
     settle,
+    spread_text,
     write_random_file,
 )
+from benchmarks.limits import durable_small_files
 from benchmarks.transfers import ApiClient, CliClient, Endpoint, Samples
 
 NAMESPACE = "BENCH"
@@ -178,7 +180,7 @@ def small(ctx: Context) -> list[Row]:
     one thread waits for three flushes per object (chunk, its directory, the
     container database) and is bound by the disk's flush latency; a thread pool
     shares flushes (group commit). Both are set against the durable 4 KiB files/s
-    of one thread measured in this run; the variants alternate within each repetition.
+    of one thread, measured alternating with them in each repetition.
     """
     cfg = ctx.cfg
     variants = [(1, Target("ratio", ">=", 0.5)), (cfg.threads, Target("ratio", ">=", 1.0))]
@@ -190,9 +192,14 @@ def small(ctx: Context) -> list[Row]:
     rates: list[list[float]] = [[] for _ in variants]
     errors: list[str | None] = [None for _ in variants]
     short: list[str] = []
+    beside: list[float] = []  # the durable 4 KiB files/s limit, measured in the same reps
     for rep in range(_reps(cfg)):
-        order = list(range(len(variants)))
+        order = [-1, *range(len(variants))]
         for i in order if rep % 2 == 0 else order[::-1]:
+            if i < 0:
+                ctx.log(f"  durable 4 KiB files/s, beside ({rep + 1}/{_reps(cfg)})")
+                beside.append(durable_small_files(cfg))
+                continue
             threads = variants[i][0]
             ctx.log(f"  {names[i][0]} ({rep + 1}/{_reps(cfg)})")
             args = {
@@ -222,10 +229,12 @@ def small(ctx: Context) -> list[Row]:
                 name,
                 rates[i],
                 unit,
-                limit_label="durable 4 KiB files/s, 1 thread",
-                limit=ctx.limit("small_files_fsync"),
+                limit_label="durable 4 KiB files/s, 1 thread, beside",
+                limit=median(beside) if beside else ctx.limit("small_files_fsync"),
                 target=target,
-                note="; ".join(short) or "a new container each rep",
+                note="; ".join(short)
+                or f"a new container each rep; limit {spread_text(beside)} files/s, measured "
+                "alternating with the creates",
             )
         )
     return rows
@@ -618,8 +627,9 @@ def stop_serve(proc: subprocess.Popen) -> None:
 
 def proxy(ctx: Context) -> list[Row]:
     """Upload and download of the big object through the proxy backend (HTTP to `oio namespace
-    serve` in another process), as a ratio to the embedded backend in this same run (its API
-    figures of the transfer scenario, or measured here when that did not run)."""
+    serve` in another process), as a ratio to the embedded backend measured alternating with
+    it, repetition by repetition (a ratio of figures taken minutes apart on a shared machine
+    moves with whatever else ran in between)."""
     cfg = ctx.cfg
     policies = [p for p in PROXY_POLICIES if p in cfg.policies] or list(PROXY_POLICIES[:1])
     names = [n for p in policies for n in _proxy_names(p)]
@@ -635,19 +645,17 @@ def proxy(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     try:
         for policy in policies:
+            pairs = [
+                ("embedded", embedded_endpoint(ctx), ApiClient(ctx)),
+                ("proxy", served, ApiClient(ctx)),
+            ]
             try:
-                embedded = ctx.embedded.get(policy)
-                if embedded is None:
-                    ep = embedded_endpoint(ctx)
-                    embedded = transfers.measure(ctx, ep, policy, [ApiClient(ctx)], _reps(cfg))[
-                        "api"
-                    ]
-                    ctx.embedded[policy] = embedded
-                got = transfers.measure(ctx, served, policy, [ApiClient(ctx)], _reps(cfg))["api"]
+                both = transfers.measure_pairs(ctx, policy, pairs, _reps(cfg))
             except Exception as exc:  # noqa: BLE001
                 rows += _error_rows("proxy", _proxy_names(policy), exc)
                 continue
-            ctx.api_transfers.setdefault(f"proxy {policy}", {})["api"] = got.as_dict()
+            got, embedded = both["proxy"], both["embedded"]
+            ctx.api_transfers[f"proxy {policy}"] = {k: v.as_dict() for k, v in both.items()}
             rows += _proxy_rows(cfg.size, policy, got, embedded)
     finally:
         stop_serve(proc)
@@ -684,8 +692,6 @@ def _proxy_rows(size: int, policy: str, got: Samples, embedded: Samples) -> list
 
 
 def _spread_short(samples: list[float]) -> str:
-    from benchmarks.common import spread_text
-
     return spread_text(samples)
 
 

@@ -182,16 +182,31 @@ def measure(
     With `degrade`, the API client also downloads each erasure-coded object with the first m
     data fragments of every metachunk missing.
     """
+    return measure_pairs(ctx, policy, [(c.name, ep, c) for c in clients], reps, degrade)
+
+
+def measure_pairs(
+    ctx: Any,
+    policy: str,
+    pairs: list[tuple[str, Endpoint, Client]],
+    reps: int,
+    degrade: bool = False,
+) -> dict[str, Samples]:
+    """As `measure`, for (key, endpoint, client) series that may be on different endpoints
+    (the embedded backend beside the proxy one): they alternate in every repetition."""
     cfg = ctx.cfg
     container = f"xfer-{policy.lower()}"
-    dst = cfg.work_dir / f"download-{ep.label}.bin"
-    out = {c.name: Samples() for c in clients}
+    out = {key: Samples() for key, _, _ in pairs}
     with Helper() as helper:
-        helper.call("api_warmup", ep.api_args(container=container, policy=policy, dst=str(dst)))
+        for _, ep, _ in pairs:
+            dst = cfg.work_dir / f"download-{ep.label}.bin"
+            warm_args = ep.api_args(container=container, policy=policy, dst=str(dst))
+            helper.call("api_warmup", warm_args)
         for rep in range(reps):
-            for client in clients if rep % 2 == 0 else clients[::-1]:
+            for key, ep, client in pairs if rep % 2 == 0 else pairs[::-1]:
                 ctx.log(f"  {ep.label} {policy} {client.name}: upload, download ({rep + 1}/{reps})")
-                _one(ctx, helper, ep, policy, client, container, dst, rep, degrade, out)
+                dst = cfg.work_dir / f"download-{ep.label}.bin"
+                _one(ctx, helper, ep, policy, client, container, dst, rep, degrade, out[key])
     return out
 
 
@@ -205,9 +220,8 @@ def _one(
     dst: Path,
     rep: int,
     degrade: bool,
-    out: dict[str, Samples],
+    got: Samples,
 ) -> None:
-    got = out[client.name]
     obj = f"big-{client.name}-{rep}"
     settle(ctx.cfg.settle)
     got.source.append(cache.warm(ctx.source))
