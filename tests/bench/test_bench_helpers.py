@@ -69,8 +69,6 @@ def test_writes_not_yet_flushed_count_as_pending_writeback(tmp_path):
     with open(tmp_path / "dirty", "wb") as f:
         f.write(os.urandom(32 << 20))
     assert cache.pending_writeback_kib() >= 16 << 10  # KiB: most of the 32 MiB is still dirty
-    waited = cache.quiesce(0)
-    assert waited >= 0
 
 
 def test_spread_is_the_range_over_the_median():
