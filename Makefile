@@ -41,7 +41,8 @@ CLUSTER_TESTS := tests/cluster tests/conformance -k cluster
 # Re-install when the packaging metadata changes (the stamps live inside the venv).
 PKG_FILES := setup.cfg setup.py pyproject.toml
 
-.PHONY: help demo test test-all test-cluster test-interop test-tier lint bench man test-deps clean distclean \
+.PHONY: help demo test test-all test-cluster test-interop test-tier lint bench bench-repeat man \
+	test-deps clean distclean \
 	venv venv-test
 
 help:
@@ -130,6 +131,12 @@ openio-venv:
 
 bench: $(VENV)/.installed
 	$(VPY) -m benchmarks $(BENCH_ARGS)
+
+# Two runs in a row, then whether they agree on every ratio (within 15%; exit 1 if not).
+bench-repeat: $(VENV)/.installed
+	$(VPY) -m benchmarks $(BENCH_ARGS)
+	$(VPY) -m benchmarks $(BENCH_ARGS)
+	$(VPY) -m benchmarks.compare $$(ls -t benchmarks/results/*.json | head -2 | tac)
 
 # The completion tests run in zsh and fish and the man page test in man-db's man; they
 # skip (saying why) when one is missing. A fresh CI machine runs this before `make test`.

@@ -16,7 +16,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from benchmarks.common import MIB, evict_tree, mbps, md5_file, settle
+from benchmarks.common import MIB, mbps, settle
 
 NAMESPACE = "BENCH"
 ACCOUNT = "bench"
@@ -61,9 +61,14 @@ def ec_limits(args: dict[str, Any]) -> dict[str, Any]:
 def _api(args: dict[str, Any]):
     from oiocli.api import ObjectStorageApi
 
-    if args.get("proxy"):  # the proxy backend (`oio namespace serve` in another process)
-        return ObjectStorageApi(NAMESPACE, proxy=args["proxy"])
-    return ObjectStorageApi(NAMESPACE, data_dir=args["data_dir"])
+    namespace = args.get("namespace") or NAMESPACE
+    if args.get("proxy"):  # the proxy backend (`oio namespace serve`, or a real namespace)
+        return ObjectStorageApi(namespace, proxy=args["proxy"])
+    return ObjectStorageApi(namespace, data_dir=args["data_dir"])
+
+
+def _account(args: dict[str, Any]) -> str:
+    return args.get("account") or ACCOUNT
 
 
 def _maxrss_mib() -> float:
@@ -89,98 +94,127 @@ def _chunk_path(url: str) -> str | None:
         return None
 
 
-def _fetch_to(api, container: str, obj: str, dst: str) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    _, stream = api.object_fetch(ACCOUNT, container, obj)
-    n = 0
-    with open(dst, "wb") as f:
-        for piece in stream:
-            f.write(piece)
-            n += len(piece)
-    return time.perf_counter() - t0, n
+def _chunk_files(chunks: list[dict[str, Any]], roots: list[str]) -> list[str]:
+    """The files holding `chunks`: embedded URLs name them; rawx URLs end with the chunk id,
+    which is the file's name under one of `roots` (the rawx volumes)."""
+    paths: list[str] = []
+    wanted: dict[str, str] = {}
+    for chunk in chunks:
+        url = chunk.get("real_url") or chunk["url"]
+        path = _chunk_path(url)
+        if path is not None:
+            paths.append(path)
+        else:
+            wanted[url.rstrip("/").rpartition("/")[2].upper()] = url
+    for root in roots if wanted else []:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                if name.upper() in wanted:
+                    paths.append(os.path.join(dirpath, name))
+                    del wanted[name.upper()]
+    if wanted:
+        raise RuntimeError(f"no file found for {len(wanted)} chunks, e.g. {next(iter(wanted))}")
+    return paths
 
 
-def api_transfer(args: dict[str, Any]) -> dict[str, Any]:
-    """Upload the source file with one policy, download it cold, and again degraded for EC."""
+def api_upload(args: dict[str, Any]) -> dict[str, Any]:
+    """Upload the source file as one object (the container is created when missing)."""
     api = _api(args)
-    policy, src, dst, size = args["policy"], args["src"], args["dst"], args["size"]
-    container = f"xfer-{policy}"
-    obj = "big"
-    api.account_create(ACCOUNT)
-    api.container_create(ACCOUNT, container)
+    account, container, obj = _account(args), args["container"], args["obj"]
+    api.account_create(account)
+    api.container_create(account, container)
     out: dict[str, Any] = {"rss_before_mib": _maxrss_mib()}
-
     t0 = time.perf_counter()
     _, size_written, hash_ = api.object_create(
-        ACCOUNT, container, file_or_path=src, obj_name=obj, policy=policy
+        account, container, file_or_path=args["src"], obj_name=obj, policy=args["policy"]
     )
     out["upload_s"] = time.perf_counter() - t0
-    out["upload_mbps"] = mbps(size, out["upload_s"])
     out["rss_upload_mib"] = _maxrss_mib()
-    out["upload_hash_ok"] = (str(hash_).upper() == args["md5"]) and size_written == size
-    try:
-        meta = api.object_get_properties(ACCOUNT, container, obj)
-        out["chunk_method"] = meta.get("chunk_method")
-    except Exception as exc:  # noqa: BLE001
-        out["chunk_method"] = None
-        out["show_error"] = str(exc)
-
-    try:
-        evict_tree(args["data_dir"])
-        settle(args["settle"])
-        out["download_s"], n = _fetch_to(api, container, obj, dst)
-        out["download_mbps"] = mbps(n, out["download_s"])
-        out["download_ok"] = n == size and md5_file(dst) == args["md5"]
-        os.unlink(dst)
-
-        method = out.get("chunk_method") or ""
-        if args.get("degrade") and method.startswith("ec/"):
-            out.update(_degraded_download(api, container, obj, dst, method, args))
-    finally:
-        api.object_delete(ACCOUNT, container, obj)
+    out["upload_hash_ok"] = (str(hash_).upper() == args["md5"]) and size_written == args["size"]
+    meta = api.object_get_properties(account, container, obj)
+    out["chunk_method"] = meta.get("chunk_method")
     return out
 
 
-def _degraded_download(api, container, obj, dst, method, args) -> dict[str, Any]:
-    """Hide the first m data fragments of every metachunk, then download (decode with m lost)."""
-    params = dict(p.split("=", 1) for p in method.split("/", 1)[1].split(","))
-    m = int(params["m"])
-    _, chunks = api.object_locate(ACCOUNT, container, obj)
-    hidden: list[tuple[str, str]] = []
-    try:
+def evict_object(args: dict[str, Any]) -> dict[str, Any]:
+    """Drop the page cache of exactly the chunk files of one object, let the machine settle,
+    and report how many of their pages are resident (mincore) just before the download.
+
+    With `hide` m, the first m data fragments of every metachunk are renamed away first
+    (a degraded read); `restore` puts them back."""
+    from benchmarks import cache
+
+    api = _api(args)
+    _, chunks = api.object_locate(_account(args), args["container"], args["obj"])
+    hidden: list[list[str]] = []
+    m = args.get("hide")
+    if m:
         for chunk in chunks:
             pos = str(chunk["pos"])
-            if "." not in pos or int(pos.split(".")[1]) >= m:
-                continue
-            path = _chunk_path(chunk.get("real_url") or chunk["url"])
-            if path is None or not os.path.exists(path):
-                return {"degraded_error": f"cannot map chunk url {chunk['url']} to a file"}
-            os.rename(path, path + ".bench-hidden")
-            hidden.append((path + ".bench-hidden", path))
-        out: dict[str, Any] = {"degraded_hidden": len(hidden), "degraded_m": m}
-        evict_tree(args["data_dir"])
-        settle(args["settle"])
-        try:
-            out["degraded_s"], n = _fetch_to(api, container, obj, dst)
-            out["degraded_mbps"] = mbps(n, out["degraded_s"])
-            out["degraded_ok"] = n == args["size"] and md5_file(dst) == args["md5"]
-        except Exception as exc:  # noqa: BLE001
-            out["degraded_error"] = f"{type(exc).__name__}: {exc}"
-        if os.path.exists(dst):
-            os.unlink(dst)
-        return out
-    finally:
-        for hidden_path, path in hidden:
-            os.rename(hidden_path, path)
+            if "." in pos and int(pos.split(".")[1]) < m:
+                [path] = _chunk_files([chunk], args.get("roots") or [])
+                os.rename(path, path + ".bench-hidden")
+                hidden.append([path + ".bench-hidden", path])
+        chunks = [c for c in chunks if "." not in str(c["pos"]) or int(c["pos"].split(".")[1]) >= m]
+    paths = _chunk_files(chunks, args.get("roots") or [])
+    cache.evict(paths)
+    settle(args["settle"])
+    state = cache.check(paths)
+    return {"cache": state.as_dict(), "text": str(state), "hidden": hidden}
+
+
+def restore_hidden(args: dict[str, Any]) -> dict[str, Any]:
+    for hidden_path, path in args["hidden"]:
+        os.rename(hidden_path, path)
+    return {"restored": len(args["hidden"])}
+
+
+def api_download(args: dict[str, Any]) -> dict[str, Any]:
+    """Download one object to a file exactly as `oio object fetch --file` does."""
+    from oiocli.transfer import fetch_to_file
+
+    api = _api(args)
+    account, container, obj = _account(args), args["container"], args["obj"]
+    t0 = time.perf_counter()
+    meta = api.object_get_properties(account, container, obj)
+    fetch_to_file(api, account, container, obj, args["dst"], meta=meta)
+    seconds = time.perf_counter() - t0
+    return {"download_s": seconds, "size": os.path.getsize(args["dst"])}
+
+
+def api_warmup(args: dict[str, Any]) -> dict[str, Any]:
+    """An unmeasured small round trip with one policy: the server's threads, connections and
+    code paths, and the container's database, are warm before the first measured rep."""
+    from oiocli.transfer import fetch_to_file
+
+    api = _api(args)
+    account, container, obj = _account(args), args["container"], "warm-up"
+    api.account_create(account)
+    api.container_create(account, container)
+    t0 = time.perf_counter()
+    api.object_create(
+        account, container, data=os.urandom(2 * MIB), obj_name=obj, policy=args["policy"]
+    )
+    fetch_to_file(api, account, container, obj, args["dst"])
+    os.unlink(args["dst"])
+    api.object_delete(account, container, obj)
+    return {"seconds": time.perf_counter() - t0}
+
+
+def api_delete(args: dict[str, Any]) -> dict[str, Any]:
+    api = _api(args)
+    api.object_delete(_account(args), args["container"], args["obj"])
+    return {}
 
 
 def prepare_small(args: dict[str, Any]) -> dict[str, Any]:
     """A small container for the CLI start-up measurement."""
     api = _api(args)
-    api.account_create(ACCOUNT)
-    api.container_create(ACCOUNT, args["container"])
+    account = _account(args)
+    api.account_create(account)
+    api.container_create(account, args["container"])
     for i in range(args["count"]):
-        api.object_create(ACCOUNT, args["container"], data=b"x" * 100, obj_name=f"obj-{i:03d}")
+        api.object_create(account, args["container"], data=b"x" * 100, obj_name=f"obj-{i:03d}")
     return {"objects": args["count"]}
 
 
@@ -258,21 +292,53 @@ def listing(args: dict[str, Any]) -> dict[str, Any]:
     api2.object_list(ACCOUNT, container, limit=page)
     out["first_page_fresh_api_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    out["whole_count"] = _count_objects(api, container, page)
-    out["whole_s"] = time.perf_counter() - t0
-    out["whole_rate"] = out["whole_count"] / out["whole_s"]
+    out["whole_s"] = []
+    for _ in range(args.get("whole_runs", 1)):
+        t0 = time.perf_counter()
+        out["whole_count"] = _count_objects(api, container, page)
+        out["whole_s"].append(time.perf_counter() - t0)
     return out
 
 
 TASKS = {
     f.__name__: f
-    for f in (ec_limits, api_probe, api_transfer, prepare_small, small_objects, listing)
+    for f in (
+        ec_limits,
+        api_probe,
+        api_upload,
+        evict_object,
+        restore_hidden,
+        api_download,
+        api_warmup,
+        api_delete,
+        prepare_small,
+        small_objects,
+        listing,
+    )
 }
+
+
+def serve(_: dict[str, Any]) -> dict[str, Any]:
+    """Answer tasks read from stdin, one JSON line `{"task": ..., "args": ...}` each: the
+    bookkeeping between measured steps (locate, evict, delete) without an interpreter start
+    per step. Measured steps never go through here: each gets a fresh process."""
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            answer = TASKS[req["task"]](req["args"])
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            traceback.print_exc()
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return {}
 
 
 def main(argv: list[str]) -> int:
     task, raw = argv[1], argv[2] if len(argv) > 2 else "{}"
+    if task == "serve":
+        serve({})
+        return 0
     try:
         answer = TASKS[task](json.loads(raw))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it

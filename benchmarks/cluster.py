@@ -1,11 +1,15 @@
-"""The real cluster: the big object through a real OpenIO SDS namespace, ours against OpenIO's.
+"""Ours beside OpenIO's own client, against the same servers.
 
-Upload and download of the big object per policy through the namespace's proxy and Go rawx,
-with oiocli's `oio` and with OpenIO's own `openio` CLI, alternating in the same run; each
-figure is the median of the repetitions, beside OpenIO's. Optional: without a reachable
-namespace (OIO_TEST_PROXY=host:port, else 127.0.0.1:6000, as openio-sds.sh starts it) the
-rows say so. Downloads are cold when the rawx volumes are on this machine (their files are
-evicted from the page cache before each one).
+Two servers: a real OpenIO SDS namespace (`cluster`: its C proxy and Go rawx, as
+`openio-sds.sh start` runs it, or OIO_TEST_PROXY=host:port and OIO_TEST_NS) and `oio namespace
+serve` (`peer`). On each, our `oio` and OpenIO 7.3.0's `openio` upload (`object create`) and
+download (`oio object fetch` / `openio object save`) the big object, alternating in every
+repetition, with the same cold-download method as our other transfers (the chunk files of
+the object dropped from the page cache and checked with mincore), and both list a small
+container (`object list`, the start-up figure). Each row is ours, bounded by OpenIO's figure
+of the same run; the targets are ours >= 2 x OpenIO's on every transfer and >= 5 x on
+start-up. Optional: without a reachable namespace, or without OpenIO's CLI
+(OIO_OPENIO_CLI, else $OIO_PEER_DIR/venv/bin/openio), the rows say so.
 """
 
 from __future__ import annotations
@@ -13,31 +17,22 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (
-    ChildResult,
-    Row,
-    child_env,
-    evict_tree,
-    fmt,
-    mbps,
-    md5_file,
-    median,
-    run_child,
-    settle,
-    write_random_file,
-)
+from benchmarks import transfers
+from benchmarks.cache import describe
+from benchmarks.common import Row, Target, mbps, median, run_worker, sampled, spread_text
+from benchmarks.transfers import CliClient, Endpoint, Samples
 
-CLUSTER_POLICIES = ("SINGLE", "TWOCOPIES", "THREECOPIES", "EC", "EC21")
+CLUSTER_POLICIES = ("SINGLE", "EC")
+PEER_POLICIES = ("SINGLE", "EC")
 DEFAULT_PROXY = "127.0.0.1:6000"
-MIN_REPS = 3
-
-
-def _names(policy: str) -> list[tuple[str, str]]:
-    return [(f"cluster upload {policy}", "MB/s"), (f"cluster download {policy}", "MB/s")]
+STARTUP_OBJECTS = 10
+TRANSFER_TARGET = Target("ratio", ">=", 2.0)
+STARTUP_TARGET = Target("ratio", "<=", 0.2)  # ours / OpenIO's time: OpenIO >= 5 x slower
 
 
 def _get_json(url: str) -> Any:
@@ -45,51 +40,37 @@ def _get_json(url: str) -> Any:
         return json.load(resp)
 
 
-class _Tools:
-    """`oio` and `openio` pointed at the same namespace and account."""
+def _names(prefix: str, policies: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    names = [(f"{prefix} oio object list ({STARTUP_OBJECTS} objects)", "s")]
+    for p in policies:
+        names += [(f"{prefix} upload {p}", "MB/s"), (f"{prefix} download {p}", "MB/s")]
+    return names
 
-    def __init__(self, ctx: Any, proxy: str, namespace: str, openio: str | None) -> None:
-        self.ctx = ctx
-        self.proxy = proxy
-        self.namespace = namespace
-        self.openio = openio
-        self.account = f"bench-{secrets.token_hex(4)}"
-        home = ctx.cfg.work_dir / "openio-home"
-        (home / ".oio").mkdir(parents=True, exist_ok=True)
-        (home / ".oio" / "sds.conf").write_text(f"[{namespace}]\nproxy={proxy}\n")
-        self.openio_env = dict(os.environ, HOME=str(home))
-        self.oio_env = child_env(
-            extra={"OIO_NS": namespace, "OIO_ACCOUNT": self.account, "OIO_PROXYD_URL": proxy}
-        )
-        self.oio_env.pop("OIO_DATA_DIR", None)
 
-    def run(self, tool: str, *args: str) -> ChildResult:
-        if tool == "ours":
-            cmd, env = [self.ctx.oio, *args], self.oio_env
-        else:
-            cmd = [self.openio, "--oio-ns", self.namespace, "--oio-account", self.account, *args]
-            env = self.openio_env
-        res = run_child(cmd, env=env, timeout=self.ctx.cfg.timeout)
-        if res.returncode:
-            raise RuntimeError(f"{tool} {' '.join(args[:2])}: {res.error_line()}")
-        return res
+def _skip(scenario: str, names: list[tuple[str, str]], why: str) -> list[Row]:
+    return [Row(scenario, n, None, u, error=f"skipped: {why}") for n, u in names]
 
-    def upload(self, tool: str, container: str, src: Path, name: str, policy: str) -> float:
-        return self.run(
-            tool, "object", "create", container, str(src), "--name", name, "--policy", policy
-        ).wall
 
-    def download(self, tool: str, container: str, name: str, dst: Path) -> float:
-        verb = "fetch" if tool == "ours" else "save"  # oio object fetch = openio object save
-        return self.run(tool, "object", verb, container, name, "--file", str(dst)).wall
+def openio_cli() -> str | None:
+    peer = os.environ.get("OIO_PEER_DIR") or "/tmp/oio-sds-peer"
+    exe = os.environ.get("OIO_OPENIO_CLI") or f"{peer}/venv/bin/openio"
+    return exe if os.access(exe, os.X_OK) else None
+
+
+def _openio_home(ctx: Any, label: str, namespace: str, proxy: str) -> Path:
+    home = ctx.cfg.work_dir / f"openio-home-{label}"
+    (home / ".oio").mkdir(parents=True, exist_ok=True)
+    (home / ".oio" / "sds.conf").write_text(
+        f"[{namespace}]\nproxy={proxy.removeprefix('http://')}\n"
+    )
+    return home
 
 
 def cluster(ctx: Any) -> list[Row]:
-    cfg = ctx.cfg
+    """A real OpenIO namespace: ours and OpenIO's CLI through its proxy and rawx."""
     proxy = os.environ.get("OIO_TEST_PROXY") or DEFAULT_PROXY
     namespace = os.environ.get("OIO_TEST_NS") or "OPENIO"
-    policies = list(CLUSTER_POLICIES)
-    names = [n for p in policies for n in _names(p)]
+    names = _names("cluster", CLUSTER_POLICIES)
     try:
         info = _get_json(f"http://{proxy}/v3.0/{namespace}/conscience/info")
         rawx = _get_json(f"http://{proxy}/v3.0/{namespace}/conscience/list?type=rawx")
@@ -98,89 +79,150 @@ def cluster(ctx: Any) -> list[Row]:
             f"no OpenIO namespace {namespace} at {proxy} ({type(exc).__name__}); start one "
             "(openio-sds.sh start) or set OIO_TEST_PROXY=host:port"
         )
-        return [Row("cluster", n, None, u, error=f"skipped: {why}") for n, u in names]
+        return _skip("cluster", names, why)
     if ctx.cli_error:
-        return [Row("cluster", n, None, u, error=f"skipped: {ctx.cli_error}") for n, u in names]
-    policies = [p for p in policies if p in (info.get("storage_policy") or {})]
-    peer = os.environ.get("OIO_PEER_DIR") or "/tmp/oio-sds-peer"
-    openio = os.environ.get("OIO_OPENIO_CLI") or f"{peer}/venv/bin/openio"
-    if not os.access(openio, os.X_OK):
-        openio = None
+        return _skip("cluster", names, ctx.cli_error)
+    policies = [p for p in CLUSTER_POLICIES if p in (info.get("storage_policy") or {})]
     volumes = [(s.get("tags") or {}).get("tag.vol") for s in rawx]
     local = [v for v in volumes if v and os.path.isdir(v)]
-    cold = bool(local) and len(local) == len(volumes)
-    tools = _Tools(ctx, proxy, namespace, openio)
-    if ctx.source is None:
-        ctx.log(f"  writing a {cfg.size_mib} MiB random source file")
-        ctx.source = cfg.work_dir / "source.bin"
-        ctx.source_md5 = write_random_file(ctx.source, cfg.size)
-    dst = cfg.work_dir / "download-cluster.bin"
-    reps = max(MIN_REPS, cfg.reps)
-    which = ["ours", "openio"] if openio else ["ours"]
-    rows: list[Row] = []
+    if not local or len(local) != len(volumes):
+        return _skip("cluster", names, "the rawx volumes are not on this machine: no cold reads")
+    account = f"bench-{secrets.token_hex(4)}"
+    ep = Endpoint(
+        "cluster",
+        namespace,
+        account,
+        {"proxy": f"http://{proxy}"},
+        roots=local,
+        openio_home=_openio_home(ctx, "cluster", namespace, proxy),
+    )
+    return _side_by_side(ctx, "cluster", ep, policies)
+
+
+def peer(ctx: Any) -> list[Row]:
+    """`oio namespace serve`: ours and OpenIO's CLI through the same served proxy and rawx."""
+    from benchmarks.ours import ACCOUNT, NAMESPACE, start_serve, stop_serve
+
+    names = _names("serve", PEER_POLICIES)
+    why = ctx.api_error or ctx.cli_error
+    if why:
+        return _skip("peer", names, why)
+    served_dir = ctx.cfg.work_dir / "peer-namespace"
+    try:
+        proc, url = start_serve(served_dir)
+    except Exception as exc:  # noqa: BLE001
+        return [Row("peer", n, None, u, error=str(exc)) for n, u in names]
+    try:
+        ep = Endpoint(
+            "serve",
+            NAMESPACE,
+            ACCOUNT,
+            {"proxy": url},
+            roots=[str(served_dir)],
+            openio_home=_openio_home(ctx, "serve", NAMESPACE, url),
+        )
+        return _side_by_side(ctx, "serve", ep, list(PEER_POLICIES))
+    finally:
+        stop_serve(proc)
+        shutil.rmtree(served_dir, ignore_errors=True)
+
+
+def _side_by_side(ctx: Any, prefix: str, ep: Endpoint, policies: list[str]) -> list[Row]:
+    from benchmarks.ours import _reps, ensure_source
+
+    cfg = ctx.cfg
+    scenario = "cluster" if prefix == "cluster" else "peer"
+    openio = openio_cli()
+    clients = [CliClient(ctx, "oio", ctx.oio)]
+    if openio:
+        clients.append(CliClient(ctx, "openio", openio))
+    missing = "" if openio else "; OpenIO's CLI not found (OIO_OPENIO_CLI): ours only"
+    rows = [_startup(ctx, scenario, prefix, ep, clients, missing)]
+    ensure_source(ctx)
     for policy in policies:
-        container = f"bench-{policy.lower()}"
-        times: dict[str, dict[str, list[float]]] = {t: {"up": [], "down": []} for t in which}
-        bad = []
         try:
-            for rep in range(reps):
-                for tool in which if rep % 2 == 0 else which[::-1]:
-                    name = f"big-{tool}-{rep}"
-                    ctx.log(f"  cluster {policy}: {tool} upload and download ({rep + 1}/{reps})")
-                    times[tool]["up"].append(
-                        tools.upload(tool, container, ctx.source, name, policy)
-                    )
-                    if cold:
-                        for volume in local:
-                            evict_tree(volume)
-                    settle(cfg.settle)
-                    times[tool]["down"].append(tools.download(tool, container, name, dst))
-                    if dst.stat().st_size != cfg.size or md5_file(dst) != ctx.source_md5:
-                        bad.append(f"{tool} rep {rep + 1}")
-                    dst.unlink()
-                    tools.run("ours", "object", "delete", container, name)
+            got = transfers.measure(ctx, ep, policy, clients, _reps(cfg))
         except Exception as exc:  # noqa: BLE001 - a benchmark records errors, never fails
-            rows += [Row("cluster", n, None, u, error=str(exc)) for n, u in _names(policy)]
+            rows += [
+                Row(scenario, n, None, u, error=str(exc)) for n, u in _names(prefix, [policy])[1:]
+            ]
             continue
-        rows += _rows(cfg.size, policy, times, bad, cold)
-    if dst.exists():
-        dst.unlink()
+        ctx.api_transfers[f"{prefix} {policy}"] = {k: v.as_dict() for k, v in got.items()}
+        rows += _transfer_rows(cfg.size, scenario, prefix, policy, got, missing)
     return rows
 
 
-def _spread(size: int, seconds: list[float]) -> str:
-    rates = sorted(mbps(size, s) for s in seconds)
-    return f"{fmt(rates[0])}-{fmt(rates[-1])}"
-
-
-def _rows(
-    size: int, policy: str, times: dict[str, dict[str, list[float]]], bad: list[str], cold: bool
+def _transfer_rows(
+    size: int, scenario: str, prefix: str, policy: str, got: dict[str, Samples], missing: str
 ) -> list[Row]:
     rows = []
-    for direction, label in (("up", "upload"), ("down", "download")):
-        ours = times["ours"][direction]
-        theirs = times.get("openio", {}).get(direction)
-        value = mbps(size, median(ours))
-        note = f"ours {len(ours)}x {_spread(size, ours)} MB/s"
-        limit = None
-        if theirs:
-            limit = mbps(size, median(theirs))
-            note += f"; openio {len(theirs)}x {_spread(size, theirs)} MB/s"
-        else:
-            note += "; OpenIO's CLI not found (OIO_OPENIO_CLI)"
-        if direction == "down":
-            note += ", cold" if cold else ", rawx volumes not local: not cold"
+    ours, theirs = got["oio"], got.get("openio")
+    for label, attr in (("upload", "up_s"), ("download", "down_s")):
+        mine = [mbps(size, s) for s in getattr(ours, attr)]
+        other = [mbps(size, s) for s in getattr(theirs, attr)] if theirs else []
+        note = f"openio {spread_text(other)} MB/s" if other else missing.lstrip("; ")
+        cache = None
+        if label == "download":
+            states = ours.cold + (theirs.cold if theirs else [])
+            note += f"; {describe(states)}"
+            cache = {"reps": [s.as_dict() for s in states], "all_cold": all(s.cold for s in states)}
+            bad = ours.bad + [f"openio {b}" for b in (theirs.bad if theirs else [])]
             if bad:
                 note += f"; DOWNLOADED BYTES DIFFER ({', '.join(bad)})!"
         rows.append(
-            Row(
-                "cluster",
-                f"cluster {label} {policy}",
-                value,
+            sampled(
+                scenario,
+                f"{prefix} {label} {policy}",
+                mine,
                 "MB/s",
-                f"openio CLI {label} {policy}" if theirs else "",
-                limit,
+                limit_label=f"openio object {'create' if label == 'upload' else 'save'}",
+                limit=median(other) if other else None,
+                target=TRANSFER_TARGET if other else None,
                 note=note,
+                cache=cache,
             )
         )
     return rows
+
+
+def _startup(
+    ctx: Any,
+    scenario: str,
+    prefix: str,
+    ep: Endpoint,
+    clients: list[CliClient],
+    missing: str,
+) -> Row:
+    """`object list` of a small container by each CLI, alternating, after one warm-up each."""
+    cfg = ctx.cfg
+    name = f"{prefix} oio object list ({STARTUP_OBJECTS} objects)"
+    container = "startup"
+    try:
+        args = ep.api_args(container=container, count=STARTUP_OBJECTS)
+        run_worker("prepare_small", args, timeout=cfg.timeout)
+        times: dict[str, list[float]] = {c.name: [] for c in clients}
+        for c in clients:  # warm-up: bytecode caches, the server's caches
+            out = c.run(ep, "object", "list", container, "-f", "value", "-c", "Name").stdout
+            if len(out.split()) != STARTUP_OBJECTS:
+                raise RuntimeError(f"{c.name} object list: {len(out.split())} names")
+        runs = max(5, cfg.startup_runs // 2)
+        for i in range(runs):
+            for c in clients if i % 2 == 0 else clients[::-1]:
+                res = c.run(ep, "object", "list", container, "-f", "value", "-c", "Name")
+                times[c.name].append(res.wall)
+    except Exception as exc:  # noqa: BLE001
+        return Row(scenario, name, None, "s", error=str(exc))
+    other = times.get("openio", [])
+    note = f"openio {spread_text(other)} s" if other else missing.lstrip("; ")
+    if other:
+        note += f" ({median(other) / median(times['oio']):.1f} x ours)"
+    return sampled(
+        scenario,
+        name,
+        times["oio"],
+        "s",
+        limit_label="openio object list",
+        limit=median(other) if other else None,
+        target=STARTUP_TARGET if other else None,
+        note=note,
+    )

@@ -66,9 +66,7 @@ class Limit:
     error: str | None = None
 
     def spread(self) -> str:
-        if len(self.samples) < 2:
-            return ""
-        return f"{len(self.samples)}, {fmt(min(self.samples))}-{fmt(max(self.samples))}"
+        return spread_text(self.samples)
 
 
 @dataclass
@@ -108,6 +106,10 @@ class Row:
     target: Target | None = None
     note: str = ""
     error: str | None = None
+    # Every repetition's figure (the value is their median) and the page-cache state of the
+    # files read, when the figure is a read.
+    samples: list[float] = field(default_factory=list)
+    cache: dict[str, Any] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -132,9 +134,30 @@ class Row:
             "ratio": self.ratio,
             "target": dataclasses.asdict(self.target) if self.target else None,
             "met": self.met,
+            "samples": self.samples,
+            "n": len(self.samples),
+            "min": min(self.samples) if self.samples else None,
+            "max": max(self.samples) if self.samples else None,
+            "spread": spread(self.samples),
+            "cache": self.cache,
             "note": self.note,
             "error": self.error,
         }
+
+
+def sampled(
+    scenario: str,
+    name: str,
+    samples: list[float],
+    unit: str,
+    limit_label: str = "",
+    limit: float | None = None,
+    target: Target | None = None,
+    **kw: Any,
+) -> Row:
+    """A row whose value is the median of its repetitions."""
+    value = median(samples) if samples else None
+    return Row(scenario, name, value, unit, limit_label, limit, target, samples=samples, **kw)
 
 
 def fmt(x: float | None) -> str:
@@ -159,6 +182,23 @@ def fmt(x: float | None) -> str:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def spread(samples: list[float]) -> float | None:
+    """(max - min) / median of the repetitions: 0.1 means they all lie within 10%."""
+    if len(samples) < 2:
+        return None
+    mid = statistics.median(samples)
+    return (max(samples) - min(samples)) / abs(mid) if mid else None
+
+
+def spread_text(samples: list[float]) -> str:
+    """`n, min-max, ±x%` for a table cell ('' for fewer than two samples)."""
+    if len(samples) < 2:
+        return f"{len(samples)}" if samples else ""
+    rel = spread(samples)
+    pct = "" if rel is None else f", {rel * 100:.0f}%"
+    return f"{len(samples)}, {fmt(min(samples))}-{fmt(max(samples))}{pct}"
 
 
 def mbps(nbytes: int, seconds: float) -> float:
@@ -264,6 +304,47 @@ def run_worker(
     return answer, res
 
 
+class Helper:
+    """One long-lived `benchmarks.child serve` process for the unmeasured steps."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.child", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=child_env(),
+            cwd=REPO_ROOT,
+            text=True,
+        )
+
+    def call(self, task: str, args: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"task": task, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{task}: the helper process exited ({self.proc.poll()})")
+        answer = json.loads(line)
+        if answer.get("error"):
+            raise RuntimeError(f"{task}: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def evict_file(path: str | os.PathLike) -> None:
     """Drop a file's clean pages from the page cache (drop_caches is not writable here)."""
     try:
@@ -290,13 +371,13 @@ def evict_tree(root: str | os.PathLike) -> int:
 
 
 def settle(seconds: float) -> None:
-    """Flush dirty pages, then wait: freed memory goes back to the host, discards are sent.
-
-    After this, the next write or read runs "cold" (see shared/reference/limits.md).
+    """Flush dirty pages and wait for writeback to drain, then pause: freed memory goes back
+    to the host, discards are sent. After this, the next write or read runs "cold" (see
+    shared/reference/limits.md), and no writeback of a previous step competes with it.
     """
-    os.sync()
-    if seconds > 0:
-        time.sleep(seconds)
+    from benchmarks.cache import quiesce
+
+    quiesce(seconds)
 
 
 def md5_file(path: str | os.PathLike, bufsize: int = MIB) -> str:
@@ -321,3 +402,39 @@ def write_random_file(path: str | os.PathLike, size: int, bufsize: int = MIB) ->
             left -= len(block)
         os.fsync(f.fileno())
     return h.hexdigest().upper()
+
+
+def pressure_totals() -> dict[str, int]:
+    """The kernel's pressure-stall counters (µs some task waited for CPU, for IO), if any."""
+    out = {}
+    for kind in ("cpu", "io"):
+        try:
+            with open(f"/proc/pressure/{kind}") as f:
+                for line in f:
+                    if line.startswith("some"):
+                        out[kind] = int(line.rsplit("total=", 1)[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+class Pressure:
+    """How busy the machine was over a stretch of time: the share of it during which some
+    task waited for a CPU, or for IO (PSI). A quiet machine shows a few percent."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.start = pressure_totals()
+
+    def shares(self) -> dict[str, float]:
+        elapsed = (time.monotonic() - self.t0) * 1e6
+        end = pressure_totals()
+        return {
+            k: (end[k] - self.start[k]) / elapsed for k in end if k in self.start and elapsed > 0
+        }
+
+
+def pressure_text(shares: dict[str, float]) -> str:
+    if not shares:
+        return "no pressure counters"
+    return ", ".join(f"{k} {v * 100:.0f}%" for k, v in shares.items())

@@ -17,11 +17,11 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.cache import check, describe, evict
 from benchmarks.common import (
     MIB,
     Config,
     Limit,
-    evict_file,
     mbps,
     median,
     run_child,
@@ -106,24 +106,29 @@ def _read_source(cfg: Config) -> Path:
 def disk_read(cfg: Config) -> Limit:
     """Hot: read right after posix_fadvise(DONTNEED) of the file (reuses the freed pages)."""
     path = _read_source(cfg)
-    samples = []
+    samples, states = [], []
     for _ in range(cfg.reps):
-        evict_file(path)
+        states.append(evict([path]))
         seconds, n = _read(path, cfg.block_mib * MIB)
         samples.append(mbps(n, seconds))
-    return _limit("disk_read", "MB/s", samples, "after fadvise(DONTNEED), no pause (hot)")
+    return _limit(
+        "disk_read", "MB/s", samples, f"evicted, no pause (hot pages); {describe(states)}"
+    )
 
 
 def disk_read_cold(cfg: Config) -> Limit:
     path = _read_source(cfg)
-    samples = []
+    samples, states = [], []
     for _ in range(cfg.reps_cold):
-        evict_file(path)
+        evict([path])
         settle(cfg.settle)
+        states.append(check([path]))
         seconds, n = _read(path, cfg.block_mib * MIB)
         samples.append(mbps(n, seconds))
     os.unlink(path)
-    return _limit("disk_read_cold", "MB/s", samples, f"fadvise(DONTNEED) + {cfg.settle:g} s pause")
+    return _limit(
+        "disk_read_cold", "MB/s", samples, f"evicted + {cfg.settle:g} s pause; {describe(states)}"
+    )
 
 
 def _stream_rate(cfg: Config, update: Callable[[bytes], object]) -> list[float]:
@@ -154,11 +159,11 @@ def crc32(cfg: Config) -> Limit:
     return _limit("crc32", "MB/s", samples, "zlib.crc32, 1 thread")
 
 
-def small_files_fsync(cfg: Config) -> Limit:
-    """Durable 4 KiB files on one thread: write, fsync, rename, fsync the directory."""
+def durable_small_files(cfg: Config) -> float:
+    """One measurement of durable 4 KiB files/s on one thread (after a settle)."""
     d = cfg.work_dir / "limit-small"
-    d.mkdir(exist_ok=True)
     data = os.urandom(4096)
+    d.mkdir(exist_ok=True)
     settle(cfg.settle)
     dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -171,17 +176,23 @@ def small_files_fsync(cfg: Config) -> Limit:
             os.close(fd)
             os.rename(tmp, d / f"f{i}")
             os.fsync(dfd)
-        seconds = time.perf_counter() - t0
+        rate = cfg.small_files / (time.perf_counter() - t0)
     finally:
         os.close(dfd)
-    for name in os.listdir(d):
-        os.unlink(d / name)
-    os.rmdir(d)
-    return Limit(
+        for name in os.listdir(d):
+            os.unlink(d / name)
+        os.rmdir(d)
+    return rate
+
+
+def small_files_fsync(cfg: Config) -> Limit:
+    """Durable 4 KiB files on one thread: write, fsync, rename, fsync the directory."""
+    samples = [durable_small_files(cfg) for _ in range(max(3, cfg.reps))]
+    return _limit(
         "small_files_fsync",
-        cfg.small_files / seconds,
         "files/s",
-        note=f"{cfg.small_files} x 4 KiB, write+fsync+rename+fsync dir",
+        samples,
+        f"{cfg.small_files} x 4 KiB, write+fsync+rename+fsync dir",
     )
 
 

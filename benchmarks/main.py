@@ -14,26 +14,26 @@ from pathlib import Path
 
 from benchmarks import limits as limits_mod
 from benchmarks import ours
-from benchmarks.common import REPO_ROOT, Config
+from benchmarks.common import REPO_ROOT, Config, Pressure, pressure_text
 from benchmarks.report import limits_table, machine_info, ours_table, write_json
 
 # Values used when neither a flag nor an environment variable says otherwise.
 DEFAULTS = {
     "size_mib": 512,
     "reps": 3,
-    "reps_cold": 2,
-    "settle": 3.0,
+    "reps_cold": 3,
+    "settle": 2.0,
     "ec_mib": 256,
     "small_files": 1000,
     "startup_runs": 15,
     "small_objects": 2000,
     "list_objects": 1_000_000,
 }
-# --quick: about a minute of limits (and a few minutes of ours once the library exists).
+# --quick: small sizes, still 3 repetitions of everything (a median and a spread).
 QUICK = {
     "size_mib": 128,
-    "reps": 1,
-    "reps_cold": 1,
+    "reps": 3,
+    "reps_cold": 3,
     "settle": 2.0,
     "ec_mib": 64,
     "small_files": 300,
@@ -41,6 +41,7 @@ QUICK = {
     "small_objects": 500,
     "list_objects": 2000,
 }
+QUICK_POLICIES = "SINGLE,EC"
 ENV_PREFIX = "OIO_BENCH_"  # e.g. OIO_BENCH_SIZE_MIB=1024, OIO_BENCH_LIST_OBJECTS=1000000
 
 
@@ -52,11 +53,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "scenario that errors prints the error in its row. Every size option can also be set "
         f"by an environment variable {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}SIZE_MIB).",
     )
-    p.add_argument("--quick", action="store_true", help="small sizes, ~1 minute of limits")
+    p.add_argument(
+        "--quick", action="store_true", help="small sizes, SINGLE and EC only, a few minutes"
+    )
     p.add_argument("--size-mib", type=int, help="big object and disk/hash test size (512)")
-    p.add_argument("--reps", type=int, help="repetitions of each hot limit measurement (3)")
-    p.add_argument("--reps-cold", type=int, help="repetitions of each cold measurement (2)")
-    p.add_argument("--settle", type=float, help="seconds of pause that make a disk test 'cold' (3)")
+    p.add_argument(
+        "--reps", type=int, help="repetitions of each measurement (3; ours never fewer than 3)"
+    )
+    p.add_argument("--reps-cold", type=int, help="repetitions of each cold limit measurement (3)")
+    p.add_argument(
+        "--settle", type=float, help="seconds of pause after sync before each measured step (2)"
+    )
     p.add_argument("--ec-mib", type=int, help="payload per erasure-coding measurement (256)")
     p.add_argument("--small-files", type=int, help="4 KiB files in the disk limit test (1000)")
     p.add_argument("--startup-runs", type=int, help="runs of each start-up median (15)")
@@ -71,8 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8, help="thread pool size (8)")
     p.add_argument(
         "--policies",
-        default=",".join(Config.policies),
-        help="comma-separated policies for the big-object transfers (%(default)s)",
+        help="comma-separated policies for the big-object transfers "
+        f"({','.join(Config.policies)}; with --quick {QUICK_POLICIES})",
     )
     p.add_argument("--no-cli", action="store_true", help="skip the CLI transfers")
     p.add_argument(
@@ -99,7 +106,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     args = p.parse_args(argv)
-    preset = QUICK if args.quick or os.environ.get(ENV_PREFIX + "QUICK") else DEFAULTS
+    quick = args.quick or os.environ.get(ENV_PREFIX + "QUICK")
+    preset = QUICK if quick else DEFAULTS
+    if args.policies is None:
+        args.policies = QUICK_POLICIES if quick else ",".join(Config.policies)
     for key, default in preset.items():
         if getattr(args, key) is None:
             env = os.environ.get(ENV_PREFIX + key.upper())
@@ -138,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     if free < 5 * cfg.size:
         log(f"warning: less than {5 * cfg.size_mib} MiB free; big transfers may fail")
     t0 = time.perf_counter()
+    busy = Pressure()
+    limits_busy = Pressure()
     measured = {} if args.skip_limits else limits_mod.measure_all(cfg, log)
+    limits_pressure = limits_busy.shares()
     rows = []
     ctx = None
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -160,17 +173,25 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.perf_counter() - t0
 
+    run_pressure = busy.shares()
+    scenario_info = ctx.scenario_info if ctx else {}
     print(f"oiocli benchmarks, {started:%Y-%m-%d %H:%M:%S} UTC, {elapsed:.0f} s")
-    print(f"sizes: {cfg.size_mib} MiB objects and disk tests, settle {cfg.settle:g} s\n")
+    print(f"sizes: {cfg.size_mib} MiB objects and disk tests, settle {cfg.settle:g} s")
+    print(f"machine busy (share of time some task waited, PSI): {pressure_text(run_pressure)}\n")
     if measured:
         print(limits_table(measured))
-        print()
+        print(f"limits: machine busy {pressure_text(limits_pressure)}\n")
     if rows:
         print(ours_table(rows))
+        for name, info in scenario_info.items():
+            busy_text = pressure_text(info["pressure"])
+            print(f"{name}: {info['seconds']:.0f} s, machine busy {busy_text}")
         print()
     record = {
         "started": started.isoformat(),
         "elapsed_s": elapsed,
+        "pressure": {"run": run_pressure, "limits": limits_pressure},
+        "scenarios": scenario_info,
         "machine": machine_info(),
         "config": {
             k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(cfg).items()

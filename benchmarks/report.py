@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO_ROOT, Limit, Row, fmt
+from benchmarks.common import REPO_ROOT, Limit, Row, fmt, spread_text
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -31,7 +31,7 @@ def limits_table(limits: dict[str, Limit]) -> str:
         value = fmt(lim.value) if lim.error is None else "ERROR"
         note = lim.error or lim.note
         rows.append([lim.name, value, lim.unit, lim.spread(), note])
-    return table(["limit", "median", "unit", "n, min-max", "how / note"], rows)
+    return table(["limit", "median", "unit", "n, min-max, spread", "how / note"], rows)
 
 
 def _met(row: Row) -> str:
@@ -40,10 +40,12 @@ def _met(row: Row) -> str:
 
 
 def ours_table(rows: list[Row]) -> str:
+    """Our figures: the median of the repetitions, their number, range and spread
+    ((max - min) / median), the limit and ratio (of the medians), the target, met or not."""
     out = []
     for r in rows:
         if r.error:
-            out.append([r.name, "-", r.unit, "", "", "", str(r.target or ""), "-", r.error])
+            out.append([r.name, "-", r.unit, "", "", "", "", str(r.target or ""), "-", r.error])
             continue
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         limit = "" if r.limit is None else fmt(r.limit)
@@ -52,6 +54,7 @@ def ours_table(rows: list[Row]) -> str:
                 r.name,
                 fmt(r.value),
                 r.unit,
+                spread_text(r.samples),
                 r.limit_label,
                 limit,
                 ratio,
@@ -60,7 +63,18 @@ def ours_table(rows: list[Row]) -> str:
                 r.note,
             ]
         )
-    headers = ["ours", "value", "unit", "bounded by", "limit", "ratio", "target", "met", "note"]
+    headers = [
+        "ours",
+        "median",
+        "unit",
+        "n, min-max, spread",
+        "bounded by",
+        "limit",
+        "ratio",
+        "target",
+        "met",
+        "note",
+    ]
     return table(headers, out)
 
 
