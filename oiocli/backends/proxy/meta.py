@@ -665,7 +665,10 @@ class ProxyNamespace:
             self._proxy("POST", "container/touch", dst, reqid=reqid, idempotent=True)
         finally:
             if freeze:
-                self._proxy("POST", "admin/enable", dict(src, type="meta2"), reqid=reqid)
+                # A source deleted once its copy was made has nothing left to re-enable:
+                # the snapshot stands (its own container is whole and frozen).
+                with contextlib.suppress(NoSuchContainer):
+                    self._proxy("POST", "admin/enable", dict(src, type="meta2"), reqid=reqid)
 
     def _relink(
         self, account: str, container: str, reqid: str | None, source: tuple[str, str]
