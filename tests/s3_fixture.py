@@ -42,6 +42,9 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+MAX_VOLUMES = 10_000
+
+
 class S3Server:
     """`weed mini` with one identity; `bucket()` makes a fresh bucket."""
 
@@ -89,6 +92,10 @@ class S3Server:
                 "-ip.bind=127.0.0.1",
                 f"-s3.config={identities}",
                 "-webdav=false",
+                # Every bucket is a collection with volumes of its own; the default
+                # maximum (free space / volume size) runs out after ~60 buckets, and a
+                # PUT then fails with 500 "no writable volumes". Volumes are sparse files.
+                f"-volume.max={MAX_VOLUMES}",
                 *(f"-{name}={port}" for name, port in zip(names, ports, strict=True)),
             ]
             self.port = ports[names.index("s3.port")]
