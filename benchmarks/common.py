@@ -268,7 +268,14 @@ def run_child(
 
 def child_env(pad_malloc: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a child: repo importable; malloc tuning only when asked for."""
-    env = {k: v for k, v in os.environ.items() if k not in MALLOC_VARS}
+    # OIO_* variables of the caller's shell (OIO_NS and OIO_PROXYD_URL after `eval
+    # "$(openio-sds.sh env)"`, say) would point our CLI and OpenIO's at another namespace
+    # than the scenario's: each child gets only those its scenario gives it.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in MALLOC_VARS and not (k.startswith("OIO_") and not k.startswith("OIO_BENCH_"))
+    }
     # An installed oio has its bytecode compiled (pip does it; a source tree writes it on
     # first run): without this, PYTHONDONTWRITEBYTECODE=1 in the caller's environment made
     # every start-up recompile oiocli while cliff's floor loaded ready bytecode.

@@ -15,7 +15,6 @@ same file writer as `oio object fetch --file`), our `oio` CLI and OpenIO's `open
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +136,7 @@ class CliClient(Client):
     def run(self, ep: Endpoint, *args: str) -> ChildResult:
         if self.name == "openio":
             cmd = [self.exe, "--oio-ns", ep.namespace, "--oio-account", ep.account, *args]
-            env = dict(os.environ, HOME=str(ep.openio_home))
+            env = child_env(extra={"HOME": str(ep.openio_home)})
         else:
             cmd, env = [self.exe, *args], ep.oio_env()
         res = run_child(cmd, env=env, timeout=self.ctx.cfg.timeout)
